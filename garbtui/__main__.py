@@ -1,0 +1,5 @@
+"""Entry point for `python -m garbtui`."""
+
+from garbtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Core of garbtui: workspace, readers, extraction, cleanup, compositing. Never imports Textual."""

@@ -1,0 +1,49 @@
+"""`status --check`: read every file of a workspace and report what is broken, and why."""
+
+from __future__ import annotations
+
+from garbtui.core.errors import GarbError
+from garbtui.core.imageio import read_rgb, read_rgba
+from garbtui.core.workspace import Workspace
+
+
+def check_workspace(ws: Workspace) -> list[tuple[str, str]]:
+    """Return (item, reason) for every unreadable or invalid file; an empty list means all is well."""
+    problems: list[tuple[str, str]] = []
+    for crop_id in ws.crop_ids():
+        entry = ws.crop_entry(crop_id)
+        if entry.status == "broken":
+            problems.append((f"crops/{crop_id}", entry.reason))
+            continue
+        for name, reader in (("raw.png", read_rgb), ("proc.png", read_rgba)):
+            path = ws.crop_dir(crop_id) / name
+            if not path.exists():
+                continue
+            try:
+                img = reader(path)
+            except GarbError as exc:
+                problems.append((f"crops/{crop_id}/{name}", exc.message))
+                continue
+            meta = entry.meta
+            if meta and img.shape[:2] != (meta.crop_height, meta.crop_width):
+                problems.append(
+                    (f"crops/{crop_id}/{name}",
+                     f"size {img.shape[1]}x{img.shape[0]} does not match meta.json {meta.crop_width}x{meta.crop_height}")
+                )
+    for sub, loader, path_of in (
+        ("images", ws.load_image_meta, ws.image_path),
+        ("backgrounds", ws.load_background_meta, ws.background_path),
+    ):
+        ids = ws.image_ids() if sub == "images" else ws.background_ids()
+        for item_id in ids:
+            try:
+                loader(item_id)
+                read_rgb(path_of(item_id))
+            except GarbError as exc:
+                problems.append((f"{sub}/{item_id}", exc.message))
+    for scene_id in ws.scene_ids():
+        try:
+            ws.load_scene(scene_id)
+        except GarbError as exc:
+            problems.append((f"scenes/{scene_id}", exc.message))
+    return problems

@@ -1,0 +1,111 @@
+"""Reading images safely: EXIF orientation applied, size checked before decoding, clear errors."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from garbtui.core.errors import ImageTooLargeError, InputError
+
+# A 20000x20000 image decodes to 1.2 GB of RGB: refuse it before decoding. Override with GARBTUI_MAX_PIXELS.
+DEFAULT_MAX_PIXELS = 120_000_000
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+# Pillow's own bomb guard would raise its own error type; ours is checked first with a clear message.
+Image.MAX_IMAGE_PIXELS = None
+cv2.setNumThreads(1)  # predictable speed inside worker processes/threads; numpy does the heavy lifting
+
+
+def max_pixels() -> int:
+    """The pixel limit in force (environment variable GARBTUI_MAX_PIXELS, else the default)."""
+    raw = os.environ.get("GARBTUI_MAX_PIXELS", "")
+    try:
+        return int(raw) if raw else DEFAULT_MAX_PIXELS
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header says: upright size (after EXIF orientation), orientation tag, format."""
+
+    width: int
+    height: int
+    orientation: int
+    format: str
+    has_alpha: bool
+
+
+def probe_image(path: Path, limit: int | None = None) -> ImageInfo:
+    """Read only the header of `path`; raise InputError if it is missing, not an image, or too large."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("image file not found", where=str(path))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                width, height = im.size
+                fmt = im.format or "?"
+                has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+                try:
+                    orientation = int(im.getexif().get(274, 1) or 1)
+                except Exception:  # a broken EXIF block must not make the image unreadable
+                    orientation = 1
+    except UnidentifiedImageError:
+        raise InputError("not a readable image", where=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read image: {exc}", where=str(path)) from None
+    limit = max_pixels() if limit is None else limit
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height / 1e6:.0f} MP, over the limit of {limit / 1e6:.0f} MP "
+            "(set GARBTUI_MAX_PIXELS to raise it)",
+            where=str(path),
+        )
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return ImageInfo(width, height, orientation if 1 <= orientation <= 8 else 1, fmt, has_alpha)
+
+
+def read_rgb(path: Path, limit: int | None = None) -> np.ndarray:
+    """Decode `path` as an upright RGB uint8 array (EXIF orientation applied)."""
+    probe_image(path, limit)
+    data = np.fromfile(str(path), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise InputError("image data is corrupt or truncated", where=str(path))
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_rgba(path: Path, limit: int | None = None) -> np.ndarray:
+    """Decode a PNG with its alpha channel as RGBA uint8 (opaque alpha added when there is none)."""
+    probe_image(path, limit)
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError("image data is corrupt or truncated", where=str(path))
+    if img.dtype != np.uint8:
+        img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGBA)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGBA)
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """Decode a single-channel mask image as uint8."""
+    probe_image(path)
+    img = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise InputError("image data is corrupt or truncated", where=str(path))
+    if img.ndim == 3:
+        img = img[:, :, 3] if img.shape[2] == 4 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    return img.astype(np.uint8)

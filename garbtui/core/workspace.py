@@ -1,0 +1,269 @@
+"""The workspace: a folder of images, crops, backgrounds and scenes; files are the database."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from garbtui.core.atomic import atomic_copy, atomic_write_png
+from garbtui.core.errors import GarbError, WorkspaceError
+from garbtui.core.ids import check_id
+from garbtui.core.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
+
+CropStatus = Literal["pending", "done", "broken"]
+SUBDIRS = ("images", "crops", "backgrounds", "scenes")
+MARKER = "workspace.json"
+
+
+class WorkspaceInfo(GarbModel):
+    """`workspace.json`: marks a folder as a garbtui workspace."""
+
+    created_by: str = "garbtui"
+
+
+@dataclass(frozen=True)
+class CropEntry:
+    """One crop as listed: its status, its meta when readable, and why it is broken otherwise."""
+
+    id: str
+    status: CropStatus
+    meta: CropMeta | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """Counts shown by `garbtui status`."""
+
+    images: int
+    crops_pending: int
+    crops_done: int
+    crops_broken: int
+    backgrounds: int
+    scenes: int
+
+    @property
+    def crops(self) -> int:
+        return self.crops_pending + self.crops_done + self.crops_broken
+
+
+class Workspace:
+    """A garbtui workspace folder. Every path it hands out stays inside `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path) -> Workspace:
+        """Open `root` as a workspace, making the folder layout if needed."""
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError("not a folder", where=str(root))
+        ws = cls(root)
+        for sub in SUBDIRS:
+            (ws.root / sub).mkdir(parents=True, exist_ok=True)
+        if not (ws.root / MARKER).exists():
+            WorkspaceInfo().save(ws.root / MARKER)
+        return ws
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        """Open an existing workspace; raise WorkspaceError when `root` is not one."""
+        root = Path(root)
+        if not root.is_dir():
+            raise WorkspaceError("workspace folder does not exist", where=str(root))
+        ws = cls(root)
+        if not (ws.root / MARKER).exists() and not any((ws.root / s).is_dir() for s in SUBDIRS):
+            raise WorkspaceError(
+                "not a garbtui workspace (no workspace.json, images/ or crops/); create one with `garbtui extract`",
+                where=str(root),
+            )
+        for sub in SUBDIRS:
+            (ws.root / sub).mkdir(exist_ok=True)
+        return ws
+
+    # -- paths -----------------------------------------------------------------------------
+    def _child(self, sub: str, item_id: str) -> Path:
+        check_id(item_id, sub.rstrip("s") + " id")
+        path = (self.root / sub / item_id).resolve()
+        if path.parent != (self.root / sub).resolve():
+            raise WorkspaceError(f"id {item_id!r} escapes the workspace")
+        return path
+
+    def crop_dir(self, crop_id: str) -> Path:
+        return self._child("crops", crop_id)
+
+    def image_dir(self, image_id: str) -> Path:
+        return self._child("images", image_id)
+
+    def background_dir(self, bg_id: str) -> Path:
+        return self._child("backgrounds", bg_id)
+
+    def scene_dir(self, scene_id: str) -> Path:
+        return self._child("scenes", scene_id)
+
+    def raw_path(self, crop_id: str) -> Path:
+        return self.crop_dir(crop_id) / "raw.png"
+
+    def proc_path(self, crop_id: str) -> Path:
+        return self.crop_dir(crop_id) / "proc.png"
+
+    def mask_path(self, crop_id: str) -> Path:
+        return self.crop_dir(crop_id) / "mask.png"
+
+    def image_path(self, image_id: str) -> Path:
+        return self.image_dir(image_id) / self.load_image_meta(image_id).file
+
+    def background_path(self, bg_id: str) -> Path:
+        return self.background_dir(bg_id) / self.load_background_meta(bg_id).file
+
+    # -- listing ---------------------------------------------------------------------------
+    def _ids(self, sub: str) -> list[str]:
+        base = self.root / sub
+        if not base.is_dir():
+            return []
+        out = []
+        with os.scandir(base) as it:
+            for entry in it:
+                if entry.is_dir() and not entry.name.startswith("."):
+                    out.append(entry.name)
+        return sorted(out)
+
+    def image_ids(self) -> list[str]:
+        return self._ids("images")
+
+    def crop_ids(self) -> list[str]:
+        return self._ids("crops")
+
+    def background_ids(self) -> list[str]:
+        return self._ids("backgrounds")
+
+    def scene_ids(self) -> list[str]:
+        return self._ids("scenes")
+
+    def crop_status(self, crop_id: str) -> CropStatus:
+        """pending (no proc.png), done, or broken (raw.png or meta.json missing). Cheap: no file is read."""
+        d = self.crop_dir(crop_id)
+        if not (d / "raw.png").is_file() or not (d / "meta.json").is_file():
+            return "broken"
+        return "done" if (d / "proc.png").is_file() else "pending"
+
+    def crop_entry(self, crop_id: str) -> CropEntry:
+        """The crop with its meta read and checked; never raises for a broken crop."""
+        d = self.crop_dir(crop_id)
+        if not (d / "raw.png").is_file():
+            return CropEntry(crop_id, "broken", self._try_meta(crop_id), "raw.png is missing")
+        try:
+            meta = self.load_crop_meta(crop_id)
+        except GarbError as exc:
+            return CropEntry(crop_id, "broken", None, exc.message)
+        return CropEntry(crop_id, "done" if (d / "proc.png").is_file() else "pending", meta)
+
+    def _try_meta(self, crop_id: str) -> CropMeta | None:
+        try:
+            return self.load_crop_meta(crop_id)
+        except GarbError:
+            return None
+
+    def crops(self) -> Iterator[CropEntry]:
+        for crop_id in self.crop_ids():
+            yield self.crop_entry(crop_id)
+
+    def pending_crop_ids(self) -> list[str]:
+        return [c for c in self.crop_ids() if self.crop_status(c) == "pending"]
+
+    def status(self) -> StatusCounts:
+        counts = {"pending": 0, "done": 0, "broken": 0}
+        for crop_id in self.crop_ids():
+            counts[self.crop_status(crop_id)] += 1
+        return StatusCounts(
+            images=len(self.image_ids()),
+            crops_pending=counts["pending"],
+            crops_done=counts["done"],
+            crops_broken=counts["broken"],
+            backgrounds=len(self.background_ids()),
+            scenes=len(self.scene_ids()),
+        )
+
+    # -- models ----------------------------------------------------------------------------
+    def load_crop_meta(self, crop_id: str) -> CropMeta:
+        return CropMeta.load(self.crop_dir(crop_id) / "meta.json")
+
+    def save_crop_meta(self, meta: CropMeta) -> None:
+        meta.save(self.crop_dir(meta.id) / "meta.json")
+
+    def load_image_meta(self, image_id: str) -> ImageMeta:
+        return ImageMeta.load(self.image_dir(image_id) / "meta.json")
+
+    def save_image_meta(self, meta: ImageMeta) -> None:
+        meta.save(self.image_dir(meta.id) / "meta.json")
+
+    def load_background_meta(self, bg_id: str) -> BackgroundMeta:
+        return BackgroundMeta.load(self.background_dir(bg_id) / "meta.json")
+
+    def save_background_meta(self, meta: BackgroundMeta) -> None:
+        meta.save(self.background_dir(meta.id) / "meta.json")
+
+    def load_scene(self, scene_id: str) -> Scene:
+        return Scene.load(self.scene_dir(scene_id) / "scene.json")
+
+    def save_scene(self, scene: Scene) -> None:
+        scene.save(self.scene_dir(scene.id) / "scene.json")
+
+    # -- crop images -----------------------------------------------------------------------
+    def write_raw(self, crop_id: str, rgb: np.ndarray) -> bool:
+        """Write raw.png once. Returns False (and writes nothing) when it already exists."""
+        path = self.raw_path(crop_id)
+        if path.exists():
+            return False
+        atomic_write_png(path, rgb, compression=1)
+        return True
+
+    def save_proc(self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe) -> Path | None:
+        """Save proc.png and its recipe. An existing proc.png is kept as a timestamped backup, never lost.
+
+        Returns the backup path when one was made.
+        """
+        from garbtui.core.errors import CleanupError
+
+        if rgba.ndim != 3 or rgba.shape[2] != 4:
+            raise CleanupError("a cutout must be an RGBA image")
+        if not rgba[:, :, 3].any():
+            raise CleanupError(f"crop {crop_id}: the cutout is fully transparent; nothing was saved")
+        backup: Path | None = None
+        with self.lock(crop_id):
+            meta = self.load_crop_meta(crop_id)
+            proc = self.proc_path(crop_id)
+            if proc.exists():
+                stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+                backup = proc.with_name(f"proc.bak-{stamp}-{time.time_ns() % 1_000_000:06d}.png")
+                atomic_copy(proc, backup)
+            atomic_write_png(proc, rgba)
+            meta.cleanup = recipe
+            self.save_crop_meta(meta)
+        return backup
+
+    def proc_backups(self, crop_id: str) -> list[Path]:
+        return sorted(self.crop_dir(crop_id).glob("proc.bak-*.png"))
+
+    @contextmanager
+    def lock(self, item_id: str, sub: str = "crops") -> Iterator[None]:
+        """An advisory inter-process lock on one item, for read-modify-write of its files."""
+        directory = self._child(sub, item_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
