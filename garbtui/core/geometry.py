@@ -68,6 +68,11 @@ def region_mask(meta: CropMeta, crop_dir: Path | None = None) -> np.ndarray:
         mask = read_gray(Path(crop_dir) / region.mask_file) > 127
         if mask.shape == (h, w):
             return mask
+    if region.kind == "polygon" and region.parts:
+        out = np.zeros((h, w), dtype=bool)
+        for part in region.parts:
+            out |= polygon_mask(list(part), w, h, origin)
+        return out
     if region.kind == "polygon" and region.points:
         return polygon_mask(list(region.points), w, h, origin)
     if region.corners:

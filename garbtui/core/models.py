@@ -93,7 +93,8 @@ class Region(BaseModel):
     bbox: BBox  # tight bounds of the region, clamped to the image
     rotation: float = 0.0  # box only: degrees clockwise around the top-left corner
     corners: list[Point] | None = None  # box: the four (turned) corners, unclamped
-    points: list[Point] | None = None  # polygon vertices
+    points: list[Point] | None = None  # polygon vertices (the largest part when there are several)
+    parts: list[list[Point]] | None = None  # every polygon part, for multi-part (COCO) outlines
     mask_file: str | None = None  # brush: mask image beside raw.png, in crop pixels
     clamped: bool = False  # the annotation reached past the image and was cut at its border
 

@@ -1,0 +1,115 @@
+"""Run-length mask codecs: Label Studio brush RLE (decode) and COCO RLE (encode and decode)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from garbtui.core.errors import InputError
+
+
+class _Bits:
+    """Reads big-endian bit fields from a byte string, as Label Studio's brush encoder wrote them."""
+
+    def __init__(self, data: bytes) -> None:
+        self.bits = np.unpackbits(np.frombuffer(bytes(data), dtype=np.uint8))
+        self.pos = 0
+
+    def read(self, size: int) -> int:
+        end = self.pos + size
+        if end > self.bits.size:
+            raise InputError("brush RLE is truncated")
+        chunk = self.bits[self.pos:end]
+        self.pos = end
+        value = 0
+        for bit in chunk:
+            value = (value << 1) | int(bit)
+        return value
+
+
+def decode_ls_rle(rle: list[int], width: int, height: int) -> np.ndarray:
+    """Decode Label Studio brush RLE into an RGBA uint8 array (height x width x 4).
+
+    Same format as label_studio_sdk.converter.brush.decode_rle (tested against it): a 32-bit value
+    count, a 5-bit word size, four 4-bit run-length field sizes, then runs of repeated or literal words.
+    """
+    try:
+        data = bytes(int(v) & 0xFF for v in rle)
+    except (TypeError, ValueError):
+        raise InputError("brush RLE is not a list of integers") from None
+    stream = _Bits(data)
+    num = stream.read(32)
+    word_size = stream.read(5) + 1
+    rle_sizes = [stream.read(4) + 1 for _ in range(4)]
+    if num != width * height * 4:
+        raise InputError(f"brush RLE holds {num} values, expected {width}x{height}x4 = {width * height * 4}")
+    out = np.zeros(num, dtype=np.uint8)
+    i = 0
+    while i < num:
+        repeated = stream.read(1)
+        j = i + 1 + stream.read(rle_sizes[stream.read(2)])
+        if j > num:
+            raise InputError("brush RLE runs past the end of the mask")
+        if repeated:
+            out[i:j] = stream.read(word_size)
+        else:
+            for n in range(i, j):
+                out[n] = stream.read(word_size)
+        i = j
+    return out.reshape(height, width, 4)
+
+
+def coco_rle_encode(mask: np.ndarray) -> dict:
+    """Encode a bool mask as COCO uncompressed RLE ({"size": [h, w], "counts": [...]}, column-major)."""
+    flat = np.asarray(mask, dtype=np.uint8).flatten(order="F")
+    if flat.size == 0:
+        return {"size": list(mask.shape), "counts": []}
+    change = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate(([0], change, [flat.size]))
+    runs = np.diff(bounds).tolist()
+    if flat[0] == 1:
+        runs = [0] + runs
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(r) for r in runs]}
+
+
+def coco_rle_decode(rle: dict) -> np.ndarray:
+    """Decode COCO RLE (uncompressed list counts or compressed string counts) into a bool mask."""
+    try:
+        h, w = (int(v) for v in rle["size"])
+        counts = rle["counts"]
+    except (KeyError, TypeError, ValueError):
+        raise InputError("COCO RLE needs 'size' [h, w] and 'counts'") from None
+    if isinstance(counts, str):
+        counts = _decode_compressed_counts(counts)
+    flat = np.zeros(h * w, dtype=np.uint8)
+    pos, value = 0, 0
+    for run in counts:
+        run = int(run)
+        if run < 0 or pos + run > flat.size:
+            raise InputError("COCO RLE counts do not fit its size")
+        flat[pos:pos + run] = value
+        pos += run
+        value ^= 1
+    return flat.reshape((h, w), order="F").astype(bool)
+
+
+def _decode_compressed_counts(text: str) -> list[int]:
+    """COCO's compressed counts: 6-bit chunks with a continuation bit, deltas from the run two back."""
+    counts: list[int] = []
+    p = 0
+    data = text.encode("ascii")
+    while p < len(data):
+        x, k, more = 0, 0, True
+        while more:
+            if p >= len(data):
+                raise InputError("COCO compressed RLE is truncated")
+            c = data[p] - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts

@@ -1,0 +1,61 @@
+"""Reader-neutral description of what to extract: images, their objects, and what was skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RegionKind = Literal["box", "polygon", "brush"]
+
+
+@dataclass
+class SourceRegion:
+    """One annotated object as a reader found it, in the reader's own units.
+
+    units "percent": Label Studio (0-100 of the EXIF-oriented image); "pixels": COCO.
+    """
+
+    kind: RegionKind
+    label: str
+    result_ids: list[str]
+    units: Literal["percent", "pixels"]
+    box: tuple[float, float, float, float] | None = None  # x, y, w, h
+    rotation: float = 0.0
+    parts: list[list[tuple[float, float]]] | None = None  # polygon parts
+    brush_rle: list[int] | None = None  # Label Studio RLE
+    coco_rle: dict | None = None
+    declared_size: tuple[int, int] | None = None  # original_width/height (or COCO image width/height)
+    where: str = ""
+
+
+@dataclass
+class SourceItem:
+    """One image with the objects of one annotation (or prediction) on it."""
+
+    image_ref: str
+    source_kind: Literal["labelstudio", "coco"]
+    task_id: str | None
+    annotation_id: str | None
+    regions: list[SourceRegion]
+    from_prediction: bool = False
+    scene: str | None = None
+    surface: str | None = None
+    task: dict[str, Any] = field(default_factory=dict)
+    where: str = ""
+
+
+@dataclass
+class Skip:
+    """Something left out, with where and why (shown in the extraction summary)."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class ParsedExport:
+    """What a reader made of an export: the items to extract and what it skipped."""
+
+    format: str
+    items: list[SourceItem]
+    skipped: list[Skip]

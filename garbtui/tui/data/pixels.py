@@ -1,0 +1,118 @@
+"""Pixel work for previews: fit to the cell grid, shrink, checkerboard behind cutouts, overlays. numpy/cv2 only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+Colour = tuple[int, int, int]
+CHECKER_DARK: tuple[Colour, Colour] = ((58, 58, 62), (92, 92, 98))
+CHECKER_LIGHT: tuple[Colour, Colour] = ((196, 196, 200), (230, 230, 234))
+
+# Distinct, colour-blind-friendly-ish colours for labels and boxes (Okabe-Ito plus a few).
+PALETTE: tuple[Colour, ...] = (
+    (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
+    (213, 94, 0), (204, 121, 167), (255, 255, 255), (160, 220, 90), (255, 120, 120),
+)
+
+
+def fit_cells(width: int, height: int, cols: int, rows: int, cell: tuple[int, int]) -> tuple[int, int]:
+    """The largest (cols, rows) box, within the given one, that shows a width x height image undistorted."""
+    if width <= 0 or height <= 0 or cols <= 0 or rows <= 0:
+        return 0, 0
+    cw, ch = cell
+    scale = min(cols * cw / width, rows * ch / height)
+    return max(1, min(cols, round(width * scale / cw))), max(1, min(rows, round(height * scale / ch)))
+
+
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to exactly width x height; area averaging when shrinking (alpha premultiplied so edges stay clean)."""
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    interp = cv2.INTER_AREA if width < w or height < h else cv2.INTER_NEAREST
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        premult = np.concatenate([image[:, :, :3].astype(np.float32) * alpha, alpha * 255.0], axis=2)
+        small = cv2.resize(premult, (width, height), interpolation=interp)
+        a = small[:, :, 3:4] / 255.0
+        rgb = np.where(a > 1e-3, small[:, :, :3] / np.maximum(a, 1e-3), 0.0)
+        out = np.concatenate([rgb, small[:, :, 3:4]], axis=2)
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return cv2.resize(image, (width, height), interpolation=interp)
+
+
+def checkerboard(width: int, height: int, square: tuple[int, int], colours: tuple[Colour, Colour]) -> np.ndarray:
+    """An RGB checkerboard with squares of square=(w, h) pixels."""
+    ys = (np.arange(height) // max(1, square[1]))[:, None]
+    xs = (np.arange(width) // max(1, square[0]))[None, :]
+    mask = ((ys + xs) % 2).astype(bool)
+    out = np.empty((height, width, 3), np.uint8)
+    out[~mask] = colours[0]
+    out[mask] = colours[1]
+    return out
+
+
+def over_checker(rgba: np.ndarray, square: tuple[int, int], colours: tuple[Colour, Colour] = CHECKER_DARK) -> np.ndarray:
+    """Composite an RGBA image over a checkerboard, so transparency is visible."""
+    h, w = rgba.shape[:2]
+    board = checkerboard(w, h, square, colours).astype(np.float32)
+    a = rgba[:, :, 3:4].astype(np.float32) / 255.0
+    return (rgba[:, :, :3].astype(np.float32) * a + board * (1.0 - a) + 0.5).astype(np.uint8)
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return image[:, :, :3]
+    return image
+
+
+def draw_polygons(
+    rgb: np.ndarray, polys: Sequence[tuple[Sequence[tuple[float, float]], Colour]], scale: tuple[float, float]
+) -> np.ndarray:
+    """Draw closed outlines (given in source pixels) on a copy of an already shrunk image."""
+    out = np.ascontiguousarray(rgb.copy())
+    sx, sy = scale
+    for points, colour in polys:
+        if len(points) < 2:
+            continue
+        pts = np.array([[round(x * sx), round(y * sy)] for x, y in points], np.int32).reshape(-1, 1, 2)
+        cv2.polylines(out, [pts], True, colour, 1, lineType=cv2.LINE_8)
+    return out
+
+
+def draw_horizon(rgb: np.ndarray, row: float, scale_y: float, colour: Colour = (255, 64, 64)) -> np.ndarray:
+    """A full-width line at source row `row` (dashed so the picture under it stays readable)."""
+    out = rgb.copy()
+    y = int(round(row * scale_y))
+    if 0 <= y < out.shape[0]:
+        xs = np.arange(out.shape[1])
+        dash = (xs // 3) % 3 != 2
+        out[y, xs[dash]] = colour
+    return out
+
+
+def draw_numbers(rgb: np.ndarray, labels_small: np.ndarray, k: int) -> np.ndarray:
+    """Write each cluster's number (1-based) at a point well inside its largest patch."""
+    out = np.ascontiguousarray(rgb.copy())
+    h, w = labels_small.shape
+    if h < 8 or w < 8:
+        return out
+    scale = max(0.3, min(1.0, min(h, w) / 90))
+    thick = 1
+    for idx in range(k):
+        mask = (labels_small == idx).astype(np.uint8)
+        if mask.sum() < 4:
+            continue
+        dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+        y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        text = str(idx + 1)
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        org = (int(np.clip(x - tw // 2, 0, w - tw)), int(np.clip(y + th // 2, th, h - 1)))
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    return out

@@ -1,0 +1,143 @@
+"""The crop queue as plain data: rows listed from folder names and cheap status, metas filled in lazily."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from garbtui.core.errors import GarbError
+from garbtui.core.models import CropMeta
+from garbtui.core.workspace import Workspace
+
+STATUS_FILTERS: tuple[str, ...] = ("pending", "done", "all")
+_ORDER = {"pending": 0, "done": 1, "broken": 2}
+UNKNOWN = "…"  # shown until the crop's meta.json has been read
+
+
+@dataclass(frozen=True)
+class CropRow:
+    """One line of the queue. `meta` is None until read (or when it cannot be read: then `reason` says why)."""
+
+    id: str
+    status: str  # pending | done | broken
+    meta: CropMeta | None = None
+    reason: str = ""
+    loaded: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.meta.label if self.meta else (UNKNOWN if not self.loaded else "?")
+
+    @property
+    def scene(self) -> str:
+        return self.meta.scene if self.meta else (UNKNOWN if not self.loaded else "?")
+
+    @property
+    def size(self) -> str:
+        return f"{self.meta.crop_width}×{self.meta.crop_height}" if self.meta else ""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows: a status, and optionally one label and one scene kind."""
+
+    status: str = "pending"
+    label: str | None = None
+    scene: str | None = None
+
+    def describe(self) -> str:
+        parts = [self.status]
+        if self.label:
+            parts.append(f"label={self.label}")
+        if self.scene:
+            parts.append(f"scene={self.scene}")
+        return " · ".join(parts)
+
+    def accepts(self, row: CropRow) -> bool:
+        if self.status == "pending" and row.status != "pending":
+            return False
+        if self.status == "done" and row.status != "done":
+            return False
+        # A row whose meta is not read yet cannot be ruled out; it is kept until we know.
+        if self.label and row.loaded and row.label != self.label:
+            return False
+        if self.scene and row.loaded and row.scene != self.scene:
+            return False
+        return True
+
+
+@dataclass
+class CropQueue:
+    """All crops of a workspace in queue order (pending first), with lazily read metas."""
+
+    ws: Workspace
+    rows: dict[str, CropRow] = field(default_factory=dict)
+
+    @classmethod
+    def scan(cls, ws: Workspace) -> CropQueue:
+        """List crops from folder names and file existence only: fast for thousands of crops."""
+        rows = {crop_id: CropRow(crop_id, ws.crop_status(crop_id)) for crop_id in ws.crop_ids()}
+        return cls(ws, rows)
+
+    def ordered(self, flt: QueueFilter | None = None) -> list[CropRow]:
+        rows = sorted(self.rows.values(), key=lambda r: (_ORDER.get(r.status, 3), r.id))
+        return [r for r in rows if flt is None or flt.accepts(r)]
+
+    def read_meta(self, crop_id: str) -> CropRow:
+        """Read one crop's meta (thread-safe: returns a new row, stores nothing)."""
+        row = self.rows.get(crop_id) or CropRow(crop_id, self.ws.crop_status(crop_id))
+        entry = self.ws.crop_entry(crop_id)
+        return replace(row, status=entry.status, meta=entry.meta, reason=entry.reason, loaded=True)
+
+    def read_metas(self, crop_ids: Iterable[str]) -> list[CropRow]:
+        out = []
+        for crop_id in crop_ids:
+            try:
+                out.append(self.read_meta(crop_id))
+            except GarbError as exc:  # an unsafe folder name, say: show it as broken, keep going
+                out.append(CropRow(crop_id, "broken", None, exc.message, True))
+        return out
+
+    def update(self, rows: Iterable[CropRow]) -> None:
+        for row in rows:
+            self.rows[row.id] = row
+
+    def refresh_status(self, crop_id: str) -> CropRow:
+        row = self.read_meta(crop_id)
+        self.rows[crop_id] = row
+        return row
+
+    def labels(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            if row.meta:
+                counts[row.meta.label] = counts.get(row.meta.label, 0) + 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def scenes(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            if row.meta:
+                counts[row.meta.scene] = counts.get(row.meta.scene, 0) + 1
+        return sorted(counts.items())
+
+    def counts(self) -> dict[str, int]:
+        counts = {"pending": 0, "done": 0, "broken": 0}
+        for row in self.rows.values():
+            counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
+
+    def next_pending(self, current: str | None, step: int = 1) -> str | None:
+        """The next (step=1) or previous (step=-1) pending crop after `current`, wrapping around."""
+        pending = [r.id for r in self.ordered() if r.status == "pending"]
+        if not pending:
+            return None
+        ids = sorted(set(pending) | ({current} if current else set()))
+        if current is None:
+            return pending[0] if step > 0 else pending[-1]
+        i = ids.index(current)
+        for off in range(1, len(ids) + 1):
+            cand = ids[(i + step * off) % len(ids)]
+            if cand != current and cand in pending:
+                return cand
+        return None

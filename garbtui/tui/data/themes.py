@@ -1,0 +1,36 @@
+"""Load the theme files in garbtui/themes/ (TOML, data not code) into Textual Theme objects."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from textual.theme import Theme
+
+THEMES_DIR = Path(__file__).resolve().parents[2] / "themes"
+_COLOUR_KEYS = (
+    "primary", "secondary", "warning", "error", "success", "accent",
+    "foreground", "background", "surface", "panel", "boost",
+)
+
+
+def theme_from_toml(path: Path) -> Theme:
+    """One theme file: `name`, `dark`, the colour keys, and an optional [variables] table."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    name = str(data.get("name") or path.stem)
+    if "primary" not in data:
+        raise ValueError(f"{path}: a theme needs at least `primary`")
+    colours = {k: str(data[k]) for k in _COLOUR_KEYS if k in data}
+    variables = {str(k): str(v) for k, v in dict(data.get("variables", {})).items()}
+    return Theme(name=name, dark=bool(data.get("dark", True)), variables=variables, **colours)
+
+
+def load_themes(folder: Path = THEMES_DIR) -> list[Theme]:
+    """Every readable *.toml theme in `folder`, sorted by name; broken files are skipped."""
+    themes: list[Theme] = []
+    for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            themes.append(theme_from_toml(path))
+        except (OSError, ValueError, tomllib.TOMLDecodeError, TypeError):
+            continue
+    return themes
