@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from garbtui.core.models import BBox, CropMeta, Point, Region
@@ -41,17 +40,26 @@ def clamp_bbox(box: BBox, width: int, height: int) -> BBox:
 def polygon_mask(points: list[Point], width: int, height: int, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Rasterise a polygon (pixel coordinates, pixel-corner convention) into a bool mask of width x height.
 
-    A point (x, y) means the corner of pixel (x, y); pixel centres sit at +0.5, which is why 0.5 is
-    subtracted before OpenCV, whose vertices are pixel centres. Sub-pixel precision: 4 fractional bits.
+    A pixel is inside when its centre (x + 0.5, y + 0.5) is inside (even-odd rule), so a polygon's
+    mask has exactly its area on axis-aligned shapes and no pixel is counted twice by neighbours.
     """
-    mask = np.zeros((height, width), dtype=np.uint8)
+    mask = np.zeros((height, width), dtype=bool)
     if len(points) < 3 or width <= 0 or height <= 0:
-        return mask.astype(bool)
-    shift = 4
-    arr = np.asarray(points, dtype=np.float64) - np.asarray(offset, dtype=np.float64) - 0.5
-    pts = np.round(arr * (1 << shift)).astype(np.int32).reshape(-1, 1, 2)
-    cv2.fillPoly(mask, [pts], 1, lineType=cv2.LINE_8, shift=shift)
-    return mask.astype(bool)
+        return mask
+    pts = np.asarray(points, dtype=np.float64) - np.asarray(offset, dtype=np.float64)
+    x0, y0 = pts[:, 0], pts[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    lo, hi = np.minimum(y0, y1), np.maximum(y0, y1)
+    first = np.clip(np.ceil(lo - 0.5), 0, height).astype(np.int64)
+    last = np.clip(np.ceil(hi - 0.5), 0, height).astype(np.int64)  # exclusive: half-open in y
+    toggles = np.zeros((height, width + 1), dtype=np.int32)
+    for e in np.flatnonzero(last > first):
+        rows = np.arange(first[e], last[e])
+        yc = rows + 0.5
+        xc = x0[e] + (yc - y0[e]) * (x1[e] - x0[e]) / (y1[e] - y0[e])
+        cols = np.clip(np.ceil(xc - 0.5), 0, width).astype(np.int64)
+        np.add.at(toggles, (rows, cols), 1)
+    return (np.cumsum(toggles[:, :width], axis=1) & 1).astype(bool)
 
 
 def region_mask(meta: CropMeta, crop_dir: Path | None = None) -> np.ndarray:

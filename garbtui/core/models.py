@@ -187,6 +187,8 @@ class BackgroundMeta(GarbModel):
     horizon_estimated: bool = False
     camera_height_m: float = Field(default=1.5, gt=0)
     placement: PlacementArea = Field(default_factory=PlacementArea)
+    horizon_confidence: float | None = None  # 0..1 when the horizon was estimated from lane lines
+    source_sha1: str | None = None  # of the photo as added: re-adding the same photo is recognised
 
     _id_ok = field_validator("id")(_check_safe)
 

@@ -1,0 +1,259 @@
+"""Backgrounds: clean photos copied into the workspace with their meta, horizon and placement area.
+
+Also defines `seg.json`, the optional surface map of a background (or source image), in the same folder
+as the photo:
+
+    {
+      "schema_version": 1,
+      "width": 1280, "height": 720,
+      "regions": [
+        {"surface": "road",  "polygons": [[[0, 720], [560, 430], [720, 430], [1280, 720]]]},
+        {"surface": "grass", "polygons": [[[0, 480], [560, 430], [0, 720]]]},
+        {"surface": "sky",   "polygons": [[[0, 0], [1280, 0], [1280, 420], [0, 420]]]}
+      ],
+      "garbage_surfaces": ["road", "pavement", "grass", "ground"]
+    }
+
+Polygons are in image pixels (pixel-corner convention, like every polygon in garbtui). When regions
+overlap, the later region wins. `garbage_surfaces` lists where garbage may lie (default: road,
+pavement, grass, ground). Together with the background meta's placement band (y_min..y_max) and
+polygons, it decides whether a contact point is allowed (`placement_check`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from garbtui.core.atomic import atomic_copy, atomic_write_png
+from garbtui.core.errors import InputError, WorkspaceError
+from garbtui.core.horizon import HorizonEstimate, estimate_horizon
+from garbtui.core.ids import check_id, slugify
+from garbtui.core.imageio import probe_image, read_rgb
+from garbtui.core.models import BackgroundMeta, GarbModel, PlacementArea, Point
+from garbtui.core.workspace import Workspace
+
+SEG_FILE = "seg.json"
+GARBAGE_SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground")
+LOW_CONFIDENCE = 0.3  # below this an estimated horizon is flagged for the user to check
+HORIZON_MARGIN = 0.02  # the default placement band starts this fraction of the height below the horizon
+
+
+class SegRegion(GarbModel):
+    """One surface of a seg.json: a name and its polygons (image pixels)."""
+
+    surface: str
+    polygons: list[list[Point]] = Field(default_factory=list)
+
+
+class SegMap(GarbModel):
+    """`seg.json`: surfaces of a photo as polygons, and which surfaces garbage may lie on."""
+
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    regions: list[SegRegion] = Field(default_factory=list)
+    garbage_surfaces: list[str] = Field(default_factory=lambda: list(GARBAGE_SURFACES))
+
+    def surface_at(self, x: float, y: float) -> str | None:
+        """The surface under (x, y), the last matching region winning; None when no region covers it."""
+        found = None
+        for region in self.regions:
+            for poly in region.polygons:
+                if len(poly) >= 3 and _inside(poly, x, y):
+                    found = region.surface
+        return found
+
+
+def _inside(poly: list[Point], x: float, y: float) -> bool:
+    contour = np.asarray(poly, dtype=np.float32).reshape(-1, 1, 2)
+    return cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
+
+
+@dataclass(frozen=True)
+class AreaCheck:
+    """Whether a contact point is where garbage may lie, and why not."""
+
+    ok: bool
+    reason: str = ""
+
+
+def load_seg(ws: Workspace, bg_id: str) -> SegMap | None:
+    path = ws.background_dir(bg_id) / SEG_FILE
+    return SegMap.load(path) if path.is_file() else None
+
+
+def placement_check(meta: BackgroundMeta, seg: SegMap | None, x: float, y: float) -> AreaCheck:
+    """Is the contact point (x, y) inside the background's placement area (band, polygons, seg.json)?"""
+    area = meta.placement
+    if not (0 <= x <= meta.width and 0 <= y <= meta.height):
+        return AreaCheck(False, f"contact point ({x:g}, {y:g}) is outside the {meta.width}x{meta.height} image")
+    if area.y_min is not None and y < area.y_min:
+        return AreaCheck(False, f"y={y:g} is above the placement band (y_min {area.y_min:g})")
+    if area.y_max is not None and y > area.y_max:
+        return AreaCheck(False, f"y={y:g} is below the placement band (y_max {area.y_max:g})")
+    if area.polygons and not any(len(p) >= 3 and _inside(p, x, y) for p in area.polygons):
+        return AreaCheck(False, f"({x:g}, {y:g}) is outside every placement polygon")
+    if seg is not None:
+        sx, sy = x * seg.width / meta.width, y * seg.height / meta.height
+        surface = seg.surface_at(sx, sy)
+        if surface is None or surface not in seg.garbage_surfaces:
+            return AreaCheck(False, f"({x:g}, {y:g}) lies on {surface or 'no marked surface'} in seg.json, "
+                                    f"not on {'/'.join(seg.garbage_surfaces)}")
+    return AreaCheck(True)
+
+
+def default_area(scene: str, height: int, horizon: float | None) -> PlacementArea:
+    """Road: a band from just below the horizon to the bottom. Front: anywhere."""
+    if scene == "road" and horizon is not None:
+        return PlacementArea(y_min=round(min(horizon + HORIZON_MARGIN * height, height), 1), y_max=float(height))
+    return PlacementArea()
+
+
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class AddedBackground:
+    """What add_background did: the meta, the horizon estimate when one ran, and whether it was new."""
+
+    meta: BackgroundMeta
+    estimate: HorizonEstimate | None
+    created: bool
+
+
+def add_background(
+    ws: Workspace,
+    path: Path,
+    scene: str,
+    horizon: float | None = None,
+    camera_height: float | None = None,
+    bg_id: str | None = None,
+) -> BackgroundMeta:
+    """Copy a clean photo into `backgrounds/<id>/` with its meta; the horizon is estimated when not given.
+
+    Road photos without `horizon` get an estimate (meta.horizon_estimated = True; None when no lines
+    agreed). Adding the same photo again under the same id updates the meta, never the image.
+    """
+    return add_background_ex(ws, path, scene, horizon, camera_height, bg_id).meta
+
+
+def add_background_ex(
+    ws: Workspace,
+    path: Path,
+    scene: str,
+    horizon: float | None = None,
+    camera_height: float | None = None,
+    bg_id: str | None = None,
+) -> AddedBackground:
+    """add_background, also returning the horizon estimate (for the CLI and TUI to show)."""
+    path = Path(path)
+    if scene not in ("road", "front"):
+        raise InputError(f"scene must be road or front, got {scene!r}")
+    if camera_height is not None and not (0 < camera_height <= 100):
+        raise InputError(f"camera height must be in (0, 100] metres, got {camera_height:g}")
+    info = probe_image(path)
+    if horizon is not None and not (0 <= horizon < info.height):
+        raise InputError(f"horizon row {horizon:g} is outside the image (0..{info.height - 1})", where=str(path))
+    digest = _content_hash(path)
+    bg_id = check_id(bg_id, "background id") if bg_id else f"{slugify(path.stem, 48)}-{digest[:6]}"
+    folder = ws.background_dir(bg_id)
+    existing = None
+    if (folder / "meta.json").is_file():
+        existing = ws.load_background_meta(bg_id)
+        if existing.source_sha1 and existing.source_sha1 != digest:
+            raise WorkspaceError(f"background {bg_id} already exists with a different photo; pick another --id")
+    rgb: np.ndarray | None = None
+    suffix = path.suffix.lower()
+    # The stored photo must be upright: copy the bytes when no EXIF turn is needed, else re-encode as PNG.
+    if info.orientation == 1 and suffix in (".jpg", ".jpeg", ".png"):
+        file_name = "image.png" if suffix == ".png" else "image.jpg"
+        if existing is None:
+            atomic_copy(path, folder / file_name)
+    else:
+        file_name = "image.png"
+        rgb = _upright_rgb(path)
+        if existing is None:
+            atomic_write_png(folder / file_name, rgb)
+    estimate = None
+    horizon_estimated = False
+    confidence = None
+    if scene == "road" and horizon is None:
+        rgb = read_rgb(folder / file_name) if rgb is None else rgb
+        estimate = estimate_horizon(rgb)
+        horizon = None if estimate.row is None else round(estimate.row, 1)
+        horizon_estimated = True
+        confidence = round(estimate.confidence, 3)
+    meta = BackgroundMeta(
+        id=bg_id,
+        file=file_name,
+        source_path=str(path),
+        width=info.width,
+        height=info.height,
+        scene=scene,  # type: ignore[arg-type]
+        horizon_row=horizon,
+        horizon_estimated=horizon_estimated,
+        horizon_confidence=confidence,
+        camera_height_m=camera_height if camera_height is not None else (existing.camera_height_m if existing else 1.5),
+        placement=default_area(scene, info.height, horizon),
+        source_sha1=digest,
+    )
+    ws.save_background_meta(meta)
+    return AddedBackground(meta, estimate, existing is None)
+
+
+def _upright_rgb(path: Path) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+
+
+def set_horizon(ws: Workspace, bg_id: str, row: float) -> BackgroundMeta:
+    """Type the horizon row of a background by hand; the placement band follows it."""
+    meta = ws.load_background_meta(bg_id)
+    if not (0 <= row < meta.height):
+        raise InputError(f"horizon row {row:g} is outside background {bg_id} (0..{meta.height - 1})")
+    meta.horizon_row = float(row)
+    meta.horizon_estimated = False
+    meta.horizon_confidence = None
+    meta.placement = default_area(meta.scene, meta.height, meta.horizon_row)
+    ws.save_background_meta(meta)
+    return meta
+
+
+def list_backgrounds(ws: Workspace) -> list[BackgroundMeta]:
+    """Every readable background meta, sorted by id (unreadable ones raise WorkspaceError naming the file)."""
+    return [ws.load_background_meta(b) for b in ws.background_ids()]
+
+
+def scaled_area(area: PlacementArea, factor: float) -> PlacementArea:
+    """The placement area in a resized copy of the background."""
+    return PlacementArea(
+        y_min=None if area.y_min is None else area.y_min * factor,
+        y_max=None if area.y_max is None else area.y_max * factor,
+        polygons=[[(x * factor, y * factor) for x, y in poly] for poly in area.polygons],
+    )
+
+
+def horizon_summary(meta: BackgroundMeta) -> str:
+    """One line for listings: 'row 423 (estimated, confidence 0.49)' and the like."""
+    if meta.horizon_row is None:
+        return "no horizon" if meta.scene == "road" else "-"
+    text = f"row {meta.horizon_row:g}"
+    if meta.horizon_estimated:
+        conf = meta.horizon_confidence
+        text += " (estimated" + (f", confidence {conf:.2f}" if conf is not None else "") + ")"
+        if conf is not None and conf < LOW_CONFIDENCE:
+            text += " check it"
+    return text
+

@@ -1,0 +1,1 @@
+"""Reusable widgets: the image preview, the crop table, the cluster legend."""

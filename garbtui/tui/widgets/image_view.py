@@ -1,0 +1,290 @@
+"""An image preview that is shrunk to its cell box in a thread worker, cached, and drawn by textual-image.
+
+Text protocols (half-cell, unicode) are rendered to Strips inside the worker with textual-image's Rich
+renderables, so the UI thread only copies lines. Graphics protocols (kitty, sixel) hand a pre-shrunk PIL
+image to textual-image's widgets, so they never scale a large picture on the UI thread.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image as PILImage
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Center
+from textual.events import Resize
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from garbtui.tui.data import pixels
+
+Overlay = Callable[[np.ndarray, tuple[float, float]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """Everything a frame depends on besides the picture: the box, the protocol, the cell size, the checker."""
+
+    cols: int
+    rows: int
+    protocol: str
+    cell: tuple[int, int]
+    dark: bool = True
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A picture ready to draw: strips for text protocols, a PIL image for graphics ones."""
+
+    key: Hashable
+    cols: int
+    rows: int
+    strips: tuple[Strip, ...] | None = None
+    pil: PILImage.Image | None = None
+
+
+def frame_pixels(spec: RenderSpec, width: int, height: int) -> tuple[int, int, int, int]:
+    """Cells (cols, rows) the picture will take, and the pixel size to shrink it to."""
+    cols, rows = pixels.fit_cells(width, height, spec.cols, spec.rows, spec.cell)
+    if spec.protocol == "halfcell":
+        return cols, rows, cols, rows * 2
+    if spec.protocol == "unicode":
+        return cols, rows, cols, rows
+    return cols, rows, cols * spec.cell[0], rows * spec.cell[1]
+
+
+def make_frame(
+    image: np.ndarray, spec: RenderSpec, key: Hashable = None, *, checker: bool = True, overlay: Overlay | None = None
+) -> Frame:
+    """Shrink `image` (RGB or RGBA, any size) to the box and render it. Pure; safe in a thread worker."""
+    h, w = image.shape[:2]
+    cols, rows, pw, ph = frame_pixels(spec, w, h)
+    if cols == 0:
+        return Frame(key, 0, 0, strips=())
+    small = pixels.shrink(image, pw, ph)
+    if small.ndim == 3 and small.shape[2] == 4:
+        square = (2, 2) if spec.protocol in ("halfcell", "unicode") else (spec.cell[0], spec.cell[0])
+        colours = pixels.CHECKER_DARK if spec.dark else pixels.CHECKER_LIGHT
+        small = pixels.over_checker(small, square, colours) if checker else small[:, :, :3]
+    small = np.ascontiguousarray(pixels.to_rgb(small))
+    if overlay is not None:
+        small = overlay(small, (pw / w, ph / h))
+    pil = PILImage.fromarray(small, "RGB")
+    if spec.protocol in ("kitty", "sixel"):
+        return Frame(key, cols, rows, pil=pil)
+    return Frame(key, cols, rows, strips=_text_strips(pil, cols, rows, spec.protocol))
+
+
+def _text_strips(pil: PILImage.Image, cols: int, rows: int, protocol: str) -> tuple[Strip, ...]:
+    if protocol == "halfcell":
+        from textual_image.renderable.halfcell import Image as Renderable
+    else:
+        from textual_image.renderable.unicode import Image as Renderable
+    console = Console(file=io.StringIO(), width=cols, height=rows, color_system="truecolor", legacy_windows=False)
+    options = console.options.update(width=cols, height=rows)
+    lines = console.render_lines(Renderable(pil, cols, rows), options, pad=True, new_lines=False)
+    return tuple(Strip(line, cols) for line in lines[:rows])
+
+
+def graphics_widget_class(protocol: str) -> type[Widget]:
+    """textual-image's widget for a graphics protocol (imported late: after terminal detection)."""
+    from textual_image.widget import SixelImage, TGPImage
+
+    return TGPImage if protocol == "kitty" else SixelImage
+
+
+class _TextFrame(Widget):
+    """Draws a text-protocol frame centred in its box, line by line."""
+
+    DEFAULT_CSS = "_TextFrame { width: 1fr; height: 1fr; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frame: Frame | None = None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        frame = self.frame
+        if frame is None or not frame.strips:
+            return Strip.blank(width, self.rich_style)
+        top = max(0, (self.size.height - frame.rows) // 2)
+        row = y - top
+        if row < 0 or row >= len(frame.strips):
+            return Strip.blank(width, self.rich_style)
+        left = max(0, (width - frame.cols) // 2)
+        strip = frame.strips[row]
+        if left:
+            strip = Strip([Segment(" " * left, self.rich_style), *strip], left + frame.cols)
+        return strip.extend_cell_length(width, self.rich_style).crop(0, width)
+
+
+class ImageView(Widget):
+    """A picture box. Call `show(key, make)`; `make(spec)` runs in a thread and returns a Frame."""
+
+    DEFAULT_CSS = """
+    ImageView { height: 1fr; width: 1fr; }
+    ImageView > .placeholder { width: 1fr; height: 1fr; content-align: center middle; color: $text-muted; }
+    ImageView > Center { height: 1fr; align: center middle; }
+    """
+
+    class FrameReady(Message):
+        """A worker finished a frame (`generation` tells whether it is still wanted)."""
+
+        def __init__(self, view: ImageView, generation: int, frame: Frame | None, error: str = "") -> None:
+            super().__init__()
+            self.view = view
+            self.generation = generation
+            self.frame = frame
+            self.error = error
+
+    class Shown(Message):
+        """The view now shows `key` (bubbles, so screens and benchmarks can tell when a preview changed)."""
+
+        def __init__(self, view: ImageView, key: Hashable) -> None:
+            super().__init__()
+            self.view = view
+            self.key = key
+
+    def __init__(self, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._placeholder = placeholder
+        self._generation = 0
+        self._request: tuple[Hashable, Callable[[RenderSpec], Frame]] | None = None
+        self._resize_timer = None
+        self.shown_key: Hashable = None
+        self.shown_at: float = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._placeholder, classes="placeholder")
+        yield _TextFrame()
+
+    def on_mount(self) -> None:
+        self.query_one(_TextFrame).display = False
+
+    # -- public -----------------------------------------------------------------------------
+    @property
+    def spec(self) -> RenderSpec:
+        info = getattr(self.app, "terminal_info", None)
+        protocol = info.protocol if info else "halfcell"
+        cell = (info.cell_width, info.cell_height) if info else (10, 20)
+        theme = self.app.current_theme
+        size = self.content_region.size
+        return RenderSpec(max(1, size.width), max(1, size.height), protocol, cell, bool(theme.dark))
+
+    def clear(self, message: str = "") -> None:
+        """Show a text message instead of a picture (and drop any frame still being made)."""
+        self._generation += 1
+        self._request = None
+        self.shown_key = None
+        placeholder = self.query_one(".placeholder", Static)
+        placeholder.update(Text(message or self._placeholder))
+        placeholder.display = True
+        self.query_one(_TextFrame).display = False
+        for child in self.query(".graphics-box"):
+            child.display = False
+
+    def show(self, key: Hashable, make: Callable[[RenderSpec], Frame]) -> None:
+        """Show the picture named `key`; a cached frame is shown at once, otherwise `make` runs in a thread."""
+        self._generation += 1
+        generation = self._generation
+        self._request = (key, make)
+        if not self.is_mounted or self.content_region.width <= 0:
+            return  # shown on the first resize
+        spec = self.spec
+        cache = getattr(self.app, "image_cache", None)
+        cache_key = (key, spec)
+        if cache is not None and key is not None:
+            frame = cache.frames.get(cache_key)
+            if frame is not None:
+                self._display(frame)  # type: ignore[arg-type]
+                return
+
+        def work() -> None:
+            try:
+                frame = make(spec)
+            except Exception as exc:  # a broken file must show as a message, never crash the app
+                message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
+                self.post_message(self.FrameReady(self, generation, None, str(message)))
+                return
+            if cache is not None and key is not None:
+                cache.frames.put(cache_key, frame)
+            self.post_message(self.FrameReady(self, generation, frame))
+
+        self.run_worker(work, thread=True, group=f"image-{id(self)}", exclusive=True, exit_on_error=False)
+
+    # -- internals --------------------------------------------------------------------------
+    def on_image_view_frame_ready(self, message: ImageView.FrameReady) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return  # a newer picture was asked for meanwhile: a stale result never overwrites it
+        if message.frame is None:
+            self.clear(message.error)
+            return
+        self._display(message.frame)
+
+    def _display(self, frame: Frame) -> None:
+        placeholder = self.query_one(".placeholder", Static)
+        text_frame = self.query_one(_TextFrame)
+        if frame.pil is not None:
+            placeholder.display = False
+            text_frame.display = False
+            self._show_graphics(frame.pil)
+        else:
+            placeholder.display = False
+            text_frame.frame = frame
+            text_frame.display = True
+            text_frame.refresh()
+        self.shown_key = frame.key
+        self.shown_at = time.perf_counter()
+        self.post_message(self.Shown(self, frame.key))
+
+    def _show_graphics(self, pil: PILImage.Image) -> None:
+        protocol = self.spec.protocol
+        existing = list(self.query(".graphics"))
+        if existing:
+            existing[0].image = pil  # type: ignore[attr-defined]
+            for box in self.query(".graphics-box"):
+                box.display = True
+            return
+        widget = graphics_widget_class(protocol)(pil, classes="graphics")
+        widget.styles.width = "auto"
+        widget.styles.height = "auto"
+        self.mount(Center(widget, classes="graphics-box"))
+
+    def on_resize(self, event: Resize) -> None:
+        if self._request is None:
+            return
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(0.08, self._redo)
+
+    def _redo(self) -> None:
+        if self._request is not None:
+            key, make = self._request
+            self.show(key, make)
+
+
+def file_frame_maker(path, *, checker: bool = True, overlay: Overlay | None = None, cache=None):  # noqa: ANN001,ANN201
+    """A `make` for ImageView.show that decodes a file (through the decoded-image cache) and renders it."""
+    from pathlib import Path
+
+    def make(spec: RenderSpec) -> Frame:
+        if cache is not None:
+            key, image = cache.load(Path(path))
+        else:
+            from garbtui.core.imageio import read_rgba
+
+            image, key = read_rgba(Path(path)), None
+        return make_frame(image, spec, key, checker=checker, overlay=overlay)
+
+    return make
