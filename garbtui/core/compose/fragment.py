@@ -1,0 +1,156 @@
+"""Fragments: a cleaned crop (proc.png + meta) trimmed to its visible alpha, and its scale/rotate/flip transform."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from garbtui.core.errors import InputError
+from garbtui.core.imageio import read_rgb, read_rgba
+from garbtui.core.models import CropMeta
+from garbtui.core.workspace import Workspace
+
+MAX_FRAGMENT_SIDE = 8000  # a typo like scale 80 must fail clearly, not allocate gigabytes
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A cutout ready to place: RGBA trimmed to the extent of alpha > 0, plus where it came from."""
+
+    crop_id: str
+    meta: CropMeta
+    rgba: np.ndarray  # H x W x 4 uint8, trimmed: the first/last row and column each hold visible alpha
+    source_bg_lab: tuple[float, float, float] | None  # mean Lab of the source photo around the object
+
+    @property
+    def height_px(self) -> int:
+        """Visible height in proc.png pixels: what perspective scales."""
+        return int(self.rgba.shape[0])
+
+    @property
+    def width_px(self) -> int:
+        return int(self.rgba.shape[1])
+
+
+def alpha_extent(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), exclusive ends, of alpha > 0; None when nothing is visible."""
+    rows = np.flatnonzero(alpha.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(alpha.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def mean_lab(rgb: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, float, float] | None:
+    """Mean CIE Lab (L 0..100) of RGB pixels, optionally weighted; None when the weights are all zero."""
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    if weight is None:
+        m = lab.mean(axis=0)
+    else:
+        w = weight.reshape(-1).astype(np.float64)
+        total = w.sum()
+        if total <= 0:
+            return None
+        m = (lab * w[:, None]).sum(axis=0) / total
+    return float(m[0]), float(m[1]), float(m[2])
+
+
+def fragment_from_rgba(crop_id: str, meta: CropMeta, rgba: np.ndarray, raw: np.ndarray | None = None) -> Fragment:
+    """Trim an RGBA cutout to its visible alpha; the raw crop (same size) gives the source background colour."""
+    ext = alpha_extent(rgba[:, :, 3] > 0)
+    if ext is None:
+        raise InputError(f"crop {crop_id}: proc.png is fully transparent", where=f"crops/{crop_id}/proc.png")
+    x0, y0, x1, y1 = ext
+    src_lab = None
+    if raw is not None and raw.shape[:2] == rgba.shape[:2]:
+        outside = rgba[:, :, 3] == 0
+        if outside.sum() >= 16:
+            src_lab = mean_lab(raw, outside)
+    trimmed = np.ascontiguousarray(rgba[y0:y1, x0:x1])
+    return Fragment(crop_id, meta, trimmed, src_lab)
+
+
+def load_fragment(ws: Workspace, crop_id: str) -> Fragment:
+    """Read a crop's proc.png and meta (and raw.png, for the colour of its original surroundings)."""
+    proc = ws.proc_path(crop_id)
+    if not ws.crop_dir(crop_id).is_dir():
+        raise InputError(f"crop {crop_id} does not exist in the workspace", where=str(ws.root / "crops"))
+    if not proc.is_file():
+        raise InputError(f"crop {crop_id} has no proc.png yet; clean it first (garbtui clean or the TUI)",
+                         where=str(proc.parent))
+    meta = ws.load_crop_meta(crop_id)
+    rgba = read_rgba(proc)
+    raw_path = ws.raw_path(crop_id)
+    raw = read_rgb(raw_path) if raw_path.is_file() else None
+    return fragment_from_rgba(crop_id, meta, rgba, raw)
+
+
+def cutout_from_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """An RGBA cutout: the photo with alpha 255 inside `mask`, 0 elsewhere (e.g. from a ground-truth polygon)."""
+    rgba = np.dstack([rgb, np.where(mask, 255, 0).astype(np.uint8)])
+    return rgba
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """A transformed fragment in float32: premultiplication undone, alpha 0..255, trimmed to alpha > 0."""
+
+    rgb: np.ndarray  # h x w x 3 float32, 0..255
+    alpha: np.ndarray  # h x w float32, 0..255
+
+
+def transform_fragment(rgba: np.ndarray, scale: float, rotation: float = 0.0, flip: bool = False) -> Transformed:
+    """Flip (horizontal), scale, then rotate (degrees, anticlockwise on screen) an RGBA cutout.
+
+    Resampling runs on premultiplied colour so transparent pixels never bleed a dark or stale fringe.
+    Downscaling uses area averaging (no aliasing); rotation expands the canvas so nothing is cut.
+    """
+    h, w = rgba.shape[:2]
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if max(nw, nh) > MAX_FRAGMENT_SIDE:
+        raise InputError(f"scale {scale:g} makes the fragment {nw}x{nh} px, over {MAX_FRAGMENT_SIDE} px a side")
+    img = rgba[:, ::-1] if flip else rgba
+    a = img[:, :, 3:4].astype(np.float32)
+    pm = np.concatenate([img[:, :, :3].astype(np.float32) * (a / 255.0), a], axis=2)
+    if (nw, nh) != (w, h):
+        interp = cv2.INTER_AREA if nw < w or nh < h else cv2.INTER_LINEAR
+        pm = cv2.resize(pm, (nw, nh), interpolation=interp)
+    rot = rotation % 360.0
+    if rot != 0.0:
+        rad = math.radians(rot)
+        c, s = abs(math.cos(rad)), abs(math.sin(rad))
+        bw = int(math.ceil(nw * c + nh * s)) + 2
+        bh = int(math.ceil(nw * s + nh * c)) + 2
+        m = cv2.getRotationMatrix2D(((nw - 1) / 2.0, (nh - 1) / 2.0), rot, 1.0)
+        m[0, 2] += (bw - 1) / 2.0 - (nw - 1) / 2.0
+        m[1, 2] += (bh - 1) / 2.0 - (nh - 1) / 2.0
+        pm = cv2.warpAffine(pm, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    alpha = np.clip(pm[:, :, 3], 0.0, 255.0)
+    safe = np.maximum(alpha, 1e-3)[:, :, None] / 255.0
+    rgb = np.clip(pm[:, :, :3] / safe, 0.0, 255.0)
+    rgb[alpha <= 0] = 0.0
+    return Transformed(rgb.astype(np.float32), alpha.astype(np.float32))
+
+
+def fragment_path_info(ws: Workspace, crop_id: str) -> tuple[Path, float]:
+    """proc.png path and modification time: the key a caller can cache fragments by."""
+    path = ws.proc_path(crop_id)
+    return path, path.stat().st_mtime if path.exists() else 0.0
+
+
+def outline_cutout(ws: Workspace, crop_id: str) -> np.ndarray:
+    """An RGBA cutout of a crop from its annotated outline (polygon, brush or box): exact, no k-means.
+
+    For sources whose annotations already trace the object (COCO / TACO polygons, brush masks), this is
+    a ready proc.png; save it with Workspace.save_proc.
+    """
+    from garbtui.core.geometry import region_mask
+
+    meta = ws.load_crop_meta(crop_id)
+    raw = read_rgb(ws.raw_path(crop_id))
+    mask = region_mask(meta, ws.crop_dir(crop_id))
+    return cutout_from_mask(raw, mask)

@@ -1,0 +1,226 @@
+"""Render a scene: fragments placed on a background, blended, with exact occlusion-aware masks and boxes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from garbtui.core.backgrounds import load_seg, placement_check
+from garbtui.core.compose.blend import (
+    alpha_composite,
+    color_match,
+    contact_shadow,
+    poisson_colors,
+    ring_lab,
+    shape_alpha,
+)
+from garbtui.core.compose.fragment import Fragment, alpha_extent, load_fragment, transform_fragment
+from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
+from garbtui.core.errors import GarbError, InputError
+from garbtui.core.imageio import read_rgb
+from garbtui.core.models import BackgroundMeta, Scene
+from garbtui.core.perspective import ScaleDecision, resolve_scale
+from garbtui.core.size_priors import load_size_priors
+from garbtui.core.workspace import Workspace
+
+
+@dataclass
+class RenderedObject:
+    """One placed fragment as it ends up in the render: its visible mask and box, or why it was dropped.
+
+    bbox is (x0, y0, x1, y1) in render pixels, x1/y1 exclusive: exactly the extent of the visible mask
+    ((0, 0, 0, 0) when nothing is visible). The mask is stored as a window (mask_roi at offset) and
+    expanded on demand by `.mask`.
+    """
+
+    placement_index: int
+    crop_id: str
+    label: str
+    bbox: tuple[int, int, int, int]
+    mask_roi: np.ndarray
+    offset: tuple[int, int]
+    image_size: tuple[int, int]  # (width, height) of the render
+    visible_fraction: float  # visible pixels / pixels inside the image before occlusion
+    dropped: bool
+    drop_reason: str = ""
+    clipped: bool = False  # part of the fragment fell outside the image (mask and box are clipped too)
+    in_area: bool = True  # the contact point is inside the background's placement area
+    area_note: str = ""
+    scale: ScaleDecision | None = None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Full-size bool mask (height x width) of the visible pixels."""
+        w, h = self.image_size
+        out = np.zeros((h, w), dtype=bool)
+        x0, y0 = self.offset
+        mh, mw = self.mask_roi.shape
+        out[y0:y0 + mh, x0:x0 + mw] = self.mask_roi
+        return out
+
+    @property
+    def area(self) -> int:
+        return int(self.mask_roi.sum())
+
+    def rle(self) -> dict:
+        """COCO compressed RLE ({'size': [h, w], 'counts': str}) of the visible mask."""
+        from pycocotools import mask as mask_utils
+
+        enc = mask_utils.encode(np.asfortranarray(self.mask.astype(np.uint8)))
+        return {"size": [int(enc["size"][0]), int(enc["size"][1])], "counts": enc["counts"].decode("ascii")}
+
+
+@dataclass
+class RenderResult:
+    """The composite (RGB uint8) and every placed object, in placement order."""
+
+    image: np.ndarray
+    objects: list[RenderedObject]
+    scene_id: str
+    background_id: str
+    factor: float = 1.0  # render pixels per background pixel (< 1 for max_size previews)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def kept(self) -> list[RenderedObject]:
+        """The objects that make it into the labels."""
+        return [o for o in self.objects if not o.dropped]
+
+
+def _source_camera_height(ws: Workspace, image_id: str) -> float | None:
+    try:
+        return ws.load_image_meta(image_id).camera_height_m
+    except GarbError:
+        return None
+
+
+def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, np.ndarray]:
+    if not (ws.background_dir(scene.background_id) / "meta.json").is_file():
+        raise InputError(f"scene {scene.id}: background {scene.background_id} does not exist in the workspace",
+                         where=str(ws.root / "backgrounds"))
+    meta = ws.load_background_meta(scene.background_id)
+    rgb = read_rgb(ws.background_path(scene.background_id))
+    if rgb.shape[:2] != (meta.height, meta.width):
+        raise InputError(f"background {meta.id}: image is {rgb.shape[1]}x{rgb.shape[0]} but meta.json says "
+                         f"{meta.width}x{meta.height}", where=str(ws.background_dir(meta.id)))
+    return meta, rgb
+
+
+def render_scene(
+    ws: Workspace,
+    scene: Scene,
+    *,
+    max_size: int | None = None,
+    fragments: dict[str, Fragment] | None = None,
+) -> RenderResult:
+    """Render `scene` in memory. Deterministic: the same scene and files give the same pixels.
+
+    max_size downsizes the background first (longest side) for fast previews; positions, scales and
+    labels follow. `fragments` is an optional cache (crop id -> Fragment) the caller may keep between
+    renders; it is filled as fragments are loaded. Placements outside the placement area are rendered
+    and flagged (RenderedObject.in_area, RenderResult.warnings), never refused.
+    """
+    bg_meta, bg = _load_background(ws, scene)
+    H0, W0 = bg.shape[:2]
+    factor = 1.0
+    if max_size is not None and max(W0, H0) > max_size:
+        factor = max_size / max(W0, H0)
+        size = (max(1, round(W0 * factor)), max(1, round(H0 * factor)))
+        bg = cv2.resize(bg, size, interpolation=cv2.INTER_AREA)
+    canvas = np.ascontiguousarray(bg)
+    H, W = canvas.shape[:2]
+    priors = load_size_priors(ws.root)
+    seg = load_seg(ws, bg_meta.id)
+    cache = fragments if fragments is not None else {}
+    layers: list[Layer | None] = []
+    infos: list[dict] = []
+    warnings: list[str] = []
+    for index, p in enumerate(scene.placements):
+        frag = cache.get(p.crop_id)
+        if frag is None:
+            frag = load_fragment(ws, p.crop_id)
+            cache[p.crop_id] = frag
+        decision = resolve_scale(
+            p, frag.meta, frag.height_px, bg_meta, priors,
+            source_camera_height=_source_camera_height(ws, frag.meta.image_id), index=index,
+        )
+        area = placement_check(bg_meta, seg, p.x, p.y)
+        if not area.ok:
+            warnings.append(f"placement {index} ({p.crop_id}): {area.reason}")
+        info = {"index": index, "crop_id": p.crop_id, "label": frag.meta.label, "scale": decision,
+                "in_area": area.ok, "area_note": area.reason, "clipped": False, "reason": ""}
+        infos.append(info)
+        t = transform_fragment(frag.rgba, decision.scale * factor, p.rotation, p.flip)
+        alpha = shape_alpha(t.alpha, p.blend)
+        ext = alpha_extent(alpha > 0)
+        if ext is None:
+            info["reason"] = "too small to show a single pixel"
+            warnings.append(f"placement {index} ({p.crop_id}): {info['reason']}")
+            layers.append(None)
+            continue
+        ex0, ey0, ex1, ey1 = ext
+        alpha = alpha[ey0:ey1, ex0:ex1]
+        rgb = t.rgb[ey0:ey1, ex0:ex1]
+        h, w = alpha.shape
+        x, y = p.x * factor, p.y * factor
+        # The bottom-centre of the visible extent sits on the contact point; whole pixels keep labels exact.
+        ox = int(math.floor(x - w / 2.0 + 0.5))
+        oy = int(math.floor(y + 0.5)) - h
+        cx0, cy0, cx1, cy1 = max(0, ox), max(0, oy), min(W, ox + w), min(H, oy + h)
+        if cx1 <= cx0 or cy1 <= cy0:
+            info["reason"] = "entirely outside the image"
+            warnings.append(f"placement {index} ({p.crop_id}): {info['reason']}")
+            layers.append(None)
+            continue
+        local_a = alpha[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
+        local_rgb = rgb[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
+        own = int((local_a > 0).sum())
+        if own == 0:
+            info["reason"] = "its visible part is outside the image"
+            layers.append(None)
+            continue
+        info["clipped"] = own < int((alpha > 0).sum())
+        if p.color_match:
+            target = ring_lab(canvas, (ox, oy, ox + w, oy + h), alpha)
+            local_rgb = color_match(local_rgb, local_a.astype(np.float32), target, frag.source_bg_lab)
+        if p.shadow:
+            contact_shadow(canvas, x, y, w, h)
+        roi = canvas[cy0:cy1, cx0:cx1]
+        if p.blend == "poisson":
+            local_rgb = poisson_colors(roi, local_rgb, local_a)
+        canvas[cy0:cy1, cx0:cx1] = alpha_composite(roi, local_rgb, local_a)
+        layer = Layer(cx0, cy0, local_a > 0, own)
+        occlude([lay for lay in layers if lay is not None], layer)
+        layers.append(layer)
+    objects = [_finish(info, layer, scene.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
+    for obj in objects:
+        if obj.dropped and obj.drop_reason.startswith("hidden"):
+            warnings.append(f"placement {obj.placement_index} ({obj.crop_id}): {obj.drop_reason}")
+    return RenderResult(canvas, objects, scene.id, bg_meta.id, factor, warnings)
+
+
+def _finish(info: dict, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
+    if layer is None:
+        return RenderedObject(info["index"], info["crop_id"], info["label"], (0, 0, 0, 0),
+                              np.zeros((0, 0), dtype=bool), (0, 0), size, 0.0, True, info["reason"],
+                              info["clipped"], info["in_area"], info["area_note"], info["scale"])
+    ext = alpha_extent(layer.mask)
+    frac = visible_fraction(layer)
+    pixels = int(layer.mask.sum())
+    if ext is None:
+        bbox, mask, offset = (0, 0, 0, 0), np.zeros((0, 0), dtype=bool), (0, 0)
+    else:
+        ex0, ey0, ex1, ey1 = ext
+        mask = np.ascontiguousarray(layer.mask[ey0:ey1, ex0:ex1])
+        offset = (layer.x0 + ex0, layer.y0 + ey0)
+        bbox = (offset[0], offset[1], layer.x0 + ex1, layer.y0 + ey1)
+    dropped = should_drop(frac, occlusion_drop, pixels)
+    reason = ""
+    if dropped:
+        reason = "hidden entirely by later fragments" if pixels == 0 else (
+            f"hidden {100 * (1 - frac):.0f}% by later fragments (over the {100 * occlusion_drop:.0f}% limit)")
+    return RenderedObject(info["index"], info["crop_id"], info["label"], bbox, mask, offset, size, frac, dropped,
+                          reason, info["clipped"], info["in_area"], info["area_note"], info["scale"])

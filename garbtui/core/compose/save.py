@@ -1,0 +1,46 @@
+"""Save a scene and its render: scene.json, render.jpg and labels/ written so no reader sees half a result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+
+from garbtui.core.atomic import atomic_write_jpeg
+from garbtui.core.compose.fragment import Fragment
+from garbtui.core.compose.render import RenderResult, render_scene
+from garbtui.core.models import Scene
+from garbtui.core.workspace import Workspace
+
+RENDER_FILE = "render.jpg"
+LABELS_DIR = "labels"
+
+
+def save_and_render(
+    ws: Workspace,
+    scene: Scene,
+    *,
+    categories: Sequence[str] | None = None,
+    fragments: dict[str, Fragment] | None = None,
+) -> RenderResult:
+    """Render `scene` at full size and write scenes/<id>/{scene.json, render.jpg, labels/}.
+
+    Everything is computed in memory first; then render.jpg is replaced atomically, labels/ is built
+    beside it and swapped in whole, and scene.json is written last. categories defaults to every label
+    of the workspace's crops (sorted), so class ids agree across the scenes of a workspace.
+    """
+    from garbtui.core.labels import replace_dir, workspace_categories, write_scene_labels
+
+    result = render_scene(ws, scene, fragments=fragments)
+    cats = list(categories) if categories is not None else workspace_categories(ws)
+    folder = ws.scene_dir(scene.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    with ws.lock(scene.id, "scenes"):
+        atomic_write_jpeg(folder / RENDER_FILE, result.image, scene.jpeg_quality)
+        tmp = folder / f".{LABELS_DIR}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        write_scene_labels(result, tmp, RENDER_FILE, cats)
+        replace_dir(tmp, folder / LABELS_DIR)
+        ws.save_scene(scene)
+    return result
