@@ -32,15 +32,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def encode_png(image: np.ndarray, compression: int = 3) -> bytes:
-    """Encode an RGB/RGBA/grey uint8 array (RGB channel order) as PNG bytes."""
-    if image.ndim == 3 and image.shape[2] == 4:
-        bgr = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
-    elif image.ndim == 3:
-        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+def encode_png(image: np.ndarray, compression: int = 3, *, bgr: bool = False, fast: bool = False) -> bytes:
+    """Encode an RGB/RGBA/grey uint8 array (RGB order, or BGR with bgr=True) as PNG bytes.
+
+    fast=True trades about a quarter more bytes for a third less time (run-length deflate strategy).
+    """
+    if bgr or image.ndim == 2:
+        native = image
+    elif image.shape[2] == 4:
+        native = cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA)
     else:
-        bgr = image
-    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+        native = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_PNG_COMPRESSION, compression]
+    if fast:
+        params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+    ok, buf = cv2.imencode(".png", native, params)
     if not ok:
         raise ValueError("PNG encoding failed")
     return buf.tobytes()
@@ -55,9 +61,10 @@ def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
     return buf.tobytes()
 
 
-def atomic_write_png(path: Path, image: np.ndarray, compression: int = 3) -> None:
-    """Write an RGB(A) array as PNG atomically."""
-    atomic_write_bytes(path, encode_png(image, compression))
+def atomic_write_png(path: Path, image: np.ndarray, compression: int = 3, *, bgr: bool = False,
+                     fast: bool = False) -> None:
+    """Write an RGB(A) (or BGR with bgr=True) array as PNG atomically."""
+    atomic_write_bytes(path, encode_png(image, compression, bgr=bgr, fast=fast))
 
 
 def atomic_write_jpeg(path: Path, image: np.ndarray, quality: int = 92) -> None:

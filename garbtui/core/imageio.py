@@ -76,12 +76,17 @@ def probe_image(path: Path, limit: int | None = None) -> ImageInfo:
 
 def read_rgb(path: Path, limit: int | None = None) -> np.ndarray:
     """Decode `path` as an upright RGB uint8 array (EXIF orientation applied)."""
+    return cv2.cvtColor(read_bgr(path, limit), cv2.COLOR_BGR2RGB)
+
+
+def read_bgr(path: Path, limit: int | None = None) -> np.ndarray:
+    """Decode `path` as an upright BGR uint8 array (OpenCV's order: no conversion cost)."""
     probe_image(path, limit)
     data = np.fromfile(str(path), dtype=np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError("image data is corrupt or truncated", where=str(path))
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return bgr
 
 
 def read_rgba(path: Path, limit: int | None = None) -> np.ndarray:

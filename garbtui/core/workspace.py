@@ -220,12 +220,12 @@ class Workspace:
         scene.save(self.scene_dir(scene.id) / "scene.json")
 
     # -- crop images -----------------------------------------------------------------------
-    def write_raw(self, crop_id: str, rgb: np.ndarray) -> bool:
-        """Write raw.png once. Returns False (and writes nothing) when it already exists."""
+    def write_raw(self, crop_id: str, image: np.ndarray, *, bgr: bool = False) -> bool:
+        """Write raw.png once (RGB, or BGR with bgr=True). Returns False, writing nothing, when it exists."""
         path = self.raw_path(crop_id)
         if path.exists():
             return False
-        atomic_write_png(path, rgb, compression=1)
+        atomic_write_png(path, image, compression=1, bgr=bgr, fast=True)
         return True
 
     def save_proc(self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe) -> Path | None:

@@ -1,0 +1,70 @@
+"""Extraction throughput against the floor: bare decoding of the same photos, in the same run.
+
+Usage: python bench/extract.py [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = REPO.parent / "shared"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    from garbtui.core.extract import ExtractOptions, extract, load_export
+    from garbtui.core.paths import PathResolver
+    from garbtui.core.workspace import Workspace
+
+    export = SHARED / "photos" / "annotations.json"
+    parsed = load_export(export, options=ExtractOptions(scene="road"))
+    resolver = PathResolver(base_dir=export.parent)
+    photos = sorted({resolver.resolve(item.image_ref) for item in parsed.items})
+    objects = sum(len(item.regions) for item in parsed.items)
+
+    def bare_decode() -> None:
+        for p in photos:
+            cv2.imdecode(np.fromfile(str(p), dtype=np.uint8), cv2.IMREAD_COLOR)
+
+    def run_extract() -> None:
+        tmp = Path(tempfile.mkdtemp(prefix="garbtui-bench-"))
+        try:
+            ws = Workspace.create(tmp / "ws")
+            extract(ws, parsed, resolver, ExtractOptions(scene="road"))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def rerun_noop(ws_root: Path) -> None:
+        extract(Workspace.open(ws_root), parsed, resolver, ExtractOptions(scene="road"))
+
+    decode_t, extract_t, noop_t = [], [], []
+    keep = Path(tempfile.mkdtemp(prefix="garbtui-bench-keep-"))
+    extract(Workspace.create(keep / "ws"), parsed, resolver, ExtractOptions(scene="road"))
+    for _ in range(args.repeats):
+        t = time.perf_counter(); bare_decode(); decode_t.append(time.perf_counter() - t)
+        t = time.perf_counter(); run_extract(); extract_t.append(time.perf_counter() - t)
+        t = time.perf_counter(); rerun_noop(keep / "ws"); noop_t.append(time.perf_counter() - t)
+    shutil.rmtree(keep, ignore_errors=True)
+    d, e, n = (statistics.median(x) for x in (decode_t, extract_t, noop_t))
+    print(f"{len(photos)} photos, {objects} objects (shared/photos/annotations.json), median of {args.repeats}")
+    print(f"bare decode (floor)  {d * 1000:8.1f} ms   {len(photos) / d:6.1f} images/s")
+    print(f"extract              {e * 1000:8.1f} ms   {len(photos) / e:6.1f} images/s   ratio to floor {e / d:.2f}x (target <= 1.5x)")
+    print(f"re-run (no-op)       {n * 1000:8.1f} ms   ratio to floor {n / d:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
