@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from garbtui.commands.progress import progress_bar
+from garbtui.core.atomic import sweep_temp_files
 from garbtui.core.errors import InputError
 from garbtui.core.extract import DEFAULT_MARGIN, ExtractOptions, extract, load_export
 from garbtui.core.labelstudio import parse_config
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         path_maps=[parse_path_map(m) for m in args.path_map],
     )
     ws = Workspace.create(args.workspace)
+    sweep_temp_files(ws.root)  # leftovers of a killed earlier run
     with progress_bar("extracting") as progress:
         report = extract(ws, parsed, resolver, options, progress=progress)
     if not args.quiet:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,7 +16,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so readers only ever see the old or the new complete file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The PID in the name lets a later run tell a killed writer's leftovers from a live writer's file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -76,7 +78,7 @@ def atomic_copy(src: Path, dst: Path) -> None:
     """Place a copy of `src` at `dst` atomically: a hard link when possible, else a byte copy."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.parent / f".{dst.name}.{os.getpid()}.tmp"
+    tmp = dst.parent / f".{dst.name}.{os.getpid()}.copy.tmp"
     _unlink_quietly(tmp)
     try:
         try:
@@ -94,3 +96,30 @@ def _unlink_quietly(path: str | Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[^.]*\.tmp$")
+
+
+def sweep_temp_files(root: Path) -> int:
+    """Delete temporary files left by writers that were killed (their PID is gone). Returns how many."""
+    removed = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            match = _TEMP_NAME.match(name)
+            if match and not _pid_alive(int(match.group(1))):
+                _unlink_quietly(os.path.join(dirpath, name))
+                removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
