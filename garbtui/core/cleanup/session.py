@@ -1,0 +1,287 @@
+"""A cleanup session for one crop: caches features and clusterings so a UI can rerun on every keypress."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import cv2
+import numpy as np
+
+from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
+from garbtui.core.cleanup.features import color_codes, pixel_features
+from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels
+from garbtui.core.cleanup.refine import clean_mask, feather_alpha, grabcut, trimap_around, trimap_from_priors
+from garbtui.core.errors import CleanupError
+from garbtui.core.models import CleanupRecipe
+
+# Nine clearly different colours (cluster numbers 1..9 in the UI), readable on dark and light terminals.
+_PALETTE: tuple[tuple[int, int, int], ...] = (
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (170, 110, 40),
+)
+DIM = 0.3  # brightness of dropped clusters in the preview
+MIN_BACKGROUND_SHARE = 0.02  # below this share of the crop, the margin is too thin to trust alone
+GRABCUT_COLLAPSE = 0.05  # a refined mask smaller than this share of the object prior is a failed refinement
+_CACHE_LIMIT = 32
+
+
+def cluster_palette(k: int) -> list[tuple[int, int, int]]:
+    """The distinct RGB colours used for clusters 0..k-1 (shown to users as numbers 1..k)."""
+    if not 1 <= k <= len(_PALETTE):
+        raise ValueError(f"k must be between 1 and {len(_PALETTE)}")
+    return list(_PALETTE[:k])
+
+
+def auto_recipe(**overrides: Any) -> CleanupRecipe:
+    """The automatic recipe (clusters chosen by the priors), with any field overridden."""
+    values: dict[str, Any] = {"keep": None, "auto": True}
+    values.update(overrides)
+    if values.get("keep") is not None and "auto" not in overrides:
+        values["auto"] = False
+    return CleanupRecipe(**values)
+
+
+class ClusterStat(NamedTuple):
+    """One cluster as the UI lists it."""
+
+    index: int  # 0-based; shown as index + 1
+    share: float  # fraction of the crop's pixels
+    color: tuple[int, int, int]  # mean RGB of its pixels
+    kept: bool
+
+
+@dataclass(frozen=True)
+class CleanupResult:
+    """A cutout and everything a UI shows about how it was made."""
+
+    rgba: np.ndarray  # H x W x 4 uint8
+    alpha: np.ndarray  # H x W uint8
+    mask: np.ndarray  # H x W bool, the hard mask before feathering
+    labels: np.ndarray  # H x W int32, cluster index per pixel
+    k: int
+    keep: list[int]
+    recipe: CleanupRecipe  # keep filled in, auto set
+    cluster_preview: np.ndarray  # H x W x 3 uint8
+    cluster_stats: list[ClusterStat]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step (0 when cached)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is opaque: such a cutout is refused when saving."""
+        return not bool(self.alpha.any())
+
+    @property
+    def coverage(self) -> float:
+        """Fraction of the crop kept as object."""
+        return float(self.mask.mean()) if self.mask.size else 0.0
+
+
+@dataclass(frozen=True)
+class _ClusterInfo:
+    clustering: Clustering
+    colors: list[tuple[int, int, int]]
+    fraction: np.ndarray  # estimated object fraction per cluster
+    auto_keep: list[int]
+
+
+class CleanupSession:
+    """Everything expensive about one crop, computed once: features, clusterings, automatic masks.
+
+    Safe to share between threads (one lock around the caches); results are deterministic for a recipe.
+    """
+
+    def __init__(self, rgb: np.ndarray, object_prior: np.ndarray, background_prior: np.ndarray) -> None:
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
+            raise CleanupError("cleanup needs a non-empty H x W x 3 uint8 RGB image")
+        shape = rgb.shape[:2]
+        obj = np.asarray(object_prior, dtype=bool)
+        bg = np.asarray(background_prior, dtype=bool)
+        if obj.shape != shape or bg.shape != shape:
+            raise CleanupError(f"priors of shape {obj.shape} / {bg.shape} do not match the {shape[1]}x{shape[0]} crop")
+        self.rgb = np.ascontiguousarray(rgb)
+        self.shape: tuple[int, int] = shape
+        self.sure_bg = bg & ~obj
+        if not obj.any():
+            # An annotation that does not reach into the crop: the object is whatever is not background.
+            obj = ~self.sure_bg if self.sure_bg.any() and not self.sure_bg.all() else np.ones(shape, bool)
+        self.object_prior = obj
+        area = shape[0] * shape[1]
+        # Background evidence: the margin, or, for a crop with no margin, a thin border ring (weaker).
+        self.weak_background = self.sure_bg.sum() < MIN_BACKGROUND_SHARE * area
+        if self.weak_background:
+            ring = fallback_background(shape)
+            self.background = self.sure_bg | ring
+        else:
+            self.background = self.sure_bg
+        self.kmeans_runs = 0  # how many clusterings were computed (a UI test checks toggles do not add one)
+        self._lock = threading.RLock()
+        self._features: dict[tuple[str, float], np.ndarray] = {}
+        self._clusters: dict[tuple[Any, ...], _ClusterInfo] = {}
+        self._masks: dict[tuple[Any, ...], np.ndarray] = {}
+
+    @classmethod
+    def from_workspace(cls, ws: Any, crop_id: str) -> CleanupSession:
+        """A session on a workspace crop: raw.png with the priors recorded in its meta.json."""
+        from garbtui.core.geometry import margin_mask, region_mask
+        from garbtui.core.imageio import read_rgb
+
+        meta = ws.load_crop_meta(crop_id)
+        rgb = read_rgb(ws.raw_path(crop_id))
+        if rgb.shape[:2] != (meta.crop_height, meta.crop_width):
+            raise CleanupError(
+                f"crop {crop_id}: raw.png is {rgb.shape[1]}x{rgb.shape[0]} but meta.json says "
+                f"{meta.crop_width}x{meta.crop_height}"
+            )
+        return cls(rgb, region_mask(meta, ws.crop_dir(crop_id)), margin_mask(meta))
+
+    # -- cached steps --------------------------------------------------------------------
+    def _cluster_key(self, recipe: CleanupRecipe) -> tuple[Any, ...]:
+        return (recipe.k, recipe.color_space, float(recipe.position_weight), recipe.seed, recipe.sample_size)
+
+    def _cluster_info(self, recipe: CleanupRecipe, timings: dict[str, float]) -> _ClusterInfo:
+        key = self._cluster_key(recipe)
+        info = self._clusters.get(key)
+        if info is not None:
+            return info
+        t0 = time.perf_counter()
+        fkey = (recipe.color_space, float(recipe.position_weight))
+        feats = self._features.get(fkey)
+        if feats is None:
+            feats = pixel_features(self.rgb, recipe.color_space, recipe.position_weight)
+            self._features[fkey] = feats
+        t1 = time.perf_counter()
+        codes = color_codes(self.rgb, recipe.color_space) if recipe.position_weight <= 0 else None
+        clustering = cluster_pixels(feats, self.shape, recipe.k, recipe.seed, recipe.sample_size, codes)
+        self.kmeans_runs += 1
+        t2 = time.perf_counter()
+        labels = clustering.labels
+        flat = labels.ravel()
+        counts = np.maximum(clustering.counts, 1)
+        colors = []
+        sums = [np.bincount(flat, weights=self.rgb[:, :, c].ravel(), minlength=recipe.k) for c in range(3)]
+        for i in range(recipe.k):
+            colors.append(tuple(int(round(sums[c][i] / counts[i])) for c in range(3)))
+        fraction = object_fraction(labels, recipe.k, self.object_prior, self.background)
+        info = _ClusterInfo(clustering, colors, fraction, choose_keep(fraction))
+        self._clusters[key] = info
+        timings["features"] = t1 - t0
+        timings["kmeans"] = t2 - t1
+        return info
+
+    def clustering(self, recipe: CleanupRecipe | None = None) -> Clustering:
+        """The (cached) clustering a recipe uses."""
+        with self._lock:
+            return self._cluster_info(recipe or auto_recipe(), {}).clustering
+
+    def _remember(self, key: tuple[Any, ...], mask: np.ndarray) -> None:
+        if len(self._masks) >= _CACHE_LIMIT:
+            self._masks.pop(next(iter(self._masks)))
+        self._masks[key] = mask
+
+    def _cluster_mask(self, labels: np.ndarray, keep: list[int], k: int) -> np.ndarray:
+        lut = np.zeros(k, dtype=bool)
+        lut[[i for i in keep if 0 <= i < k]] = True
+        return lut[labels] & ~self.sure_bg
+
+    def _auto_mask(self, recipe: CleanupRecipe, info: _ClusterInfo) -> np.ndarray:
+        key = ("auto", self._cluster_key(recipe), recipe.refine)
+        mask = self._masks.get(key)
+        if mask is not None:
+            return mask
+        labels = info.clustering.labels
+        cluster_mask = clean_mask(self._cluster_mask(labels, info.auto_keep, recipe.k) & self.object_prior, self.object_prior)
+        mask = cluster_mask
+        if recipe.refine:
+            trimap = trimap_from_priors(self.object_prior, self.sure_bg)
+            if self.weak_background:
+                trimap[self.background & (trimap != cv2.GC_BGD)] = cv2.GC_PR_BGD
+            prob = grabcut(self.rgb, trimap, seed=recipe.seed)
+            if prob is not None:
+                refined = clean_mask(prob > 0.5, self.object_prior)
+                if refined.sum() >= GRABCUT_COLLAPSE * self.object_prior.sum():
+                    mask = refined
+        if not mask.any():
+            mask = self.object_prior.copy()
+        self._remember(key, mask)
+        return mask
+
+    def _manual_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int]) -> np.ndarray:
+        key = ("manual", self._cluster_key(recipe), tuple(keep), recipe.refine)
+        mask = self._masks.get(key)
+        if mask is not None:
+            return mask
+        mask = clean_mask(self._cluster_mask(info.clustering.labels, keep, recipe.k), self.object_prior)
+        if recipe.refine and mask.any():
+            # Respect the user's clusters: only let GrabCut move the edge by a few pixels.
+            band = max(2, round(0.03 * max(self.shape)))
+            prob = grabcut(self.rgb, trimap_around(mask, band), seed=recipe.seed)
+            if prob is not None:
+                refined = clean_mask(prob > 0.5, self.object_prior)
+                if refined.any():
+                    mask = refined
+        self._remember(key, mask)
+        return mask
+
+    # -- running -------------------------------------------------------------------------
+    def run(self, recipe: CleanupRecipe | None = None) -> CleanupResult:
+        """Make the cutout for `recipe` (automatic choice of clusters when recipe.keep is None).
+
+        A recipe whose `auto` flag is set and whose `keep` equals the automatic choice replays the
+        automatic cutout exactly; any other `keep` is a user's choice of clusters.
+        """
+        recipe = recipe or auto_recipe()
+        with self._lock:
+            timings: dict[str, float] = {"features": 0.0, "kmeans": 0.0}
+            t0 = time.perf_counter()
+            info = self._cluster_info(recipe, timings)
+            k = recipe.k
+            t1 = time.perf_counter()
+            automatic = recipe.keep is None
+            if not automatic and recipe.auto:
+                auto_mask = self._auto_mask(recipe, info)
+                automatic = sorted(recipe.keep or []) == keep_from_mask(info.clustering.labels, k, auto_mask, self.object_prior)
+            if automatic:
+                mask = self._auto_mask(recipe, info)
+                keep = keep_from_mask(info.clustering.labels, k, mask, self.object_prior)
+            else:
+                keep = sorted({int(i) for i in recipe.keep or [] if 0 <= int(i) < k})
+                mask = self._manual_mask(recipe, info, keep)
+            t2 = time.perf_counter()
+            alpha = feather_alpha(mask, recipe.feather)
+            rgba = np.dstack([self.rgb, alpha])
+            labels = info.clustering.labels
+            kept = np.zeros(k, dtype=bool)
+            kept[keep] = True
+            lut = np.asarray(cluster_palette(k), dtype=np.float32)
+            lut[~kept] *= DIM
+            preview = lut.astype(np.uint8)[labels]
+            total = max(1, labels.size)
+            stats = [
+                ClusterStat(i, float(info.clustering.counts[i]) / total, info.colors[i], bool(kept[i])) for i in range(k)
+            ]
+            t3 = time.perf_counter()
+            timings.update(mask=t2 - t1, compose=t3 - t2, total=t3 - t0)
+            out_recipe = recipe.model_copy(update={"keep": keep, "auto": automatic})
+            return CleanupResult(
+                rgba=rgba,
+                alpha=alpha,
+                mask=mask,
+                labels=labels,
+                k=k,
+                keep=keep,
+                recipe=out_recipe,
+                cluster_preview=preview,
+                cluster_stats=stats,
+                timings=timings,
+            )
