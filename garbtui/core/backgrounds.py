@@ -248,7 +248,7 @@ def scaled_area(area: PlacementArea, factor: float) -> PlacementArea:
 def horizon_summary(meta: BackgroundMeta) -> str:
     """One line for listings: 'row 423 (estimated, confidence 0.49)' and the like."""
     if meta.horizon_row is None:
-        return "no horizon" if meta.scene == "road" else "-"
+        return "not set" if meta.scene == "road" else "-"
     text = f"row {meta.horizon_row:g}"
     if meta.horizon_estimated:
         conf = meta.horizon_confidence

@@ -1,0 +1,96 @@
+"""`garbtui background`: add clean photos to paste onto (horizon estimated or typed), list them, set a horizon."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from garbtui.core.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
+from garbtui.core.errors import InputError
+from garbtui.core.workspace import Workspace
+
+NAME = "background"
+HELP = "add clean background photos (road or front), list them, or set a horizon row"
+DESCRIPTION = """\
+Backgrounds are the clean photos fragments are pasted onto, stored as backgrounds/<id>/image.jpg|png
+with a meta.json (scene kind, horizon row, camera height, where garbage may lie).
+
+  garbtui background add PHOTO... -w WS --scene road|front [--horizon ROW] [--camera-height M] [--id ID]
+  garbtui background list -w WS
+  garbtui background horizon ID ROW -w WS
+
+Road photos need a horizon row for perspective scaling (`auto` scale): without --horizon it is
+estimated from the vanishing point of the lane and kerb lines, and marked as estimated with a
+confidence; check it, and type the right row with `background horizon` when it is off. The default
+placement area of a road photo is the band from just below the horizon to the bottom edge.
+Camera height (metres, default 1.5) turns size priors into perspective constants.
+exit codes: 0 ok, 1 some road photo has no horizon (added anyway), 2 bad input, 3 workspace problem.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    add = sub.add_parser("add", help="copy clean photos into the workspace as backgrounds")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photo(s) to add")
+    add.add_argument("-w", "--workspace", type=Path, required=True, help="workspace folder (created if missing)")
+    add.add_argument("--scene", choices=("road", "front"), required=True, help="scene kind of the photo(s)")
+    add.add_argument("--horizon", type=float, metavar="ROW", help="horizon row in pixels (road; else estimated)")
+    add.add_argument("--camera-height", type=float, metavar="M", help="camera height above the ground in metres (default 1.5)")
+    add.add_argument("--id", dest="bg_id", help="background id (one photo only; default: file name + content hash)")
+    ls = sub.add_parser("list", help="list the workspace's backgrounds")
+    ls.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
+    hz = sub.add_parser("horizon", help="type the horizon row of a background")
+    hz.add_argument("bg_id", metavar="ID", help="background id")
+    hz.add_argument("row", type=float, metavar="ROW", help="horizon row in pixels")
+    hz.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
+
+
+def _line(meta) -> str:  # noqa: ANN001 - BackgroundMeta
+    return (f"{meta.id}  {meta.scene}  {meta.width}x{meta.height}  horizon {horizon_summary(meta)}  "
+            f"camera {meta.camera_height_m:g} m")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "add":
+        return _add(args)
+    if args.action == "list":
+        ws = Workspace.open(args.workspace)
+        metas = list_backgrounds(ws)
+        if not metas:
+            print("no backgrounds yet; add one with `garbtui background add PHOTO -w WS --scene road|front`")
+        for meta in metas:
+            print(_line(meta))
+        return 0
+    if args.action == "horizon":
+        ws = Workspace.open(args.workspace)
+        if not (ws.background_dir(args.bg_id) / "meta.json").is_file():
+            raise InputError(f"background {args.bg_id} does not exist", where=str(ws.root / "backgrounds"))
+        meta = set_horizon(ws, args.bg_id, args.row)
+        print(_line(meta))
+        return 0
+    raise InputError("say what to do: garbtui background add|list|horizon (see --help)")
+
+
+def _add(args: argparse.Namespace) -> int:
+    if args.bg_id and len(args.paths) > 1:
+        raise InputError("--id names one background; give one PATH with it")
+    if args.horizon is not None and args.scene != "road":
+        raise InputError("--horizon is for road photos (front scenes scale relative to the image)")
+    for path in args.paths:
+        if not Path(path).is_file():
+            raise InputError("photo not found", where=str(path))
+    ws = Workspace.create(args.workspace)
+    missing = 0
+    for path in args.paths:
+        added = add_background_ex(ws, path, args.scene, args.horizon, args.camera_height, args.bg_id)
+        meta = added.meta
+        print(("added    " if added.created else "updated  ") + _line(meta))
+        if meta.scene == "road" and meta.horizon_row is None:
+            missing += 1
+            print(f"garbtui: warning: {meta.id}: no horizon found (the lane lines did not agree); set it with "
+                  f"`garbtui background horizon {meta.id} ROW -w {args.workspace}`", file=sys.stderr)
+        elif meta.horizon_estimated and (meta.horizon_confidence or 0.0) < LOW_CONFIDENCE:
+            print(f"garbtui: warning: {meta.id}: the horizon estimate has low confidence; check row "
+                  f"{meta.horizon_row:g}", file=sys.stderr)
+    return 1 if missing else 0
