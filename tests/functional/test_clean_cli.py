@@ -1,0 +1,75 @@
+"""`garbtui clean` end to end on a copy of the sample workspace: pending crops, --force backups, failures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from garbtui.cli import main
+from garbtui.core.imageio import read_rgba
+from garbtui.core.workspace import Workspace
+from tests.conftest import SAMPLE_DATA
+
+
+@pytest.fixture
+def sample_ws(tmp_path: Path) -> Workspace:
+    src = SAMPLE_DATA / "workspace"
+    if not (src / "crops").is_dir():
+        pytest.fail(f"sample workspace not found at {src}")
+    dst = tmp_path / "ws"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("proc*.png"))
+    return Workspace.open(dst)
+
+
+def test_clean_pending_then_force_keeps_backups(sample_ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    crops = sample_ws.crop_ids()
+    assert len(crops) >= 3 and sample_ws.pending_crop_ids() == crops
+    assert main(["clean", "-w", str(sample_ws.root), "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert f"cleaned {len(crops)} of {len(crops)} crop(s)" in out
+    assert sample_ws.pending_crop_ids() == []
+    alphas = {}
+    for crop_id in crops:
+        rgba = read_rgba(sample_ws.proc_path(crop_id))
+        meta = sample_ws.load_crop_meta(crop_id)
+        assert rgba.shape == (meta.crop_height, meta.crop_width, 4)
+        assert rgba[:, :, 3].any() and not rgba[:, :, 3].all()
+        assert meta.cleanup is not None and meta.cleanup.keep is not None
+        alphas[crop_id] = rgba[:, :, 3]
+
+    assert main(["clean", "-w", str(sample_ws.root)]) == 0
+    assert "nothing to clean" in capsys.readouterr().out
+
+    target = crops[0]
+    assert main(["clean", "-w", str(sample_ws.root), target, "--force", "-k", "4", "--feather", "0"]) == 0
+    backups = sample_ws.proc_backups(target)
+    assert len(backups) == 1
+    assert np.array_equal(read_rgba(backups[0])[:, :, 3], alphas[target])  # the old cutout, intact
+    assert sample_ws.load_crop_meta(target).cleanup.k == 4
+    assert set(np.unique(read_rgba(sample_ws.proc_path(target))[:, :, 3])) <= {0, 255}
+    assert "1 earlier proc.png kept as backup" in capsys.readouterr().out
+
+
+def test_failures_are_one_line_each_and_the_rest_is_done(sample_ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    crops = sample_ws.crop_ids()
+    (sample_ws.raw_path(crops[1])).unlink()  # a broken crop
+    code = main(["clean", "-w", str(sample_ws.root), crops[0], crops[1], "no-such-crop"])
+    captured = capsys.readouterr()
+    assert code == 1
+    errors = [line for line in captured.err.splitlines() if line.startswith("garbtui:")]
+    assert errors == [
+        f"garbtui: crop {crops[1]}: raw.png is missing",
+        "garbtui: crop no-such-crop: no such crop in this workspace",
+    ]
+    assert "Traceback" not in captured.err
+    assert sample_ws.proc_path(crops[0]).exists()
+    assert "cleaned 1 of 3 crop(s); 2 failed" in captured.out
+
+
+def test_bad_arguments(sample_ws: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["clean", "-w", str(sample_ws.root), "-k", "12"]) == 2
+    assert "-k" in capsys.readouterr().err
+    assert main(["clean", "-w", str(tmp_path / "nowhere")]) == 3
