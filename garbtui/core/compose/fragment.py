@@ -46,7 +46,15 @@ def alpha_extent(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def mean_lab(rgb: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, float, float] | None:
-    """Mean CIE Lab (L 0..100) of RGB pixels, optionally weighted; None when the weights are all zero."""
+    """Mean CIE Lab (L 0..100) of RGB pixels, optionally weighted; None when the weights are all zero.
+
+    Large regions are sampled on a regular grid (about 40k pixels): a mean needs no more, and the
+    grid keeps it deterministic.
+    """
+    step = max(1, int(math.sqrt(rgb.shape[0] * rgb.shape[1] / 40000.0)))
+    if step > 1:
+        rgb = rgb[::step, ::step]
+        weight = None if weight is None else weight[::step, ::step]
     lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
     if weight is None:
         m = lab.mean(axis=0)
