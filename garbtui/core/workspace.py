@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from garbtui.core.atomic import atomic_copy, atomic_write_png
+from garbtui.core.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.errors import GarbError, WorkspaceError
 from garbtui.core.ids import check_id
 from garbtui.core.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
@@ -21,6 +21,16 @@ from garbtui.core.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbMod
 CropStatus = Literal["pending", "done", "broken"]
 SUBDIRS = ("images", "crops", "backgrounds", "scenes")
 MARKER = "workspace.json"
+
+
+class _Unchecked:
+    """The default of `expected`: the caller did not say which version it loaded."""
+
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+UNCHECKED = _Unchecked()
 
 
 class WorkspaceInfo(GarbModel):
@@ -37,6 +47,36 @@ class CropEntry:
     status: CropStatus
     meta: CropMeta | None
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """Which version of a file this is: every atomic save makes a new inode, and an earlier proc.png
+    lives on as a hard-linked backup, so (inode, mtime, size) changes on every save even when two
+    saves share one coarse mtime tick."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp | None:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return cls(st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a checked save did: the file written, its new stamp, the backup kept, and whether the
+    file on disk was not the version the caller expected (someone else saved it meanwhile)."""
+
+    path: Path
+    stamp: FileStamp | None
+    backup: Path | None
+    conflict: bool
 
 
 @dataclass(frozen=True)
@@ -216,8 +256,37 @@ class Workspace:
     def load_scene(self, scene_id: str) -> Scene:
         return Scene.load(self.scene_dir(scene_id) / "scene.json")
 
-    def save_scene(self, scene: Scene) -> None:
-        scene.save(self.scene_dir(scene.id) / "scene.json")
+    def save_scene(self, scene: Scene, *, expected: FileStamp | None | _Unchecked = UNCHECKED) -> SaveResult:
+        """Write scene.json; a scene.json that is not the one the caller loaded is kept as a backup.
+
+        `expected` is scene_stamp(id) taken when the caller loaded the scene (None: it was new). When
+        the file on disk differs (someone else saved or created it meanwhile), it is kept as
+        scene.bak-<time>.json and the result has conflict=True; otherwise no backup is made. A caller
+        that does not pass `expected` gets a backup whenever the file on disk has other content.
+        """
+        path = self.scene_dir(scene.id) / "scene.json"
+        backup: Path | None = None
+        # A lock file of its own: callers such as compose.save already hold the scene's main lock.
+        with self.lock(scene.id, "scenes", name=".scene.lock"):
+            found = FileStamp.of(path)
+            if expected is UNCHECKED:
+                conflict = False
+                differs = found is not None and path.read_bytes() != _scene_bytes(scene)
+            else:
+                conflict = differs = found != expected
+            if found is not None and differs:
+                backup = self._backup_name(path, "scene.bak")
+                atomic_copy(path, backup)
+            atomic_write_bytes(path, _scene_bytes(scene))
+            stamp = FileStamp.of(path)
+        return SaveResult(path, stamp, backup, conflict)
+
+    def scene_stamp(self, scene_id: str) -> FileStamp | None:
+        """Identity of the current scene.json (None when there is none), for save_scene(expected=...)."""
+        return FileStamp.of(self.scene_dir(scene_id) / "scene.json")
+
+    def scene_backups(self, scene_id: str) -> list[Path]:
+        return sorted(self.scene_dir(scene_id).glob("scene.bak-*.json"))
 
     # -- crop images -----------------------------------------------------------------------
     def write_raw(self, crop_id: str, image: np.ndarray, *, bgr: bool = False) -> bool:
@@ -228,10 +297,23 @@ class Workspace:
         atomic_write_png(path, image, compression=1, bgr=bgr, fast=True)
         return True
 
-    def save_proc(self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe) -> Path | None:
+    def save_proc(
+        self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe, *, expected: FileStamp | None | _Unchecked = UNCHECKED
+    ) -> Path | None:
         """Save proc.png and its recipe. An existing proc.png is kept as a timestamped backup, never lost.
 
-        Returns the backup path when one was made.
+        Returns the backup path when one was made. See save_proc_checked for `expected`.
+        """
+        return self.save_proc_checked(crop_id, rgba, recipe, expected=expected).backup
+
+    def save_proc_checked(
+        self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe, *, expected: FileStamp | None | _Unchecked = UNCHECKED
+    ) -> SaveResult:
+        """Save proc.png like save_proc and say whether someone else saved it since the caller looked.
+
+        `expected` is proc_stamp(crop_id) taken when the caller loaded the crop (None: there was no
+        proc.png then). When proc.png on disk is no longer that file, another process saved it in
+        between: it is kept as a backup like any earlier proc.png, and the result has conflict=True.
         """
         from garbtui.core.errors import CleanupError
 
@@ -243,27 +325,54 @@ class Workspace:
         with self.lock(crop_id):
             meta = self.load_crop_meta(crop_id)
             proc = self.proc_path(crop_id)
-            if proc.exists():
-                stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-                backup = proc.with_name(f"proc.bak-{stamp}-{time.time_ns() % 1_000_000:06d}.png")
+            found = FileStamp.of(proc)
+            if found is not None:
+                backup = self._backup_name(proc, "proc.bak")
                 atomic_copy(proc, backup)
             atomic_write_png(proc, rgba)
             meta.cleanup = recipe
             self.save_crop_meta(meta)
-        return backup
+            stamp = FileStamp.of(proc)
+        conflict = expected is not UNCHECKED and found != expected
+        return SaveResult(proc, stamp, backup, conflict)
+
+    def proc_stamp(self, crop_id: str) -> FileStamp | None:
+        """Identity of the current proc.png (None when there is none), for save_proc(expected=...)."""
+        return FileStamp.of(self.proc_path(crop_id))
+
+    @staticmethod
+    def _backup_name(path: Path, prefix: str) -> Path:
+        """A fresh backup name beside `path`; the caller holds the item's lock, so no one else takes it."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        base = f"{prefix}-{stamp}-{time.time_ns() % 1_000_000:06d}"
+        candidate = path.with_name(base + path.suffix)
+        n = 1
+        # Two saves in the same microsecond must not share a name: os.replace would drop the first backup.
+        while candidate.exists():
+            candidate = path.with_name(f"{base}-{n}{path.suffix}")
+            n += 1
+        return candidate
 
     def proc_backups(self, crop_id: str) -> list[Path]:
         return sorted(self.crop_dir(crop_id).glob("proc.bak-*.png"))
 
     @contextmanager
-    def lock(self, item_id: str, sub: str = "crops") -> Iterator[None]:
-        """An advisory inter-process lock on one item, for read-modify-write of its files."""
+    def lock(self, item_id: str, sub: str = "crops", name: str = ".lock") -> Iterator[None]:
+        """An advisory inter-process lock on one item, for read-modify-write of its files.
+
+        Not re-entrant: a holder that needs a nested lock on the same item uses another `name`.
+        """
         directory = self._child(sub, item_id)
         directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        fd = os.open(directory / name, os.O_CREAT | os.O_RDWR, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+def _scene_bytes(scene: Scene) -> bytes:
+    """scene.json exactly as GarbModel.save writes it (so equal scenes compare equal on disk)."""
+    return (scene.model_dump_json(indent=2) + "\n").encode("utf-8")

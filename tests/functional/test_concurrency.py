@@ -1,0 +1,236 @@
+"""Two people on one workspace: processes saving cutouts and scenes at once lose nothing and tear nothing."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from garbtui.core.imageio import read_rgb, read_rgba
+from garbtui.core.models import BBox, CleanupRecipe, CropMeta, Placement, Region, Scene
+from garbtui.core.workspace import FileStamp, Workspace
+from tests.conftest import PHOTOS
+
+PHOTO = PHOTOS / "front" / "taco_b1_000032.jpg"
+SAVES = 12  # per process; enough for the two writers' saves to interleave many times
+
+
+def make_crop(ws: Workspace, crop_id: str, x0: int = 100, y0: int = 100, w: int = 160, h: int = 120) -> Path:
+    """A crop cut from a real photo through the Workspace API (raw.png + meta.json)."""
+    photo = read_rgb(PHOTO)
+    H, W = photo.shape[:2]
+    raw = np.ascontiguousarray(photo[y0:y0 + h, x0:x0 + w])
+    ws.write_raw(crop_id, raw)
+    box = BBox(x0=x0 + w * 0.15, y0=y0 + h * 0.15, x1=x0 + w * 0.85, y1=y0 + h * 0.85)
+    ws.save_crop_meta(CropMeta(
+        id=crop_id, image_id="photo", source_path=str(PHOTO), label="Drink can", origin_x=x0, origin_y=y0,
+        crop_width=w, crop_height=h, image_width=W, image_height=H, region=Region(kind="box", bbox=box),
+        margin=0.15,
+    ))
+    return ws.crop_dir(crop_id)
+
+
+def tagged_cutout(ws: Workspace, crop_id: str, tag: int) -> np.ndarray:
+    """The crop's pixels as an opaque RGBA cutout whose top-left pixel carries `tag` (who saved it, when)."""
+    rgba = cv2.cvtColor(read_rgb(ws.raw_path(crop_id)), cv2.COLOR_RGB2RGBA)
+    rgba[0, 0, :3] = (tag // 256, tag % 256, 7)
+    return rgba
+
+
+def tag_of(path: Path) -> int:
+    px = read_rgba(path)[0, 0]
+    assert px[2] == 7, f"{path} was not written by this test"
+    return int(px[0]) * 256 + int(px[1])
+
+
+def _save_loop(root: str, crop_ids: list[str], worker: int, start: mp.synchronize.Event) -> None:
+    ws = Workspace.open(Path(root))  # a process of its own, as a second person over SSH would be
+    images = {c: tagged_cutout(ws, c, 0) for c in crop_ids}
+    start.wait(30)
+    for i in range(SAVES):
+        for crop_id in crop_ids:
+            tag = worker * 100 + i
+            rgba = images[crop_id].copy()
+            rgba[0, 0, :3] = (tag // 256, tag % 256, 7)
+            ws.save_proc(crop_id, rgba, CleanupRecipe(seed=tag))
+
+
+def _run_writers(target, args_per_worker: list[tuple]) -> None:  # noqa: ANN001
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=target, args=(*args, start)) for args in args_per_worker]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0, f"writer process failed with exit code {p.exitcode}"
+
+
+def _reader(paths: list[Path], stop: threading.Event, torn: list[str], reads: list[int]) -> None:
+    """A third person looking at the files the whole time: every read is a complete file."""
+    while not stop.is_set():
+        for path in paths:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            if path.suffix == ".png":
+                ok = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) is not None
+            else:
+                try:
+                    Scene.model_validate_json(data) if path.name == "scene.json" else CropMeta.model_validate_json(data)
+                    ok = True
+                except ValueError:
+                    ok = False
+            reads[0] += 1
+            if not ok:
+                torn.append(str(path))
+
+
+def every_version(ws: Workspace, crop_id: str) -> list[int]:
+    """Tags of the current proc.png and every backup of it."""
+    files = [ws.proc_path(crop_id), *ws.proc_backups(crop_id)]
+    return sorted(tag_of(p) for p in files)
+
+
+def test_two_processes_saving_the_same_and_different_crops(tmp_ws: Workspace) -> None:
+    for crop_id in ("shared", "mine", "yours"):
+        make_crop(tmp_ws, crop_id)
+    watched = [tmp_ws.proc_path("shared"), tmp_ws.crop_dir("shared") / "meta.json"]
+    stop, torn, reads = threading.Event(), [], [0]
+    reader = threading.Thread(target=_reader, args=(watched, stop, torn, reads))
+    reader.start()
+    try:
+        _run_writers(_save_loop, [(str(tmp_ws.root), ["shared", "mine"], 1), (str(tmp_ws.root), ["shared", "yours"], 2)])
+    finally:
+        stop.set()
+        reader.join()
+    assert reads[0] > 0 and not torn, f"torn reads: {torn[:5]}"
+    # No lost write: every one of the 2 x SAVES cutouts of the shared crop is there, current or backup.
+    expected_shared = sorted([100 + i for i in range(SAVES)] + [200 + i for i in range(SAVES)])
+    assert every_version(tmp_ws, "shared") == expected_shared
+    assert every_version(tmp_ws, "mine") == [100 + i for i in range(SAVES)]
+    assert every_version(tmp_ws, "yours") == [200 + i for i in range(SAVES)]
+    # proc.png and the recipe in meta.json come from the same save (the lock covers both).
+    for crop_id in ("shared", "mine", "yours"):
+        assert tmp_ws.load_crop_meta(crop_id).cleanup.seed == tag_of(tmp_ws.proc_path(crop_id))
+    assert not [p for p in tmp_ws.root.rglob("*.tmp")], "no temporary file is left behind"
+
+
+def test_checked_save_reports_a_proc_png_saved_elsewhere(tmp_ws: Workspace) -> None:
+    make_crop(tmp_ws, "c")
+    # I open the crop: no proc.png yet.
+    mine = tmp_ws.proc_stamp("c")
+    assert mine is None
+    # Meanwhile a colleague, in another process, saves a cutout of the same crop.
+    _run_writers(_one_save, [(str(tmp_ws.root), "c", 900)])
+    theirs = tmp_ws.proc_stamp("c")
+    assert theirs is not None
+    # My save still goes through, says that it replaced someone else's work, and keeps that work.
+    result = tmp_ws.save_proc_checked("c", tagged_cutout(tmp_ws, "c", 1), CleanupRecipe(seed=1), expected=mine)
+    assert result.conflict
+    assert result.backup is not None and tag_of(result.backup) == 900
+    assert tag_of(tmp_ws.proc_path("c")) == 1
+    assert result.stamp == tmp_ws.proc_stamp("c") != theirs
+    # Saving again on top of my own save is no conflict (a backup is still kept, as for every save).
+    again = tmp_ws.save_proc_checked("c", tagged_cutout(tmp_ws, "c", 2), CleanupRecipe(seed=2), expected=result.stamp)
+    assert not again.conflict and again.backup is not None and tag_of(again.backup) == 1
+    # The plain save_proc keeps working for callers that do not check.
+    assert tag_of(tmp_ws.save_proc("c", tagged_cutout(tmp_ws, "c", 3), CleanupRecipe(seed=3))) == 2
+
+
+def test_stamps_differ_for_saves_within_one_clock_tick(tmp_ws: Workspace) -> None:
+    make_crop(tmp_ws, "c")
+    rgba = tagged_cutout(tmp_ws, "c", 5)
+    stamps = []
+    for _ in range(20):  # far faster than a coarse mtime tick: the inode still tells the saves apart
+        tmp_ws.save_proc("c", rgba, CleanupRecipe())
+        stamps.append(tmp_ws.proc_stamp("c"))
+    assert len(set(stamps)) == len(stamps)
+    assert len(tmp_ws.proc_backups("c")) == 19
+    assert all(isinstance(s, FileStamp) for s in stamps)
+
+
+def _one_save(root: str, crop_id: str, tag: int, start: mp.synchronize.Event) -> None:
+    ws = Workspace.open(Path(root))
+    start.wait(30)
+    ws.save_proc(crop_id, tagged_cutout(ws, crop_id, tag), CleanupRecipe(seed=tag))
+
+
+# -- scenes ---------------------------------------------------------------------------------------
+def _scene_loop(root: str, scene_ids: list[str], worker: int, start: mp.synchronize.Event) -> None:
+    ws = Workspace.open(Path(root))
+    start.wait(30)
+    for i in range(SAVES):
+        for scene_id in scene_ids:
+            ws.save_scene(Scene(id=scene_id, background_id="bg", note=f"w{worker}-{i}",
+                                placements=[Placement(crop_id="c", x=float(i), y=float(worker))]))
+
+
+def _scene_edit_loop(root: str, scene_id: str, worker: int, start: mp.synchronize.Event) -> None:
+    """Read, add my placement, save with the stamp I read: a person editing a shared scene."""
+    ws = Workspace.open(Path(root))
+    start.wait(30)
+    for i in range(SAVES):
+        stamp = ws.scene_stamp(scene_id)  # taken before reading: a change in between shows as a conflict
+        scene = ws.load_scene(scene_id)
+        scene.placements = [*scene.placements, Placement(crop_id=f"w{worker}-{i}", x=1.0, y=2.0)]
+        ws.save_scene(scene, expected=stamp)
+
+
+def test_two_processes_saving_scenes(tmp_ws: Workspace) -> None:
+    watched = [tmp_ws.scene_dir("both") / "scene.json"]
+    stop, torn, reads = threading.Event(), [], [0]
+    reader = threading.Thread(target=_reader, args=(watched, stop, torn, reads))
+    reader.start()
+    try:
+        _run_writers(_scene_loop, [(str(tmp_ws.root), ["both", "s1"], 1), (str(tmp_ws.root), ["both", "s2"], 2)])
+    finally:
+        stop.set()
+        reader.join()
+    assert not torn, f"torn reads: {torn[:5]}"
+    assert tmp_ws.load_scene("s1").note == f"w1-{SAVES - 1}"
+    assert tmp_ws.load_scene("s2").note == f"w2-{SAVES - 1}"
+    # Neither person's scene is silently replaced: every version written is current or a backup.
+    notes = [tmp_ws.load_scene("both").note] + [Scene.load(p).note for p in tmp_ws.scene_backups("both")]
+    assert sorted(notes) == sorted(f"w{w}-{i}" for w in (1, 2) for i in range(SAVES))
+
+
+def test_two_people_editing_one_scene_lose_no_placement(tmp_ws: Workspace) -> None:
+    tmp_ws.save_scene(Scene(id="shared", background_id="bg"))
+    _run_writers(_scene_edit_loop, [(str(tmp_ws.root), "shared", 1), (str(tmp_ws.root), "shared", 2)])
+    versions = [tmp_ws.load_scene("shared"), *(Scene.load(p) for p in tmp_ws.scene_backups("shared"))]
+    seen = {p.crop_id for v in versions for p in v.placements}
+    # A version replaced by a save that had not read it is kept as a backup, so no edit is lost.
+    assert seen == {f"w{w}-{i}" for w in (1, 2) for i in range(SAVES)}
+
+
+def test_scene_save_conflict_api(tmp_ws: Workspace) -> None:
+    first = tmp_ws.save_scene(Scene(id="s", background_id="bg", note="mine"), expected=None)
+    assert not first.conflict and first.backup is None
+    # Saving identical content unchecked is a no-op for backups; other content unchecked keeps one.
+    assert tmp_ws.save_scene(Scene(id="s", background_id="bg", note="mine")).backup is None
+    loaded = tmp_ws.scene_stamp("s")
+    other = tmp_ws.save_scene(Scene(id="s", background_id="bg", note="theirs"))
+    assert other.backup is not None and Scene.load(other.backup).note == "mine"
+    mine = tmp_ws.save_scene(Scene(id="s", background_id="bg", note="mine again"), expected=loaded)
+    assert mine.conflict and Scene.load(mine.backup).note == "theirs"
+    assert tmp_ws.load_scene("s").note == "mine again"
+    # A new scene that someone else created meanwhile (expected=None) is a conflict too.
+    tmp_ws.save_scene(Scene(id="n", background_id="bg", note="theirs"))
+    clash = tmp_ws.save_scene(Scene(id="n", background_id="bg", note="mine"), expected=None)
+    assert clash.conflict and Scene.load(clash.backup).note == "theirs"
+
+
+def test_backup_names_never_collide(tmp_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_crop(tmp_ws, "c")
+    # Two saves landing on the same clock reading must still get two backups, not one replacing the other.
+    monkeypatch.setattr("garbtui.core.workspace.time.time_ns", lambda: 1_700_000_000_123_456_789)
+    for tag in (1, 2, 3):
+        tmp_ws.save_proc("c", tagged_cutout(tmp_ws, "c", tag), CleanupRecipe())
+    assert sorted(tag_of(p) for p in tmp_ws.proc_backups("c")) == [1, 2]
