@@ -24,6 +24,8 @@ HIGHWAY = PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg"
 def ws(tmp_path: Path) -> Workspace:
     root = tmp_path / "ws"
     shutil.copytree(SAMPLE_DATA / "workspace", root)
+    for sub in ("backgrounds", "scenes"):  # start from the crops only: these tests add their own
+        shutil.rmtree(root / sub, ignore_errors=True)
     ws = Workspace.open(root)
     for crop_id in ws.crop_ids()[:4]:
         ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
