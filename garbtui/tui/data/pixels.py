@@ -102,7 +102,8 @@ def draw_numbers(rgb: np.ndarray, labels_small: np.ndarray, k: int) -> np.ndarra
     h, w = labels_small.shape
     if h < 8 or w < 8:
         return out
-    scale = max(0.3, min(1.0, min(h, w) / 90))
+    # Hershey digits are about 22 px tall at scale 1: aim for an eighth of the picture, readable but small.
+    scale = max(0.3, min(1.2, min(h, w) / 8 / 22))
     thick = 1
     for idx in range(k):
         mask = (labels_small == idx).astype(np.uint8)

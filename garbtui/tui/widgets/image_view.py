@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image as PILImage
@@ -211,7 +211,7 @@ class ImageView(Widget):
 
         def work() -> None:
             try:
-                frame = make(spec)
+                frame = replace(make(spec), key=key)
             except Exception as exc:  # a broken file must show as a message, never crash the app
                 message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
                 self.post_message(self.FrameReady(self, generation, None, str(message)))
@@ -221,6 +221,12 @@ class ImageView(Widget):
             self.post_message(self.FrameReady(self, generation, frame))
 
         self.run_worker(work, thread=True, group=f"image-{id(self)}", exclusive=True, exit_on_error=False)
+
+    def show_frame(self, frame: Frame) -> None:
+        """Show a frame made elsewhere (the cleanup worker renders its own); cancels pending requests."""
+        self._generation += 1
+        self._request = None
+        self._display(frame)
 
     # -- internals --------------------------------------------------------------------------
     def on_image_view_frame_ready(self, message: ImageView.FrameReady) -> None:

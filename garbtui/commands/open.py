@@ -1,0 +1,48 @@
+"""`garbtui open [WORKSPACE]`: the terminal app on a workspace (current folder by default)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from garbtui.core.workspace import Workspace
+
+NAME = "open"
+HELP = "open a workspace in the terminal app (crop queue, cleanup, photos and backgrounds)"
+DESCRIPTION = """\
+Open the terminal app on WORKSPACE (default: the current folder, or -w).
+The home screen lists the crops still waiting for proc.png; enter cleans one, ? lists every key.
+Images are drawn with Kitty graphics or Sixel when the terminal has them, else with coloured
+half-cells; force one with --image-protocol or GARBTUI_IMAGE_PROTOCOL (see `garbtui doctor`).
+exit codes: 0 ok, 3 not a workspace.
+"""
+
+
+def add_protocol_argument(parser: argparse.ArgumentParser) -> None:
+    from garbtui.tui.terminal import PROTOCOLS
+
+    parser.add_argument(
+        "--image-protocol", choices=PROTOCOLS, default=None,
+        help="how to draw images (default: $GARBTUI_IMAGE_PROTOCOL, else auto-detect)",
+    )
+    parser.add_argument("--theme", default=None, help="colour theme for this run (the palette's choice is remembered)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workspace_pos", nargs="?", metavar="WORKSPACE", help="workspace folder (default: .)")
+    parser.add_argument("-w", "--workspace", default=None, help="workspace folder (same as WORKSPACE)")
+    add_protocol_argument(parser)
+
+
+def launch(workspace: Path, image_protocol: str | None, theme: str | None = None) -> int:
+    """Open the workspace (errors before the screen switches) and run the app until it quits."""
+    Workspace.open(workspace)
+    from garbtui.tui.app import GarbApp
+
+    GarbApp(workspace, image_protocol=image_protocol, theme=theme).run()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    workspace = Path(args.workspace_pos or args.workspace or ".")
+    return launch(workspace, args.image_protocol, args.theme)

@@ -1,0 +1,139 @@
+"""GarbApp: the garbtui terminal app (crop queue, cleanup, images and backgrounds)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from garbtui.core.workspace import Workspace
+from garbtui.tui.data.cache import ImageCache
+from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig
+from garbtui.tui.data.queue import CropQueue
+from garbtui.tui.data.themes import load_themes
+from garbtui.tui.terminal import TerminalInfo, detect
+
+PLACEMENT_MODULE = "garbtui.tui.screens.placement"
+
+
+def placement_available() -> bool:
+    """True once the placement screen module (written separately) is installed."""
+    try:
+        return importlib.util.find_spec(PLACEMENT_MODULE) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class GarbApp(App[None]):
+    """Curate crops into clean cutouts, browse photos and backgrounds; keyboard first."""
+
+    TITLE = "garbtui"
+    CSS_PATH = "garbtui.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
+    ]
+
+    def __init__(
+        self,
+        workspace_path: str | Path = ".",
+        *,
+        image_protocol: str | None = None,
+        theme: str | None = None,
+        remember_theme: bool = True,
+    ) -> None:
+        super().__init__()
+        self.ws = Workspace.open(Path(workspace_path))
+        self.sub_title = str(self.ws.root)
+        self.terminal_info: TerminalInfo = detect(image_protocol)
+        self.image_cache = ImageCache()
+        self.queue = CropQueue.scan(self.ws)
+        self.config = TuiConfig.load()
+        self._remember_theme = remember_theme
+        self.garb_themes: list[Theme] = load_themes()
+        for t in self.garb_themes:
+            self.register_theme(t)
+        wanted = theme or self.config.theme or DEFAULT_THEME
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+
+    def get_default_screen(self) -> Screen:
+        from garbtui.tui.screens.queue import QueueScreen
+
+        return QueueScreen()
+
+    def on_mount(self) -> None:
+        if self.is_headless and self.terminal_info.is_graphics:
+            # Screenshots and tests have no terminal to show graphics: draw half-cells instead.
+            self.terminal_info = detect("halfcell")
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if self._remember_theme and theme.name != self.config.theme:
+            self.config.theme = theme.name
+            self.config.save()
+        self.refresh_css()
+        # Checkerboards follow the theme (light or dark), so cached previews are stale now.
+        self.image_cache.frames = type(self.image_cache.frames)(self.image_cache.frames.capacity)
+        for screen in self.screen_stack:
+            if hasattr(screen, "on_theme_switched"):
+                screen.on_theme_switched()
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from garbtui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_set_theme(self, name: str) -> None:
+        if name in self.available_themes:
+            self.theme = name
+
+    def action_images(self) -> None:
+        from garbtui.tui.screens.images import ImagesScreen
+
+        if not isinstance(self.screen, ImagesScreen):
+            self.push_screen(ImagesScreen())
+
+    def action_placement(self) -> None:
+        if not placement_available():
+            self.notify("The placement screen is not installed in this version.", severity="warning")
+            return
+        module = importlib.import_module(PLACEMENT_MODULE)
+        self.push_screen(module.PlacementScreen())
+
+    def open_cleanup(self, crop_id: str) -> None:
+        from garbtui.tui.screens.cleanup import CleanupScreen
+
+        self.push_screen(CleanupScreen(crop_id))
+
+    # -- command palette --------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        # Every binding of the current screen is an entry, so the palette always lists every action.
+        for binding in getattr(screen, "BINDINGS", []):
+            if not isinstance(binding, Binding) or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            keys = binding.key_display or binding.key
+            yield SystemCommand(
+                binding.description,
+                f"{binding.action.replace('_', ' ')}  (key: {keys})",
+                lambda action=binding.action, s=screen: self.call_later(s.run_action, action),
+            )
+        yield SystemCommand("Images and backgrounds", "browse photos, set scene and horizon, add backgrounds",
+                            self.action_images)
+        yield SystemCommand("Help: every key", "list every key binding", self.action_help)
+        if placement_available():
+            yield SystemCommand("Placement: compose a scene", "place fragments on a background", self.action_placement)
+        for name in sorted(self.available_themes):
+            yield SystemCommand(f"Theme: {name}", "switch and remember the colour theme",
+                                lambda n=name: self.action_set_theme(n))

@@ -1,0 +1,1 @@
+"""The app's screens: crop queue (home), cleanup, images and backgrounds, help."""

@@ -1,0 +1,291 @@
+"""Cleanup of one crop: raw | clusters (coloured, numbered) | cutout, driven by single keys.
+
+Every change re-runs the (cached) cleanup session in a thread worker. Each request gets a generation
+number; a result whose generation is not the newest is dropped, so a slow stale run never overwrites a
+newer one, and stale runs that have not started yet are skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import cv2
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from garbtui.core.errors import GarbError
+from garbtui.core.models import CleanupRecipe
+from garbtui.tui.data import pixels
+from garbtui.tui.messages import CleanupFrames, CleanupRendered, CropSaved
+from garbtui.tui.widgets.image_view import ImageView, RenderSpec, file_frame_maker, make_frame
+from garbtui.tui.widgets.legend import ClusterLegend
+
+FEATHERS: tuple[int, ...] = (0, 1, 2, 4, 8)
+K_MIN, K_MAX = 2, 9
+SESSIONS_KEPT = 4
+
+
+def _cleanup_api() -> Any:
+    import garbtui.core.cleanup as api
+
+    return api
+
+
+class CleanupScreen(Screen):
+    """One crop at a time; `n` / `N` move to the next / previous pending crop without leaving."""
+
+    BINDINGS = [
+        Binding("c", "auto", "Auto clean"),
+        Binding("1", "toggle(0)", "Toggle cluster", key_display="1-9"),
+        *[Binding(str(i + 1), f"toggle({i})", f"Toggle cluster {i + 1}", show=False) for i in range(1, 9)],
+        Binding("plus,equals_sign", "k(1)", "k+", key_display="+"),
+        Binding("minus", "k(-1)", "k-", key_display="-"),
+        Binding("r", "refine", "Refine edges"),
+        Binding("f", "feather", "Feather"),
+        Binding("s", "save", "Save proc.png"),
+        Binding("u", "undo", "Undo"),
+        Binding("n", "next(1)", "Next pending"),
+        Binding("N", "next(-1)", "Prev pending", key_display="N"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, crop_id: str) -> None:
+        super().__init__()
+        self.crop_id = crop_id
+        self.recipe: CleanupRecipe = CleanupRecipe()
+        self.history: list[CleanupRecipe] = []
+        self.result: Any = None  # the CleanupResult shown now
+        self.generation = 0
+        self.shown_generation = 0
+        self.busy = False
+        self._lock = threading.Lock()
+        self._sessions: OrderedDict[str, Any] = OrderedDict()
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="▚")
+        yield Static("", id="cleanup-title")
+        with Horizontal(id="panels"):
+            with Vertical(classes="panel", id="raw-panel"):
+                yield ImageView("raw", id="cl-raw")
+            with Vertical(classes="panel", id="clusters-panel"):
+                yield ImageView("press c to cluster", id="cl-clusters")
+            with Vertical(classes="panel", id="cutout-panel"):
+                yield ImageView("press c to make the cutout", id="cl-cutout")
+        yield ClusterLegend("", id="legend")
+        yield Static("", id="recipe-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#raw-panel").border_title = "raw"
+        self.query_one("#clusters-panel").border_title = "clusters"
+        self.query_one("#cutout-panel").border_title = "cutout"
+        self.load_crop(self.crop_id)
+
+    # -- crop loading -----------------------------------------------------------------------
+    def load_crop(self, crop_id: str) -> None:
+        """Show a crop: its raw picture now, and its saved cutout if it has one."""
+        self.crop_id = crop_id
+        self.generation += 1
+        self.result = None
+        self.history = []
+        ws = self.app.ws
+        row = self.app.queue.read_meta(crop_id)
+        self.app.queue.update([row])
+        meta = row.meta
+        self.recipe = meta.cleanup.model_copy() if meta is not None and meta.cleanup is not None else CleanupRecipe()
+        title = Text.assemble((crop_id, "bold"))
+        if meta is not None:
+            title.append(f"   {meta.label} · {meta.scene} · {meta.crop_width}×{meta.crop_height}px · {row.status}")
+        self.query_one("#cleanup-title", Static).update(title)
+        cache = self.app.image_cache
+        raw = ws.raw_path(crop_id)
+        self.query_one("#cl-raw", ImageView).show(("raw", crop_id, _stamp(raw)), file_frame_maker(raw, cache=cache))
+        clusters = self.query_one("#cl-clusters", ImageView)
+        cutout = self.query_one("#cl-cutout", ImageView)
+        clusters.clear("press c to cluster")
+        proc = ws.proc_path(crop_id)
+        if proc.is_file():
+            cutout.show(("proc", crop_id, _stamp(proc)), file_frame_maker(proc, cache=cache))
+        else:
+            cutout.clear("press c to make the cutout")
+        self.query_one(ClusterLegend).update(Text("keys: c clean · 1-9 toggle cluster · +/- k · r refine · f feather "
+                                                  "· s save · u undo · n/N next/prev", style="italic"))
+        self._update_recipe_bar("saved cutout shown" if proc.is_file() else "not cleaned yet")
+
+    def _session(self, crop_id: str) -> Any:
+        session = self._sessions.get(crop_id)
+        if session is None:
+            session = _cleanup_api().CleanupSession.from_workspace(self.app.ws, crop_id)
+            self._sessions[crop_id] = session
+            while len(self._sessions) > SESSIONS_KEPT:
+                self._sessions.popitem(last=False)
+        self._sessions.move_to_end(crop_id)
+        return session
+
+    # -- running ----------------------------------------------------------------------------
+    def rerun(self, recipe: CleanupRecipe, *, remember: bool = True) -> None:
+        """Make `recipe` the current one and render it in a thread (latest wins)."""
+        if remember:
+            self.history.append(self.recipe)
+        self.recipe = recipe
+        self.generation += 1
+        generation = self.generation
+        crop_id = self.crop_id
+        specs = (self.query_one("#cl-clusters", ImageView).spec, self.query_one("#cl-cutout", ImageView).spec)
+        self.busy = True
+        self._update_recipe_bar("working…")
+        self.run_worker(
+            lambda: self._run_cleanup(crop_id, recipe, generation, *specs),
+            thread=True, group="cleanup", exit_on_error=False,
+        )
+
+    def _run_cleanup(self, crop_id: str, recipe: CleanupRecipe, generation: int, cspec: RenderSpec, ospec: RenderSpec) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return  # superseded before it started: skip the work entirely
+            try:
+                result = self._session(crop_id).run(recipe)
+                labels = result.labels
+
+                def numbers(rgb: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+                    small = cv2.resize(labels.astype(np.uint8), (rgb.shape[1], rgb.shape[0]),
+                                       interpolation=cv2.INTER_NEAREST)
+                    return pixels.draw_numbers(rgb, small, result.k)
+
+                frames = CleanupFrames(
+                    make_frame(result.cluster_preview, cspec, ("clusters", crop_id, generation), overlay=numbers),
+                    make_frame(result.rgba, ospec, ("cutout", crop_id, generation)),
+                )
+            except (GarbError, ValueError) as exc:
+                self.post_message(CleanupRendered(crop_id, generation, None, None, getattr(exc, "message", str(exc))))
+                return
+        self.post_message(CleanupRendered(crop_id, generation, result, frames))
+
+    def on_cleanup_rendered(self, message: CleanupRendered) -> None:
+        if message.generation != self.generation or message.crop_id != self.crop_id:
+            return
+        self.busy = False
+        if message.result is None:
+            self._update_recipe_bar(f"error: {message.error}")
+            self.notify(message.error, severity="error")
+            return
+        self.result = message.result
+        self.shown_generation = message.generation
+        self.query_one("#cl-clusters", ImageView).show_frame(message.frames.clusters)
+        self.query_one("#cl-cutout", ImageView).show_frame(message.frames.cutout)
+        palette = _cleanup_api().cluster_palette(message.result.k)
+        self.query_one(ClusterLegend).show_stats(message.result.cluster_stats, palette)
+        self._update_recipe_bar("")
+
+    def _update_recipe_bar(self, state: str) -> None:
+        r = self.result.recipe if self.result is not None and self.shown_generation == self.generation else self.recipe
+        keep = "auto" if r.keep is None else (",".join(str(i + 1) for i in r.keep) or "none")
+        mode = "auto" if r.auto else "manual"
+        text = Text.assemble(
+            ("k ", "dim"), (str(r.k), "bold"), ("  space ", "dim"), (r.color_space, "bold"),
+            ("  keep ", "dim"), (keep, "bold"), (f" ({mode})", "dim"),
+            ("  refine ", "dim"), ("on" if r.refine else "off", "bold"),
+            ("  feather ", "dim"), (str(r.feather), "bold"),
+        )
+        if self.result is not None and self.shown_generation == self.generation:
+            text.append(f"  kept {self.result.coverage * 100:.0f}% of the crop", style="dim")
+        if state:
+            text.append(f"   {state}", style="italic")
+        bar = self.query_one("#recipe-bar", Static)
+        bar.set_class(self.busy, "-busy")
+        bar.update(text)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_auto(self) -> None:
+        self.rerun(self.recipe.model_copy(update={"keep": None, "auto": True}))
+
+    def action_toggle(self, index: int) -> None:
+        if self.result is None:
+            self.notify("Press c first to cluster this crop.", timeout=3)
+            return
+        if index >= self.result.k:
+            self.notify(f"There are only {self.result.k} clusters.", timeout=3)
+            return
+        keep = set(self.result.keep if self.shown_generation == self.generation else (self.recipe.keep or []))
+        keep ^= {index}
+        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": False, "k": self.result.k}))
+
+    def action_k(self, step: int) -> None:
+        k = min(K_MAX, max(K_MIN, self.recipe.k + step))
+        if k == self.recipe.k:
+            self.notify(f"k stays between {K_MIN} and {K_MAX}.", timeout=2)
+            return
+        self.rerun(self.recipe.model_copy(update={"k": k, "keep": None, "auto": True}))
+
+    def action_refine(self) -> None:
+        self.rerun(self._with_keep().model_copy(update={"refine": not self.recipe.refine}))
+
+    def action_feather(self) -> None:
+        i = FEATHERS.index(self.recipe.feather) if self.recipe.feather in FEATHERS else 0
+        self.rerun(self._with_keep().model_copy(update={"feather": FEATHERS[(i + 1) % len(FEATHERS)]}))
+
+    def _with_keep(self) -> CleanupRecipe:
+        """The current recipe; a manual choice of clusters is kept across refine / feather changes."""
+        return self.recipe
+
+    def action_undo(self) -> None:
+        if not self.history:
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        self.rerun(self.history.pop(), remember=False)
+
+    def action_save(self) -> None:
+        if self.result is None or self.shown_generation != self.generation:
+            self.notify("Wait for the preview to finish (or press c) before saving.", severity="warning")
+            return
+        result, crop_id, ws = self.result, self.crop_id, self.app.ws
+
+        def save() -> None:
+            try:
+                backup = ws.save_proc(crop_id, result.rgba, result.recipe)
+            except (GarbError, OSError) as exc:
+                self.post_message(CropSaved(crop_id, None, getattr(exc, "message", str(exc))))
+                return
+            self.post_message(CropSaved(crop_id, str(backup) if backup else None))
+
+        self.run_worker(save, thread=True, group="save", exit_on_error=False)
+
+    def on_crop_saved(self, message: CropSaved) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+            return
+        self.app.queue.refresh_status(message.crop_id)
+        note = f" (the earlier one kept as {message.backup.rsplit('/', 1)[-1]})" if message.backup else ""
+        self.notify(f"Saved proc.png for {message.crop_id}{note}. n: next pending crop", timeout=4)
+        if message.crop_id == self.crop_id:
+            self._update_recipe_bar("saved")
+
+    def action_next(self, step: int) -> None:
+        target = self.app.queue.next_pending(self.crop_id, step)
+        if target is None or target == self.crop_id:
+            self.notify("No other pending crop.", timeout=2)
+            return
+        self.load_crop(target)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def on_theme_switched(self) -> None:
+        if self.result is not None:
+            self.rerun(self.recipe, remember=False)
+
+
+def _stamp(path) -> tuple[int, int]:  # noqa: ANN001
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+

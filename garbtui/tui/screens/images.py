@@ -1,0 +1,367 @@
+"""Source photos (with their annotated objects outlined) and clean backgrounds: scene kind, horizon, add."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from garbtui.core.errors import GarbError
+from garbtui.core.models import BackgroundMeta, CropMeta, ImageMeta
+from garbtui.tui.data import pixels
+from garbtui.tui.widgets.image_view import ImageView, RenderSpec, make_frame
+
+SCENES: tuple[str, ...] = ("road", "front", "unknown")
+NUDGE = 0.01  # [ and ] move the horizon by 1 % of the photo height
+
+
+def region_outline(meta: CropMeta) -> list[tuple[float, float]]:
+    """The annotated region of a crop as a closed outline in source-image pixels."""
+    region = meta.region
+    if region.kind == "polygon" and region.points:
+        return list(region.points)
+    if region.corners:
+        return list(region.corners)
+    b = region.bbox
+    return [(b.x0, b.y0), (b.x1, b.y0), (b.x1, b.y1), (b.x0, b.y1)]
+
+
+class ImagesScreen(Screen):
+    """Browse photos and backgrounds; `b` switches between the two lists."""
+
+    BINDINGS = [
+        Binding("b", "switch_list", "Photos/backgrounds"),
+        Binding("k", "cycle_scene", "Scene kind"),
+        Binding("h", "set_horizon", "Horizon row"),
+        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="["),
+        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]"),
+        Binding("e", "estimate", "Estimate horizon"),
+        Binding("a", "add_background", "Add background"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._boxes: dict[str, list[CropMeta]] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="▚")
+        with Horizontal():
+            with Vertical(id="images-list-pane"):
+                with TabbedContent(id="image-tabs"):
+                    with TabPane("Photos", id="tab-photos"):
+                        yield DataTable(id="photos-table", cursor_type="row", zebra_stripes=True)
+                    with TabPane("Backgrounds", id="tab-backgrounds"):
+                        yield DataTable(id="backgrounds-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="images-preview-pane"):
+                yield Static("", id="photo-title", classes="pane-title")
+                yield ImageView("no photo selected", id="photo-view")
+                yield Static("", id="photo-info")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        photos = self.query_one("#photos-table", DataTable)
+        photos.add_columns("photo", "scene", "size", "horizon", "objects")
+        backgrounds = self.query_one("#backgrounds-table", DataTable)
+        backgrounds.add_columns("background", "scene", "size", "horizon")
+        self.fill_photos()
+        self.fill_backgrounds()
+        photos.focus()
+
+    # -- lists ------------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return "background" if self.query_one(TabbedContent).active == "tab-backgrounds" else "image"
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#backgrounds-table" if self.kind == "background" else "#photos-table", DataTable)
+
+    @property
+    def current_id(self) -> str | None:
+        table = self.table
+        if table.row_count == 0:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return key.value
+
+    def boxes(self) -> dict[str, list[CropMeta]]:
+        """Crop metas per source image id (read once; the queue's already-read metas are reused)."""
+        if self._boxes is None:
+            queue = self.app.queue
+            missing = [r.id for r in queue.rows.values() if not r.loaded]
+            queue.update(queue.read_metas(missing))
+            out: dict[str, list[CropMeta]] = {}
+            for row in queue.rows.values():
+                if row.meta is not None:
+                    out.setdefault(row.meta.image_id, []).append(row.meta)
+            self._boxes = out
+        return self._boxes
+
+    def fill_photos(self, keep: str | None = None) -> None:
+        table = self.query_one("#photos-table", DataTable)
+        table.clear()
+        counts = self.boxes()
+        for image_id in self.app.ws.image_ids():
+            try:
+                meta = self.app.ws.load_image_meta(image_id)
+                table.add_row(image_id, meta.scene, f"{meta.width}×{meta.height}", _horizon(meta),
+                              str(len(counts.get(image_id, []))), key=image_id)
+            except GarbError as exc:
+                table.add_row(image_id, "?", "", Text(f"broken: {exc.message}", style="bold"), "", key=image_id)
+        _restore(table, keep)
+
+    def fill_backgrounds(self, keep: str | None = None) -> None:
+        table = self.query_one("#backgrounds-table", DataTable)
+        table.clear()
+        for bg_id in self.app.ws.background_ids():
+            try:
+                meta = self.app.ws.load_background_meta(bg_id)
+                table.add_row(bg_id, meta.scene, f"{meta.width}×{meta.height}", _horizon(meta), key=bg_id)
+            except GarbError as exc:
+                table.add_row(bg_id, "?", "", Text(f"broken: {exc.message}", style="bold"), key=bg_id)
+        _restore(table, keep)
+
+    def refill_current(self) -> None:
+        keep = self.current_id
+        if self.kind == "background":
+            self.fill_backgrounds(keep)
+        else:
+            self.fill_photos(keep)
+        self.show_current()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table is self.table:
+            self.show_current()
+
+    @on(TabbedContent.TabActivated)
+    def _tab(self, event: TabbedContent.TabActivated) -> None:
+        self.table.focus()
+        self.show_current()
+
+    # -- preview ----------------------------------------------------------------------------
+    def load_meta(self, item_id: str) -> ImageMeta | BackgroundMeta:
+        ws = self.app.ws
+        return ws.load_background_meta(item_id) if self.kind == "background" else ws.load_image_meta(item_id)
+
+    def show_current(self) -> None:
+        view = self.query_one("#photo-view", ImageView)
+        title = self.query_one("#photo-title", Static)
+        info = self.query_one("#photo-info", Static)
+        item_id = self.current_id
+        if item_id is None:
+            title.update("")
+            info.update("no backgrounds yet: press a to add one" if self.kind == "background" else "no photos")
+            view.clear(" ")
+            return
+        try:
+            meta = self.load_meta(item_id)
+        except GarbError as exc:
+            title.update(item_id)
+            info.update(Text(exc.message))
+            view.clear("cannot read this item")
+            return
+        ws = self.app.ws
+        folder = ws.background_dir(item_id) if self.kind == "background" else ws.image_dir(item_id)
+        path = folder / meta.file
+        boxes = [] if self.kind == "background" else self.boxes().get(item_id, [])
+        labels = sorted({b.label for b in boxes})
+        colours = {label: pixels.PALETTE[i % len(pixels.PALETTE)] for i, label in enumerate(labels)}
+        polys = [(region_outline(b), colours[b.label]) for b in boxes]
+        horizon = meta.horizon_row
+        title.update(Text(item_id, style="bold"))
+        text = Text(f"{meta.scene} · {meta.width}×{meta.height}px · horizon {_horizon(meta)}")
+        if self.kind == "background":
+            text.append(f" · camera {meta.camera_height_m:g} m")  # type: ignore[union-attr]
+        for label in labels:
+            r, g, b = colours[label]
+            text.append("\n■ ", style=f"rgb({r},{g},{b})")
+            text.append(f"{label} ×{sum(1 for x in boxes if x.label == label)}")
+        info.update(text)
+        cache = self.app.image_cache
+
+        def overlay(rgb: Any, scale: tuple[float, float]) -> Any:
+            out = pixels.draw_polygons(rgb, polys, scale) if polys else rgb
+            return pixels.draw_horizon(out, horizon, scale[1]) if horizon is not None else out
+
+        def make(spec: RenderSpec) -> Any:
+            key, image = cache.load(path)
+            return make_frame(image, spec, (key, horizon, len(polys)), overlay=overlay)
+
+        view.show(("photo", str(path), _mtime(path), horizon, len(polys)), make)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_switch_list(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "tab-photos" if tabs.active == "tab-backgrounds" else "tab-backgrounds"
+
+    def _save(self, meta: ImageMeta | BackgroundMeta) -> None:
+        ws = self.app.ws
+        try:
+            if isinstance(meta, BackgroundMeta):
+                ws.save_background_meta(meta)
+            else:
+                ws.save_image_meta(meta)
+        except (GarbError, OSError) as exc:
+            self.notify(f"not saved: {exc}", severity="error")
+            return
+        self.refill_current()
+
+    def action_cycle_scene(self) -> None:
+        item_id = self.current_id
+        if item_id is None:
+            return
+        meta = self.load_meta(item_id)
+        scenes = SCENES if self.kind == "image" else ("road", "front")
+        nxt = scenes[(scenes.index(meta.scene) + 1) % len(scenes)] if meta.scene in scenes else scenes[0]
+        meta.scene = nxt  # type: ignore[assignment]
+        self._save(meta)
+        self.notify(f"{item_id}: scene kind {nxt}", timeout=2)
+
+    def set_horizon(self, item_id: str, row: float | None, estimated: bool = False) -> None:
+        meta = self.load_meta(item_id)
+        if row is not None and not 0 <= row < meta.height:
+            self.notify(f"horizon row must be within 0..{meta.height - 1}", severity="error")
+            return
+        if isinstance(meta, BackgroundMeta) and row is not None and not estimated:
+            try:
+                from garbtui.core.backgrounds import set_horizon
+
+                set_horizon(self.app.ws, item_id, row)
+                self.refill_current()
+                return
+            except ImportError:
+                pass
+        meta.horizon_row = None if row is None else round(float(row), 1)
+        meta.horizon_estimated = estimated
+        if hasattr(meta, "horizon_confidence") and not estimated:
+            meta.horizon_confidence = None  # type: ignore[union-attr]
+        self._save(meta)
+
+    def action_set_horizon(self) -> None:
+        from garbtui.tui.dialogs.number import NumberDialog
+
+        item_id = self.current_id
+        if item_id is None:
+            return
+        meta = self.load_meta(item_id)
+
+        def done(value: object) -> None:
+            if value is not NumberDialog.CANCELLED:
+                self.set_horizon(item_id, value)  # type: ignore[arg-type]
+
+        hint = f"row in pixels from the top, 0 … {meta.height - 1}; empty = no horizon"
+        self.app.push_screen(
+            NumberDialog(f"Horizon row of {item_id}", meta.horizon_row, low=0, high=meta.height - 1, hint=hint), done
+        )
+
+    def action_nudge(self, direction: int) -> None:
+        item_id = self.current_id
+        if item_id is None:
+            return
+        meta = self.load_meta(item_id)
+        start = meta.horizon_row if meta.horizon_row is not None else meta.height / 2
+        row = min(meta.height - 1, max(0, start + direction * max(1, round(NUDGE * meta.height))))
+        self.set_horizon(item_id, row)
+
+    def action_estimate(self) -> None:
+        item_id = self.current_id
+        if item_id is None:
+            return
+        try:
+            from garbtui.core.horizon import estimate_horizon
+        except ImportError:
+            self.notify("Horizon estimation is not available in this version.", severity="warning")
+            return
+        meta = self.load_meta(item_id)
+        ws = self.app.ws
+        folder = ws.background_dir(item_id) if self.kind == "background" else ws.image_dir(item_id)
+        path = folder / meta.file
+
+        def work() -> None:
+            from garbtui.core.imageio import read_rgb
+
+            try:
+                estimate = estimate_horizon(read_rgb(path))
+            except GarbError as exc:
+                self.app.call_from_thread(self.notify, exc.message, severity="error")
+                return
+            self.app.call_from_thread(self._estimated, item_id, estimate)
+
+        self.notify("Estimating the horizon…", timeout=2)
+        self.run_worker(work, thread=True, group="horizon", exclusive=True, exit_on_error=False)
+
+    def _estimated(self, item_id: str, estimate: Any) -> None:
+        if estimate.row is None:
+            self.notify("No horizon found: lane and kerb lines did not agree. Type it with h.", severity="warning")
+            return
+        self.set_horizon(item_id, float(estimate.row), estimated=True)
+        self.notify(f"Estimated horizon row {estimate.row:.0f} (confidence {estimate.confidence:.2f}). "
+                    "h to type it, [ ] to nudge.", timeout=4)
+
+    def action_add_background(self) -> None:
+        from garbtui.tui.dialogs.add_background import AddBackgroundDialog, BackgroundRequest
+
+        def done(request: BackgroundRequest | None) -> None:
+            if request is None:
+                return
+            try:
+                from garbtui.core.backgrounds import add_background
+            except ImportError:
+                self.notify("Adding backgrounds is not available in this version.", severity="warning")
+                return
+            ws = self.app.ws
+
+            def work() -> None:
+                try:
+                    meta = add_background(ws, request.path, request.scene, request.horizon, request.camera_height)
+                except (GarbError, OSError) as exc:
+                    self.app.call_from_thread(self.notify, getattr(exc, "message", str(exc)), severity="error")
+                    return
+                self.app.call_from_thread(self._added, meta.id)
+
+            self.run_worker(work, thread=True, group="add-bg", exit_on_error=False)
+
+        self.app.push_screen(AddBackgroundDialog(), done)
+
+    def _added(self, bg_id: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "tab-backgrounds"
+        self.fill_backgrounds(keep=bg_id)
+        self.show_current()
+        self.notify(f"Added background {bg_id}.", timeout=3)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def on_theme_switched(self) -> None:
+        self.show_current()
+
+
+def _horizon(meta: ImageMeta | BackgroundMeta) -> str:
+    if meta.horizon_row is None:
+        return "-"
+    return f"{meta.horizon_row:g}" + (" (est.)" if meta.horizon_estimated else "")
+
+
+def _restore(table: DataTable, keep: str | None) -> None:
+    if keep is None or table.row_count == 0:
+        return
+    try:
+        table.move_cursor(row=table.get_row_index(keep), animate=False)
+    except Exception:  # the item is gone
+        pass
+
+
+def _mtime(path) -> int:  # noqa: ANN001
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0

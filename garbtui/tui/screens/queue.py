@@ -1,0 +1,254 @@
+"""The home screen: crops awaiting proc.png first, filters, and a preview of the raw crop and its cutout."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
+from garbtui.tui.messages import MetasLoaded
+from garbtui.tui.widgets.crop_table import CropTable
+from garbtui.tui.widgets.styles import theme_colour
+from garbtui.tui.widgets.image_view import ImageView, file_frame_maker
+
+FIRST_BATCH = 120  # metas read before the first paint: enough to fill a tall terminal
+BATCH = 1000
+
+
+class QueueScreen(Screen):
+    """Pick a crop to clean; `enter` opens it."""
+
+    BINDINGS = [
+        Binding("enter", "open_crop", "Clean crop", priority=False),
+        Binding("f", "cycle_status", "Filter status"),
+        Binding("l", "pick_label", "Label"),
+        Binding("g", "pick_scene", "Scene"),
+        Binding("x", "clear_filters", "Clear filters"),
+        Binding("i", "app.images", "Images"),
+        Binding("p", "app.placement", "Placement"),
+        Binding("R", "rescan", "Rescan", key_display="R"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = QueueFilter()
+        self.metas_done = False
+        self.first_paint_at: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="▚")
+        with Horizontal():
+            with Vertical(id="queue-pane"):
+                yield Static(id="filter-bar")
+                yield CropTable(id="crop-table")
+            with Vertical(id="preview-pane"):
+                yield Static("", id="crop-title", classes="pane-title")
+                yield ImageView("no crop selected", id="raw-view")
+                yield ImageView("no cutout yet: press enter, then c", id="cutout-view")
+                yield Static("", id="crop-info")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "app.placement":
+            from garbtui.tui.app import placement_available
+
+            return placement_available()
+        return True
+
+    # -- loading ----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        queue = self.app.queue
+        ordered = queue.ordered()
+        # Read the metas of the first screenful now (a few ms), the rest in a thread worker.
+        queue.update(queue.read_metas([r.id for r in ordered[:FIRST_BATCH] if not r.loaded]))
+        rest = [r.id for r in ordered[FIRST_BATCH:] if not r.loaded]
+        self.metas_done = not rest
+        self.refill()
+        self.query_one(CropTable).focus()
+        if rest:
+            self.run_worker(lambda: self._load_metas(rest), thread=True, group="metas", exclusive=True)
+        self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self.first_paint_at = time.perf_counter()
+
+    def _load_metas(self, ids: list[str]) -> None:
+        queue = self.app.queue
+        for start in range(0, len(ids), BATCH):
+            rows = queue.read_metas(ids[start : start + BATCH])
+            self.post_message(MetasLoaded(rows, final=start + BATCH >= len(ids)))
+
+    def on_metas_loaded(self, message: MetasLoaded) -> None:
+        self.app.queue.update(message.rows)
+        if message.final:
+            self.metas_done = True
+            self.refill()
+        elif self.filter.label or self.filter.scene:
+            self.refill()
+
+    def refill(self, keep: str | None = None) -> None:
+        table = self.query_one(CropTable)
+        rows = self.app.queue.ordered(self.filter)
+        table.fill(rows, keep)
+        self._update_filter_bar(len(rows))
+        if not rows:
+            self._show_row(None)
+
+    def _update_filter_bar(self, shown: int) -> None:
+        counts = self.app.queue.counts()
+        loading = "" if self.metas_done else "  · reading metas…"
+        text = Text.assemble(
+            ("showing ", ""), (self.filter.describe(), "bold"), (f"  {shown} crops", ""),
+            (f"   pending {counts['pending']} · done {counts['done']} · broken {counts['broken']}", ""),
+            (loading, "italic"),
+        )
+        self.query_one("#filter-bar", Static).update(text)
+
+    # -- preview ----------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#crop-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        crop_id = event.row_key.value if event.row_key else None
+        self._show_row(crop_id)
+
+    def _show_row(self, crop_id: str | None) -> None:
+        raw_view = self.query_one("#raw-view", ImageView)
+        cutout_view = self.query_one("#cutout-view", ImageView)
+        title = self.query_one("#crop-title", Static)
+        info = self.query_one("#crop-info", Static)
+        if crop_id is None:
+            title.update("")
+            info.update("")
+            raw_view.clear("no crops match this filter  (f: status, l: label, g: scene, x: clear)")
+            cutout_view.clear(" ")
+            return
+        queue = self.app.queue
+        row = queue.rows.get(crop_id)
+        if row is None or not row.loaded:
+            row = queue.read_meta(crop_id)
+            queue.update([row])
+        ws = self.app.ws
+        cache = self.app.image_cache
+        title.update(Text(f"{row.id}", style="bold"))
+        info.update(self._info_text(row))
+        raw = ws.raw_path(crop_id)
+        if raw.is_file():
+            raw_view.show(("raw", crop_id, _stamp(raw)), file_frame_maker(raw, cache=cache))
+        else:
+            raw_view.clear(f"raw.png is missing\n{raw}")
+        proc = ws.proc_path(crop_id)
+        if proc.is_file():
+            cutout_view.show(("proc", crop_id, _stamp(proc)), file_frame_maker(proc, cache=cache))
+        elif row.status == "broken":
+            cutout_view.clear(" ")
+        else:
+            cutout_view.clear("no cutout yet: press enter, then c")
+
+    def _info_text(self, row: CropRow) -> Text:
+        text = Text()
+        if row.status == "broken":
+            text.append(f"broken: {row.reason or 'unreadable'}\n", style=theme_colour(self.app, "error"))
+        meta = row.meta
+        if meta is None:
+            return text
+        text.append(f"{meta.label}", style="bold")
+        text.append(f"  · {meta.scene} · surface {meta.surface} · {meta.crop_width}×{meta.crop_height}px\n")
+        text.append(f"from {meta.image_id} at ({meta.origin_x}, {meta.origin_y}) · {meta.region.kind}")
+        if meta.k is not None:
+            text.append(f" · k {meta.k:.3f}")
+        if meta.cleanup is not None:
+            c = meta.cleanup
+            keep = ",".join(str(i + 1) for i in (c.keep or [])) or "auto"
+            text.append(f"\ncutout: k={c.k} {c.color_space} keep {keep} refine {'on' if c.refine else 'off'} "
+                        f"feather {c.feather}")
+        return text
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_open_crop(self) -> None:
+        crop_id = self.query_one(CropTable).current_id
+        if crop_id is None:
+            return
+        row = self.app.queue.rows.get(crop_id)
+        if row is not None and row.status == "broken":
+            self.notify(f"{crop_id} is broken: {row.reason}", severity="error")
+            return
+        self.app.open_cleanup(crop_id)
+
+    @on(DataTable.RowSelected, "#crop-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_crop()
+
+    def action_cycle_status(self) -> None:
+        i = STATUS_FILTERS.index(self.filter.status)
+        self.set_filter(QueueFilter(STATUS_FILTERS[(i + 1) % len(STATUS_FILTERS)], self.filter.label, self.filter.scene))
+
+    def set_filter(self, flt: QueueFilter) -> None:
+        self.filter = flt
+        self.refill()
+
+    def action_clear_filters(self) -> None:
+        self.set_filter(QueueFilter())
+
+    def action_pick_label(self) -> None:
+        from garbtui.tui.dialogs.choice import ChoiceDialog
+
+        self._ensure_metas()
+        options = [(None, "all labels")] + [(label, f"{label}  ({n})") for label, n in self.app.queue.labels()]
+
+        def chosen(value: object) -> None:
+            if value is not ChoiceDialog.CANCELLED:
+                self.set_filter(QueueFilter(self.filter.status, value, self.filter.scene))  # type: ignore[arg-type]
+
+        self.app.push_screen(ChoiceDialog("Show crops with label", options, self.filter.label), chosen)
+
+    def action_pick_scene(self) -> None:
+        from garbtui.tui.dialogs.choice import ChoiceDialog
+
+        self._ensure_metas()
+        options = [(None, "all scene kinds")] + [(s, f"{s}  ({n})") for s, n in self.app.queue.scenes()]
+
+        def chosen(value: object) -> None:
+            if value is not ChoiceDialog.CANCELLED:
+                self.set_filter(QueueFilter(self.filter.status, self.filter.label, value))  # type: ignore[arg-type]
+
+        self.app.push_screen(ChoiceDialog("Show crops of scene kind", options, self.filter.scene), chosen)
+
+    def _ensure_metas(self) -> None:
+        if not self.metas_done:
+            self.notify("Still reading crop metas; the lists fill in as they arrive.", timeout=3)
+
+    def action_rescan(self) -> None:
+        from garbtui.tui.data.queue import CropQueue
+
+        self.app.queue = CropQueue.scan(self.app.ws)
+        self.metas_done = False
+        ids = [r.id for r in self.app.queue.ordered()]
+        self.refill()
+        self.run_worker(lambda: self._load_metas(ids), thread=True, group="metas", exclusive=True)
+
+    # -- coming back from the cleanup screen --------------------------------------------------
+    def on_screen_resume(self) -> None:
+        if self.first_paint_at is None:
+            return  # the first resume is the start-up itself
+        table = self.query_one(CropTable)
+        self.refill(keep=table.current_id)
+        self._show_row(table.current_id)
+
+    def on_theme_switched(self) -> None:
+        table = self.query_one(CropTable)
+        self.refill(keep=table.current_id)
+        self._show_row(table.current_id)
+
+
+def _stamp(path) -> tuple[int, int]:  # noqa: ANN001
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)

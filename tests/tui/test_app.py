@@ -1,0 +1,322 @@
+"""The app driven by keys with Pilot on a copy of the sample workspace: every screen, saving, filters, themes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from garbtui.core.workspace import Workspace
+from garbtui.tui import GarbApp
+from garbtui.tui.data.config import config_path
+from garbtui.tui.widgets.crop_table import CropTable
+from garbtui.tui.widgets.image_view import ImageView
+from tests.tui.conftest import wait_for
+
+SIZE = (160, 48)
+
+
+def table_ids(app: GarbApp) -> list[str]:
+    table = app.screen.query_one(CropTable)
+    return [key.value for key in table.rows]
+
+
+async def open_cleanup(pilot, app: GarbApp) -> None:  # noqa: ANN001
+    from garbtui.tui.screens.cleanup import CleanupScreen
+
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, CleanupScreen))
+
+
+async def settle(pilot, app: GarbApp) -> None:  # noqa: ANN001
+    """Wait until the cleanup screen shows the result of its newest request."""
+    screen = app.screen
+    await wait_for(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
+
+
+async def test_queue_lists_pending_crops_with_preview(sample_ws: Path) -> None:
+    ws = Workspace.open(sample_ws)
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one("#raw-view", ImageView).shown_key is not None)
+        ids = table_ids(app)
+        assert ids == ws.pending_crop_ids()
+        table = app.screen.query_one(CropTable)
+        first = ws.load_crop_meta(ids[0])
+        assert table.get_row(ids[0])[0] == first.label and table.get_row(ids[0])[1] == first.scene
+        await pilot.press("down")
+        await wait_for(pilot, lambda: app.screen.query_one("#raw-view", ImageView).shown_key[1] == ids[1])
+
+
+async def test_clean_toggle_save_writes_proc_and_recipe(sample_ws: Path) -> None:
+    ws = Workspace.open(sample_ws)
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        crop_id = table_ids(app)[0]
+        await open_cleanup(pilot, app)
+        screen = app.screen
+        await pilot.press("c")
+        await settle(pilot, app)
+        auto = screen.result
+        assert auto.recipe.auto and auto.keep
+        session = screen._sessions[crop_id]
+        runs = session.kmeans_runs
+        toggled = auto.keep[0]
+        await pilot.press(str(toggled + 1))
+        await settle(pilot, app)
+        assert toggled not in screen.result.keep and not screen.result.recipe.auto
+        assert session.kmeans_runs == runs  # toggling a cluster never re-runs k-means
+        legend = str(screen.query_one("#legend").render())
+        assert "dropped" in legend
+        await pilot.press("s")
+        await wait_for(pilot, lambda: ws.proc_path(crop_id).is_file())
+        await wait_for(pilot, lambda: ws.load_crop_meta(crop_id).cleanup is not None)
+        saved = ws.load_crop_meta(crop_id).cleanup
+        assert saved == screen.result.recipe
+        assert saved.keep == screen.result.keep and saved.auto is False
+        meta_json = json.loads((ws.crop_dir(crop_id) / "meta.json").read_text())
+        assert meta_json["cleanup"]["keep"] == screen.result.keep
+        assert app.queue.rows[crop_id].status == "done"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: crop_id not in table_ids(app))  # the pending list no longer shows it
+
+
+async def test_recipe_keys_undo_and_next(sample_ws: Path) -> None:
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        ids = table_ids(app)
+        await open_cleanup(pilot, app)
+        screen = app.screen
+        await pilot.press("c")
+        await settle(pilot, app)
+        k0, refine0, feather0 = screen.recipe.k, screen.recipe.refine, screen.recipe.feather
+        await pilot.press("plus")
+        await settle(pilot, app)
+        assert screen.result.k == k0 + 1
+        await pilot.press("minus", "minus")
+        await settle(pilot, app)
+        assert screen.result.k == k0 - 1
+        await pilot.press("r")
+        await settle(pilot, app)
+        assert screen.result.recipe.refine is (not refine0)
+        await pilot.press("f")
+        await settle(pilot, app)
+        assert screen.result.recipe.feather != feather0
+        for _ in range(5):  # +, -, -, r, f
+            await pilot.press("u")
+        await settle(pilot, app)
+        assert (screen.result.k, screen.result.recipe.refine, screen.result.recipe.feather) == (k0, refine0, feather0)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: screen.crop_id == ids[1])
+        await pilot.press("N", "N")
+        await wait_for(pilot, lambda: screen.crop_id == ids[-1])
+
+
+async def test_stale_result_never_overwrites_newer(sample_ws: Path) -> None:
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_cleanup(pilot, app)
+        screen = app.screen
+        # A burst of keys: only the last request's result may end up on screen.
+        await pilot.press("c", "plus", "plus", "minus", "plus", "r")
+        await settle(pilot, app)
+        await pilot.pause(0.3)
+        assert screen.result.recipe.k == screen.recipe.k
+        assert screen.result.recipe.refine == screen.recipe.refine
+        assert screen.shown_generation == screen.generation
+
+
+async def test_save_before_cleaning_writes_nothing(sample_ws: Path) -> None:
+    ws = Workspace.open(sample_ws)
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        crop_id = table_ids(app)[0]
+        await open_cleanup(pilot, app)
+        await pilot.press("s", "1")
+        await pilot.pause(0.2)
+        assert not ws.proc_path(crop_id).exists()
+
+
+async def test_status_label_and_scene_filters(sample_ws: Path) -> None:
+    ws = Workspace.open(sample_ws)
+    ids = ws.crop_ids()
+    done_id = ids[0]
+    from garbtui.core.cleanup import CleanupSession
+
+    result = CleanupSession.from_workspace(ws, done_id).run()
+    ws.save_proc(done_id, result.rgba, result.recipe)
+    metas = {i: ws.load_crop_meta(i) for i in ids}
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        assert done_id not in table_ids(app)
+        await pilot.press("f")  # done
+        assert table_ids(app) == [done_id]
+        await pilot.press("f")  # all
+        assert sorted(table_ids(app)) == ids and table_ids(app)[-1] == done_id  # pending first
+        await pilot.press("l")
+        labels = app.queue.labels()
+        await pilot.press("down", "enter")  # first real label (most frequent)
+        want = labels[0][0]
+        await pilot.pause()
+        assert table_ids(app) and all(metas[i].label == want for i in table_ids(app))
+        assert len(table_ids(app)) == labels[0][1]
+        await pilot.press("x")
+        await pilot.press("g")
+        await pilot.pause()
+        scenes = app.queue.scenes()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert all(metas[i].scene == scenes[0][0] for i in table_ids(app))
+        assert app.screen.filter.scene == scenes[0][0] and app.screen.filter.status == "pending"
+
+
+async def test_broken_crop_is_listed_with_its_reason(sample_ws: Path) -> None:
+    ws = Workspace.open(sample_ws)
+    broken = ws.crop_ids()[1]
+    os.remove(ws.raw_path(broken))
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", "f")  # all
+        await pilot.pause()
+        table = app.screen.query_one(CropTable)
+        assert table_ids(app)[-1] == broken
+        assert "raw.png is missing" in str(table.get_row(broken)[3])
+        table.move_cursor(row=len(table_ids(app)) - 1)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "QueueScreen"  # a broken crop does not open
+
+
+async def test_theme_switch_from_palette_is_remembered(sample_ws: Path) -> None:
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.theme == "garb-dark"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Theme: garb-light")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.theme == "garb-light")
+        await pilot.pause()
+    assert json.loads(config_path().read_text())["theme"] == "garb-light"
+    again = GarbApp(sample_ws)
+    async with again.run_test(size=SIZE) as pilot:
+        assert again.theme == "garb-light"
+        again.theme = "nord"  # a Textual built-in
+        await pilot.pause()
+    assert json.loads(config_path().read_text())["theme"] == "nord"
+
+
+async def test_help_lists_every_key(sample_ws: Path) -> None:
+    from garbtui.tui.screens.cleanup import CleanupScreen
+    from garbtui.tui.screens.help import HelpScreen, _key
+    from garbtui.tui.screens.images import ImagesScreen
+    from garbtui.tui.screens.queue import QueueScreen
+
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = str(app.screen.query_one("#help-text").render())
+        for screen in (QueueScreen, CleanupScreen, ImagesScreen):
+            for binding in screen.BINDINGS:
+                if binding.show:
+                    assert binding.description in text and _key(binding) in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
+
+
+async def test_palette_lists_screen_actions(sample_ws: Path) -> None:
+    from garbtui.tui.screens.cleanup import CleanupScreen
+
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_cleanup(pilot, app)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for binding in CleanupScreen.BINDINGS:
+            assert binding.description in titles
+        assert "Theme: garb-light" in titles and "Theme: nord" in titles
+
+
+async def test_images_screen_scene_horizon_and_boxes(sample_ws: Path) -> None:
+    from garbtui.tui.screens.images import ImagesScreen
+
+    ws = Workspace.open(sample_ws)
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ImagesScreen))
+        screen = app.screen
+        image_id = ws.image_ids()[0]
+        assert screen.current_id == image_id
+        assert screen.boxes()[image_id]  # the photo's annotated objects are known (and drawn)
+        await wait_for(pilot, lambda: screen.query_one("#photo-view", ImageView).shown_key is not None)
+        before = ws.load_image_meta(image_id).scene
+        await pilot.press("k")
+        await pilot.pause()
+        assert ws.load_image_meta(image_id).scene != before
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press(*"512", "enter")
+        await wait_for(pilot, lambda: ws.load_image_meta(image_id).horizon_row == 512)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        meta = ws.load_image_meta(image_id)
+        assert meta.horizon_row == 512 + round(0.01 * meta.height) and not meta.horizon_estimated
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press(*"99999", "enter")  # out of range: the dialog stays open and says why
+        await pilot.pause()
+        assert "between" in str(app.screen.query_one("#number-error").render())
+        await pilot.press("escape")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "QueueScreen"
+
+
+async def test_add_background_from_a_path(sample_ws: Path, clean_photo: Path) -> None:
+    pytest.importorskip("garbtui.core.backgrounds")
+    from garbtui.tui.screens.images import ImagesScreen
+
+    ws = Workspace.open(sample_ws)
+    before = set(ws.background_ids())
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ImagesScreen))
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*str(clean_photo))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(ws.background_ids()) == len(before) + 1)
+        new_id = (set(ws.background_ids()) - before).pop()
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.kind == "background" and screen.current_id == new_id)
+        meta = ws.load_background_meta(new_id)
+        assert meta.scene == "road"
+        await pilot.press("h")
+        await pilot.pause()
+        await pilot.press("ctrl+a", "ctrl+k", *"300", "enter")
+        await wait_for(pilot, lambda: ws.load_background_meta(new_id).horizon_row == 300)
+
+
+async def test_placement_hook_hidden_until_installed(sample_ws: Path) -> None:
+    from garbtui.tui.app import placement_available
+
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert ("Placement: compose a scene" in titles) == placement_available()
+        await pilot.press("p")
+        await pilot.pause()
+        if not placement_available():
+            assert app.screen.__class__.__name__ == "QueueScreen"
+
+
+def test_not_a_workspace_is_a_clear_error(tmp_path: Path) -> None:
+    from garbtui.core.errors import WorkspaceError
+
+    with pytest.raises(WorkspaceError, match="not a garbtui workspace"):
+        GarbApp(tmp_path)
