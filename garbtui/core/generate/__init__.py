@@ -1,0 +1,1 @@
+"""Batch generation of labelled synthetic scenes: recipes, sampling, rendering, dataset export, runners."""
