@@ -114,6 +114,28 @@ def trimap_around(mask: np.ndarray, band: int) -> np.ndarray:
     return trimap
 
 
+def bbox_fit(mask: np.ndarray, prior: np.ndarray) -> float:
+    """IoU of the bounding boxes of `mask` and `prior` (0 when either is empty).
+
+    Annotated boxes are tight: an object touches every side of its box. A cutout whose bounds fall
+    well short of the box has lost part of the object.
+    """
+    if not mask.any() or not prior.any():
+        return 0.0
+
+    def bounds(m: np.ndarray) -> tuple[int, int, int, int]:
+        rows = np.flatnonzero(m.any(axis=1))
+        cols = np.flatnonzero(m.any(axis=0))
+        return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+    a, b = bounds(mask), bounds(prior)
+    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
 def clean_mask(mask: np.ndarray, object_prior: np.ndarray, min_speck: float = 0.002, max_hole: float = 0.01) -> np.ndarray:
     """Drop specks and components that do not touch the object prior; fill small holes.
 

@@ -13,7 +13,7 @@ import numpy as np
 from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
 from garbtui.core.cleanup.features import color_codes, pixel_features
 from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels
-from garbtui.core.cleanup.refine import clean_mask, feather_alpha, grabcut, trimap_around, trimap_from_priors
+from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, trimap_around, trimap_from_priors
 from garbtui.core.errors import CleanupError
 from garbtui.core.models import CleanupRecipe
 
@@ -32,6 +32,11 @@ _PALETTE: tuple[tuple[int, int, int], ...] = (
 DIM = 0.3  # brightness of dropped clusters in the preview
 MIN_BACKGROUND_SHARE = 0.02  # below this share of the crop, the margin is too thin to trust alone
 GRABCUT_COLLAPSE = 0.05  # a refined mask smaller than this share of the object prior is a failed refinement
+# When the refined mask's bounds cover less than this of the prior's bounds (bounding-box IoU), GrabCut
+# has dropped part of the object (typically parts coloured like the background, e.g. dark cardboard on
+# asphalt) and the cluster mask is added back. On the shared photos: mean IoU 0.847 -> 0.865 with three
+# of 28 crops triggering it; any threshold from 0.7 to 0.9 gives 0.854-0.865.
+BOX_FIT_MIN = 0.8
 _CACHE_LIMIT = 32
 
 
@@ -213,6 +218,8 @@ class CleanupSession:
             if prob is not None:
                 refined = clean_mask(prob > 0.5, self.object_prior)
                 if refined.sum() >= GRABCUT_COLLAPSE * self.object_prior.sum():
+                    if bbox_fit(refined, self.object_prior) < BOX_FIT_MIN:
+                        refined = clean_mask(refined | cluster_mask, self.object_prior)
                     mask = refined
         if not mask.any():
             mask = self.object_prior.copy()
