@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from garbtui.core.compose import save_and_render
-from garbtui.core.compose.save import LABELS_DIR, RENDER_FILE
+from garbtui.core.compose.save import DEFAULT_LS_IMAGE_REF, LABELS_DIR, RENDER_FILE
 from garbtui.core.errors import InputError
 from garbtui.core.models import Scene
 from garbtui.core.workspace import MARKER, Workspace
@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scene", type=Path, metavar="SCENE_DIR_OR_JSON", help="scenes/<id>/ folder or a scene.json")
     parser.add_argument("-w", "--workspace", type=Path, help="workspace folder (default: inferred from the scene's location)")
     parser.add_argument("--strict", action="store_true", help="refuse placements outside the placement area")
+    parser.add_argument("--ls-image-ref", default=DEFAULT_LS_IMAGE_REF, metavar="TEMPLATE",
+                        help="Label Studio data.image of the render, {scene} = scene id (default: %(default)s, "
+                             "which Label Studio resolves when LOCAL_FILES_DOCUMENT_ROOT is the workspace)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
 
 
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             check = placement_check(bg, seg, p.x, p.y)
             if not check.ok:
                 raise InputError(f"placement {i} ({p.crop_id}): {check.reason}", where=str(scene_file))
-    result = save_and_render(ws, scene)
+    result = save_and_render(ws, scene, ls_image_ref=args.ls_image_ref)
     for warning in result.warnings:
         print(f"garbtui: warning: {warning}", file=sys.stderr)
     if not args.quiet:

@@ -142,7 +142,8 @@ def add_background(
     """Copy a clean photo into `backgrounds/<id>/` with its meta; the horizon is estimated when not given.
 
     Road photos without `horizon` get an estimate (meta.horizon_estimated = True; None when no lines
-    agreed). Adding the same photo again under the same id updates the meta, never the image.
+    agreed). Adding the same photo again under the same id updates the meta, never the image, and
+    keeps a horizon row that was typed earlier unless a new one is given.
     """
     return add_background_ex(ws, path, scene, horizon, camera_height, bg_id).meta
 
@@ -187,6 +188,9 @@ def add_background_ex(
     estimate = None
     horizon_estimated = False
     confidence = None
+    if (scene == "road" and horizon is None and existing is not None and existing.scene == "road"
+            and existing.horizon_row is not None and not existing.horizon_estimated):
+        horizon = existing.horizon_row  # a row the user typed is never replaced by an estimate
     if scene == "road" and horizon is None:
         rgb = read_rgb(folder / file_name) if rgb is None else rgb
         estimate = estimate_horizon(rgb)

@@ -34,6 +34,14 @@ def perspective_height(k: float, y_bottom: float, y_horizon: float) -> float:
     return k * (y_bottom - y_horizon)
 
 
+def k_for_object(object_height_px: float, bottom_row: float, horizon_row: float) -> float | None:
+    """The k an annotated object carries: its pixel height / (bottom row - horizon row); None at/above the horizon."""
+    below = bottom_row - horizon_row
+    if below <= 0 or object_height_px <= 0:
+        return None
+    return object_height_px / below
+
+
 def k_from_source(
     source_k: float, source_camera_height: float | None = None, target_camera_height: float | None = None
 ) -> float:

@@ -298,3 +298,30 @@ def test_clear_errors(ws, tmp_path: Path) -> None:
             render_scene(ws, Scene(id="t", background_id=bg, placements=[Placement(crop_id=crop, x=1, y=1)]))
     finally:
         shutil.copy(keep, proc)
+
+
+def test_fragment_cache_follows_a_resaved_cutout(ws) -> None:
+    crop = crop_by_label(ws, "Drink can", 1)
+    bg = flat_background(ws, (0, 0, 0))
+    scene = Scene(id="t", background_id=bg, placements=[place(crop, 320, 400, blend="none")])
+    cache: dict = {}
+    first = render_scene(ws, scene, fragments=cache).objects[0]
+    assert crop in cache
+    assert render_scene(ws, scene, fragments=cache).objects[0].bbox == first.bbox
+    rgba = outline_cutout(ws, crop)
+    rgba[: rgba.shape[0] // 2, :, 3] = 0  # the user cuts the top half away and saves again
+    ws.save_proc(crop, rgba, CleanupRecipe(auto=False))
+    try:
+        again = render_scene(ws, scene, fragments=cache).objects[0]
+        assert again.bbox[3] == first.bbox[3] and (again.bbox[3] - again.bbox[1]) < (first.bbox[3] - first.bbox[1])
+    finally:
+        ws.save_proc(crop, outline_cutout(ws, crop), CleanupRecipe(auto=False))
+
+
+def test_re_adding_keeps_a_typed_horizon(ws) -> None:
+    path = PHOTOS / "clean" / "udacity_adv_test5.jpg"
+    add_background(ws, path, "road", horizon=400.0, bg_id="keep-h")
+    again = add_background(ws, path, "road", bg_id="keep-h", camera_height=1.2)
+    assert (again.horizon_row, again.horizon_estimated, again.camera_height_m) == (400.0, False, 1.2)
+    moved = add_background(ws, path, "road", horizon=405.0, bg_id="keep-h")
+    assert moved.horizon_row == 405.0 and moved.camera_height_m == 1.2

@@ -96,7 +96,7 @@ def test_yolo_detect_and_segment_match_coco(rendered) -> None:
 def test_labelstudio_predictions_match_boxes(rendered) -> None:
     _, _, result, labels = rendered
     tasks = json.loads((labels / "labelstudio.json").read_text())
-    assert len(tasks) == 1 and tasks[0]["data"]["image"] == "render.jpg"
+    assert len(tasks) == 1 and tasks[0]["data"]["image"] == "/data/local-files/?d=scenes/lab/render.jpg"
     regions = tasks[0]["predictions"][0]["result"]
     rects = [r for r in regions if r["type"] == "rectanglelabels"]
     polys = [r for r in regions if r["type"] == "polygonlabels"]

@@ -15,7 +15,7 @@ from garbtui.core.compose import render_scene
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.errors import InputError, WorkspaceError
 from garbtui.core.models import BackgroundMeta, CleanupRecipe, Placement, Scene
-from garbtui.core.perspective import k_from_prior, k_from_source, perspective_height, resolve_scale
+from garbtui.core.perspective import k_for_object, k_from_prior, k_from_source, perspective_height, resolve_scale
 from garbtui.core.size_priors import BUILTIN_PRIORS, SizePriors, load_size_priors
 from garbtui.core.workspace import Workspace
 from tests.conftest import PHOTOS, SAMPLE_DATA
@@ -55,6 +55,9 @@ def test_formula_hand_cases() -> None:
     assert k_from_source(0.04) == pytest.approx(0.04)  # both default to 1.5 m
     with pytest.raises(InputError):
         k_from_source(0.0, 1.5, 1.5)
+    # An annotated object 30 px tall whose bottom sits 400 px below the horizon: k = 0.075.
+    assert k_for_object(30, 700, 300) == pytest.approx(0.075)
+    assert k_for_object(30, 300, 300) is None and k_for_object(30, 200, 300) is None
 
 
 def test_resolve_scale_from_prior(can) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -25,6 +24,7 @@ class Fragment:
     meta: CropMeta
     rgba: np.ndarray  # H x W x 4 uint8, trimmed: the first/last row and column each hold visible alpha
     source_bg_lab: tuple[float, float, float] | None  # mean Lab of the source photo around the object
+    stamp: tuple[int, int, int] = (0, 0, 0)  # proc.png (inode, mtime ns, size) when read: caches check it
 
     @property
     def height_px(self) -> int:
@@ -67,7 +67,9 @@ def mean_lab(rgb: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, 
     return float(m[0]), float(m[1]), float(m[2])
 
 
-def fragment_from_rgba(crop_id: str, meta: CropMeta, rgba: np.ndarray, raw: np.ndarray | None = None) -> Fragment:
+def fragment_from_rgba(
+    crop_id: str, meta: CropMeta, rgba: np.ndarray, raw: np.ndarray | None = None, stamp: tuple[int, int, int] = (0, 0, 0)
+) -> Fragment:
     """Trim an RGBA cutout to its visible alpha; the raw crop (same size) gives the source background colour."""
     ext = alpha_extent(rgba[:, :, 3] > 0)
     if ext is None:
@@ -79,7 +81,7 @@ def fragment_from_rgba(crop_id: str, meta: CropMeta, rgba: np.ndarray, raw: np.n
         if outside.sum() >= 16:
             src_lab = mean_lab(raw, outside)
     trimmed = np.ascontiguousarray(rgba[y0:y1, x0:x1])
-    return Fragment(crop_id, meta, trimmed, src_lab)
+    return Fragment(crop_id, meta, trimmed, src_lab, stamp)
 
 
 def load_fragment(ws: Workspace, crop_id: str) -> Fragment:
@@ -90,11 +92,22 @@ def load_fragment(ws: Workspace, crop_id: str) -> Fragment:
     if not proc.is_file():
         raise InputError(f"crop {crop_id} has no proc.png yet; clean it first (garbtui clean or the TUI)",
                          where=str(proc.parent))
+    stamp = proc_stamp(ws, crop_id)
     meta = ws.load_crop_meta(crop_id)
     rgba = read_rgba(proc)
     raw_path = ws.raw_path(crop_id)
     raw = read_rgb(raw_path) if raw_path.is_file() else None
-    return fragment_from_rgba(crop_id, meta, rgba, raw)
+    return fragment_from_rgba(crop_id, meta, rgba, raw, stamp)
+
+
+def proc_stamp(ws: Workspace, crop_id: str) -> tuple[int, int, int]:
+    """proc.png's (inode, mtime ns, size), zeros when missing: a re-saved cutout (atomic replace, new inode)
+    invalidates cached fragments even on file systems with coarse timestamps."""
+    try:
+        st = ws.proc_path(crop_id).stat()
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def cutout_from_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -142,12 +155,6 @@ def transform_fragment(rgba: np.ndarray, scale: float, rotation: float = 0.0, fl
     rgb = np.clip(pm[:, :, :3] / safe, 0.0, 255.0)
     rgb[alpha <= 0] = 0.0
     return Transformed(rgb.astype(np.float32), alpha.astype(np.float32))
-
-
-def fragment_path_info(ws: Workspace, crop_id: str) -> tuple[Path, float]:
-    """proc.png path and modification time: the key a caller can cache fragments by."""
-    path = ws.proc_path(crop_id)
-    return path, path.stat().st_mtime if path.exists() else 0.0
 
 
 def outline_cutout(ws: Workspace, crop_id: str) -> np.ndarray:

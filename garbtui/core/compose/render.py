@@ -17,7 +17,7 @@ from garbtui.core.compose.blend import (
     ring_lab,
     shape_alpha,
 )
-from garbtui.core.compose.fragment import Fragment, alpha_extent, load_fragment, transform_fragment
+from garbtui.core.compose.fragment import Fragment, alpha_extent, load_fragment, proc_stamp, transform_fragment
 from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.imageio import read_rgb
@@ -120,7 +120,8 @@ def render_scene(
 
     max_size downsizes the background first (longest side) for fast previews; positions, scales and
     labels follow. `fragments` is an optional cache (crop id -> Fragment) the caller may keep between
-    renders; it is filled as fragments are loaded. Placements outside the placement area are rendered
+    renders; it is filled as fragments are loaded, and an entry whose proc.png was saved again since
+    is reloaded. Placements outside the placement area are rendered
     and flagged (RenderedObject.in_area, RenderResult.warnings), never refused.
     """
     bg_meta, bg = _load_background(ws, scene)
@@ -140,7 +141,7 @@ def render_scene(
     warnings: list[str] = []
     for index, p in enumerate(scene.placements):
         frag = cache.get(p.crop_id)
-        if frag is None:
+        if frag is None or frag.stamp != proc_stamp(ws, p.crop_id):
             frag = load_fragment(ws, p.crop_id)
             cache[p.crop_id] = frag
         decision = resolve_scale(

@@ -14,6 +14,8 @@ from garbtui.core.workspace import Workspace
 
 RENDER_FILE = "render.jpg"
 LABELS_DIR = "labels"
+# Label Studio resolves this when its LOCAL_FILES_DOCUMENT_ROOT is the workspace folder.
+DEFAULT_LS_IMAGE_REF = "/data/local-files/?d=scenes/{scene}/render.jpg"
 
 
 def save_and_render(
@@ -22,12 +24,14 @@ def save_and_render(
     *,
     categories: Sequence[str] | None = None,
     fragments: dict[str, Fragment] | None = None,
+    ls_image_ref: str = DEFAULT_LS_IMAGE_REF,
 ) -> RenderResult:
     """Render `scene` at full size and write scenes/<id>/{scene.json, render.jpg, labels/}.
 
     Everything is computed in memory first; then render.jpg is replaced atomically, labels/ is built
     beside it and swapped in whole, and scene.json is written last. categories defaults to every label
     of the workspace's crops (sorted), so class ids agree across the scenes of a workspace.
+    ls_image_ref is the Label Studio `data.image` of the render; `{scene}` is replaced by the scene id.
     """
     from garbtui.core.labels import replace_dir, workspace_categories, write_scene_labels
 
@@ -40,7 +44,7 @@ def save_and_render(
         tmp = folder / f".{LABELS_DIR}.tmp-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
-        write_scene_labels(result, tmp, RENDER_FILE, cats)
+        write_scene_labels(result, tmp, RENDER_FILE, cats, image_ref=ls_image_ref.replace("{scene}", scene.id))
         replace_dir(tmp, folder / LABELS_DIR)
         ws.save_scene(scene)
     return result
