@@ -19,13 +19,19 @@ WEAK_FACTOR = 0.5  # strengths are halved when the source background is unknown
 def shape_alpha(alpha: np.ndarray, mode: str) -> np.ndarray:
     """The alpha a blend mode pastes with (uint8): `none` hard-thresholds, `feather`/`poisson` soften inwards.
 
-    Feathering only ever lowers alpha (min with a blurred copy), so the object's extent never grows
-    and no halo of foreign background appears around it.
+    Feathering only ever lowers alpha (min with a blurred copy, sigma 1.2 % of the fragment's shorter
+    side, at most 3 px), so the object's extent never grows and no halo of foreign background appears
+    around it. Fragments under ~40 px are not blurred (their resampled edge is soft already).
     """
     if mode == "none":
         return np.where(alpha >= 127.5, 255, 0).astype(np.uint8)
     h, w = alpha.shape
-    sigma = float(np.clip(0.015 * min(h, w), 0.7, 3.0))
+    sigma = min(0.012 * min(h, w), 3.0)
+    if sigma < 0.5:
+        # Small (distant) fragments: resampling already softened their edge; more blur would fade them.
+        out = np.rint(alpha).astype(np.uint8)
+        out[out < ALPHA_MIN] = 0
+        return out
     soft = cv2.GaussianBlur(alpha, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     out = np.minimum(alpha, soft)
     out = np.rint(out).astype(np.uint8)
