@@ -77,7 +77,7 @@ def main() -> None:
             ("Paper cup", 1, 825, 552, "poisson", 60.0, True),
             ("Crisp packet", 0, 770, 510, "feather", 0.0, False),
             ("Drink can", 1, 728, 478, "feather", 80.0, True),
-            ("Disposable food container", 0, 696, 455, "feather", 0.0, False),
+            ("Disposable food container", 0, 748, 492, "feather", 0.0, False),
             ("Paper cup", 0, 300, 655, "feather", -70.0, False),
             ("Drink can", 2, 372, 600, "poisson", 15.0, False),
             ("Plastic lid", 0, 468, 530, "feather", 30.0, False),
