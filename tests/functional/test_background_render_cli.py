@@ -145,3 +145,20 @@ def test_python_m_entry_point(ws: Workspace) -> None:
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((ws.scene_dir("cli") / "labels" / "labelstudio.json").read_text())[0]["predictions"]
+
+
+def test_background_add_applies_exif_orientation_and_alpha(ws: Workspace, shared_dir: Path) -> None:
+    photos = shared_dir / "labelstudio" / "files" / "photos"
+    assert main(["background", "add", str(photos / "rotated_exif6.jpg"), str(photos / "alpha_scene.png"),
+                 "-w", str(ws.root), "--scene", "front"]) == 0
+    from garbtui.core.imageio import read_rgb
+
+    metas = {m.source_path.rsplit("/", 1)[-1]: m for m in (ws.load_background_meta(b) for b in ws.background_ids())}
+    turned = metas["rotated_exif6.jpg"]
+    assert (turned.width, turned.height, turned.file) == (800, 1200, "image.png")  # stored upright
+    assert read_rgb(ws.background_path(turned.id)).shape == (1200, 800, 3)
+    scene = Scene(id="exif", background_id=turned.id,
+                  placements=[Placement(crop_id=ws.crop_ids()[0], x=400, y=1100, blend="feather")])
+    ws.save_scene(scene)
+    assert main(["render", str(ws.scene_dir("exif")), "-q"]) == 0
+    assert read_rgb(ws.scene_dir("exif") / "render.jpg").shape == (1200, 800, 3)
