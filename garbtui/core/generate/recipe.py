@@ -1,0 +1,93 @@
+"""Recipes: everything needed to re-render one generated image, and the record committed beside it.
+
+A recipe is a pure description: background id, the window of the background resized to the output
+size, numeric placements in output pixels, blend modes. Rendering it needs only the workspace files
+(background photo, proc.png of the crops), so it can run in any process or on any machine.
+
+`recipes/<name>.json` holds an ImageRecord: the recipe plus what its render produced (file names,
+boxes, RLE masks, outlines). It is written last, after the image and its YOLO label file, so its
+presence marks the image as done (a killed run redoes only images without a record).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from garbtui.core.models import GarbModel, Placement, Point, SafeId
+
+Split = Literal["train", "val"]
+
+
+class Recipe(BaseModel):
+    """One image to render: a window of a background, resized to `size`, with fragments placed on it."""
+
+    name: SafeId  # file stem of the image, label and record
+    index: int = Field(ge=0)  # scene index in the run (several images share it with --blend all)
+    variant: str = ""  # blend mode of this rendering when a scene is rendered in several modes
+    seed: int  # the run's seed (the scene's own randomness is derived from (seed, index))
+    background_id: SafeId
+    window: tuple[float, float, float, float]  # x0, y0, x1, y1 of the background, in its pixels
+    size: tuple[int, int]  # output width, height
+    placements: list[Placement] = Field(default_factory=list)  # positions in output pixels, numeric scales
+    occlusion_drop: float = Field(default=0.7, ge=0.0, le=1.0)
+    jpeg_quality: int = Field(default=92, ge=1, le=100)
+    split: Split = "train"
+
+
+class ObjectRecord(BaseModel):
+    """One labelled object of a rendered image (dropped objects are not recorded)."""
+
+    label: str
+    crop_id: str
+    placement_index: int
+    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1, exclusive ends: the extent of the visible mask
+    area: int
+    rle: dict  # COCO compressed RLE of the visible mask: {"size": [h, w], "counts": str}
+    polygons: list[list[Point]] = Field(default_factory=list)  # outlines of the mask (Label Studio)
+    visible_fraction: float
+    clipped: bool = False
+
+
+class ImageRecord(GarbModel):
+    """`recipes/<name>.json`: the recipe, and the files and labels its render produced."""
+
+    recipe: Recipe
+    image_file: str  # relative to the output folder, e.g. images/000001.jpg
+    label_file: str  # YOLO detect labels, e.g. labels/000001.txt
+    width: int
+    height: int
+    objects: list[ObjectRecord] = Field(default_factory=list)
+    dropped: int = 0  # placements left out of the labels (hidden, outside, too small)
+
+
+BlendChoice = Literal["sample", "none", "feather", "poisson", "all"]
+BLEND_CHOICES: tuple[str, ...] = ("sample", "none", "feather", "poisson", "all")
+ALL_MODES: tuple[str, ...] = ("none", "feather", "poisson")
+
+
+class RunSettings(BaseModel):
+    """What decides a run's images besides the workspace files: the same settings give the same bytes."""
+
+    seed: int = Field(default=0, ge=0)
+    per_image: tuple[int, int] = (3, 8)  # fragments per road image (front images get 1 to min(3, max))
+    blend: BlendChoice = "sample"
+    val_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
+    size: tuple[int, int] = (640, 480)
+    jpeg_quality: int = Field(default=92, ge=1, le=100)
+    occlusion_drop: float = Field(default=0.7, ge=0.0, le=1.0)
+    backgrounds: list[str] | None = None  # restrict to these background ids
+
+
+class RunManifest(GarbModel):
+    """`generate.json` in the output folder: the settings and inputs of a run, checked when it is resumed.
+
+    The image count is not part of it: a run may be resumed with a larger --count to add images.
+    """
+
+    settings: RunSettings
+    categories: list[str]
+    fragments: list[str]
+    backgrounds: list[str]
+    count: int = 0

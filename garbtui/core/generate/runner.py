@@ -1,0 +1,199 @@
+"""Run a generation: plan the recipes, render the missing images (in-process, a process pool or Dask), merge.
+
+Resuming is the normal path: images whose record (recipes/<name>.json, written last) exists and
+holds the same recipe are kept; every other planned image is rendered again, overwriting any half
+write atomically. The dataset files are then rebuilt from the records, so a killed and resumed run
+ends byte-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from garbtui.core.atomic import sweep_temp_files
+from garbtui.core.errors import GarbError, InputError
+from garbtui.core.generate.dataset import DatasetSummary, write_dataset
+from garbtui.core.generate.recipe import ImageRecord, Recipe, RunManifest, RunSettings
+from garbtui.core.generate.render import RECIPES_DIR, RenderCache, image_outputs, write_outputs
+from garbtui.core.generate.sampler import build_catalog, plan_recipes
+from garbtui.core.workspace import Workspace
+
+MANIFEST = "generate.json"
+Engine = Literal["local", "dask"]
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class GenerateReport:
+    """What a run did: images in the dataset, rendered now, kept from before, and the class summary."""
+
+    out_dir: Path
+    images: int
+    rendered: int
+    reused: int
+    summary: DatasetSummary
+    categories: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def record_path(out_dir: Path, name: str) -> Path:
+    return Path(out_dir) / RECIPES_DIR / f"{name}.json"
+
+
+def _done(out_dir: Path, recipe: Recipe) -> ImageRecord | None:
+    """The committed record of this exact recipe, or None when the image must be (re)rendered."""
+    path = record_path(out_dir, recipe.name)
+    if not path.is_file():
+        return None
+    try:
+        rec = ImageRecord.load(path)
+    except GarbError:
+        return None
+    if rec.recipe != recipe or not (out_dir / rec.image_file).is_file() or not (out_dir / rec.label_file).is_file():
+        return None
+    return rec
+
+
+def _check_manifest(out_dir: Path, manifest: RunManifest) -> None:
+    path = out_dir / MANIFEST
+    if not path.is_file():
+        return
+    old = RunManifest.load(path)
+    for name in ("settings", "categories", "fragments", "backgrounds"):
+        if getattr(old, name) != getattr(manifest, name):
+            raise InputError(
+                f"{out_dir} holds a run with other {name} (see {MANIFEST}); resume it with the same settings and "
+                "workspace, or choose a new --out", where=str(out_dir))
+
+
+# -- local process pool -------------------------------------------------------------------------------
+# One RenderCache per worker process, made by the pool initializer: fragments and backgrounds are decoded
+# once per process instead of once per image. It lives in a module global because that is the only state
+# a ProcessPoolExecutor task can reach; it is never touched by the parent process.
+_WORKER: dict = {}
+
+
+def _init_worker(ws_root: str, out_dir: str, categories: list[str]) -> None:
+    ws = Workspace(Path(ws_root))
+    _WORKER.update(ws=ws, cache=RenderCache(ws), out=Path(out_dir), categories=categories)
+
+
+def _work(recipe: Recipe) -> str:
+    outputs = image_outputs(_WORKER["ws"], recipe, _WORKER["categories"], _WORKER["cache"])
+    write_outputs(_WORKER["out"], outputs)
+    return recipe.name
+
+
+def _run_local(ws: Workspace, out_dir: Path, todo: list[Recipe], categories: list[str], workers: int,
+               tick: Callable[[str], None]) -> None:
+    if workers <= 1 or len(todo) <= 1:
+        cache = RenderCache(ws)
+        for recipe in todo:
+            write_outputs(out_dir, image_outputs(ws, recipe, categories, cache))
+            tick(recipe.name)
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["garbtui.core.generate.render"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(str(ws.root), str(out_dir), categories))
+    pending: set[Future] = set()
+    queue: Iterator[Recipe] = iter(todo)
+    window = 4 * workers  # a bounded number in flight: memory stays flat however long the run
+    try:
+        for recipe in queue:
+            pending.add(pool.submit(_work, recipe))
+            if len(pending) >= window:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    tick(fut.result())
+        for fut in list(pending):
+            tick(fut.result())
+            pending.discard(fut)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def generate_dataset(
+    ws: Workspace,
+    out_dir: Path,
+    count: int,
+    settings: RunSettings,
+    *,
+    workers: int = 1,
+    engine: Engine = "local",
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    ls_prefix: str = "",
+) -> GenerateReport:
+    """Make (or finish) a dataset of `count` scenes in `out_dir`. Same settings and files, same bytes.
+
+    workers: local processes (engine local) or LocalCluster workers (engine dask without a scheduler).
+    """
+    if count < 1:
+        raise InputError(f"--count must be at least 1, got {count}")
+    pmin, pmax = settings.per_image
+    if not (1 <= pmin <= pmax):
+        raise InputError(f"--per-image must be MIN-MAX with 1 <= MIN <= MAX, got {pmin}-{pmax}")
+    w, h = settings.size
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise InputError(f"--size must be between 16x16 and 8192x8192, got {w}x{h}")
+    out_dir = Path(out_dir).resolve()
+    if out_dir == ws.root or ws.root in out_dir.parents:
+        raise InputError("--out must be outside the workspace", where=str(out_dir))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("--out is not a folder", where=str(out_dir))
+    catalog = build_catalog(ws, settings.backgrounds)
+    categories = catalog.categories
+    manifest = RunManifest(settings=settings, categories=categories,
+                           fragments=[f.crop_id for f in catalog.fragments],
+                           backgrounds=[b.meta.id for b in catalog.backgrounds], count=count)
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
+        raise InputError("--out exists, is not empty and holds no garbtui run; choose an empty or new folder",
+                         where=str(out_dir))
+    _check_manifest(out_dir, manifest)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sweep_temp_files(out_dir)
+    manifest.save(out_dir / MANIFEST)
+
+    recipes = list(plan_recipes(catalog, settings, count))
+    todo = [r for r in recipes if _done(out_dir, r) is None]
+    total, reused = len(recipes), len(recipes) - len(todo)
+    done = reused
+    report_progress = progress or (lambda d, t, n="": None)
+    report_progress(done, total, "resuming" if reused else "")
+
+    def tick(name: str) -> None:
+        nonlocal done
+        done += 1
+        report_progress(done, total, name)
+
+    if todo:
+        if engine == "dask":
+            from garbtui.core.generate.distributed import run_on_dask
+
+            run_on_dask(ws, out_dir, todo, categories, scheduler=scheduler, workers=workers, tick=tick)
+        elif engine == "local":
+            _run_local(ws, out_dir, todo, categories, max(1, workers), tick)
+        else:
+            raise InputError(f"unknown engine {engine!r} (local or dask)")
+
+    records = []
+    for recipe in recipes:
+        rec = _done(out_dir, recipe)
+        if rec is None:
+            raise GarbError(f"image {recipe.name} was not written", where=str(out_dir))
+        records.append(rec)
+    summary = write_dataset(out_dir, records, categories, ls_prefix=ls_prefix)
+    return GenerateReport(out_dir, total, len(todo), reused, summary, categories, list(catalog.notes))
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)

@@ -1,0 +1,319 @@
+"""Random but plausible scenes, by scene kind, as recipes: a pure function of (settings, workspace, index).
+
+- road backgrounds: fragments lie along the road edges (the seg.json road region's borders, else two
+  lines through the vanishing point), inside the placement band, scaled by perspective
+  (h_px = k * (y - horizon)), far ones drawn first;
+- front backgrounds: one to a few large fragments near the centre, any orientation.
+
+Each scene draws from its own generator, seeded with (seed, index): a scene never depends on which
+worker renders it. Classes are balanced over the run: each placement takes the class placed least
+so far (ties broken by that generator), then its least-used fragment. That makes planning
+sequential, so recipes are planned up front in one process (cheap: no image is decoded) and
+rendered anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from garbtui.core.backgrounds import SegMap, load_seg, placement_check
+from garbtui.core.compose.fragment import alpha_extent
+from garbtui.core.errors import GarbError, InputError
+from garbtui.core.generate.recipe import ALL_MODES, Recipe, RunSettings
+from garbtui.core.imageio import read_rgba
+from garbtui.core.models import BackgroundMeta, CropMeta, Placement
+from garbtui.core.perspective import resolve_scale
+from garbtui.core.size_priors import SizePriors, load_size_priors
+from garbtui.core.workspace import Workspace
+
+MIN_OBJECT_PX = 8.0  # output pixels: smaller objects teach a detector nothing
+MAX_OBJECT_FRACTION = 0.5  # of the output's shorter side, road scenes
+ROAD_HALF_WIDTH = 0.35  # road half-width at the bottom row, fraction of the photo width (no seg.json)
+EDGE_JITTER = 0.015  # fraction of the photo width added to the edge scatter
+ATTEMPTS = 30
+SAMPLE_BLEND_WEIGHTS = {"none": 0.4, "feather": 0.4, "poisson": 0.2}
+SPLIT_STREAM = 0x5B117  # a seed stream apart from every scene index
+
+
+@dataclass(frozen=True)
+class FragmentInfo:
+    """A cleaned crop as the sampler needs it: label and visible size, no pixels."""
+
+    crop_id: str
+    label: str
+    width: int  # visible (alpha) extent of proc.png
+    height: int
+    meta: CropMeta
+    source_camera_height: float | None
+
+
+@dataclass(frozen=True)
+class BackgroundInfo:
+    """A background with its surface map and vanishing point column (road)."""
+
+    meta: BackgroundMeta
+    seg: SegMap | None
+    vp_x: float
+
+
+@dataclass
+class Catalog:
+    """Everything a run draws from, in a stable order."""
+
+    fragments: list[FragmentInfo]
+    backgrounds: list[BackgroundInfo]
+    priors: SizePriors
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({f.label for f in self.fragments})
+
+
+def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Catalog:
+    """Cleaned fragments and usable backgrounds of the workspace; raises InputError when either is missing."""
+    notes: list[str] = []
+    frags: list[FragmentInfo] = []
+    cams: dict[str, float | None] = {}
+    for crop_id in ws.crop_ids():
+        if ws.crop_status(crop_id) != "done":
+            continue
+        try:
+            meta = ws.load_crop_meta(crop_id)
+            ext = alpha_extent(read_rgba(ws.proc_path(crop_id))[:, :, 3] > 0)
+        except GarbError as exc:
+            notes.append(f"crop {crop_id} skipped: {exc}")
+            continue
+        if ext is None:
+            notes.append(f"crop {crop_id} skipped: proc.png is fully transparent")
+            continue
+        if meta.image_id not in cams:
+            try:
+                cams[meta.image_id] = ws.load_image_meta(meta.image_id).camera_height_m
+            except GarbError:
+                cams[meta.image_id] = None
+        frags.append(FragmentInfo(crop_id, meta.label, ext[2] - ext[0], ext[3] - ext[1], meta, cams[meta.image_id]))
+    if not frags:
+        raise InputError("the workspace has no cleaned fragments (proc.png); run `garbtui clean` or the TUI first",
+                         where=str(ws.root))
+    ids = background_ids if background_ids else ws.background_ids()
+    bgs: list[BackgroundInfo] = []
+    for bg_id in sorted(set(ids)):
+        if not (ws.background_dir(bg_id) / "meta.json").is_file():
+            raise InputError(f"background {bg_id} does not exist in the workspace", where=str(ws.root / "backgrounds"))
+        meta = ws.load_background_meta(bg_id)
+        if meta.scene == "road" and meta.horizon_row is None:
+            notes.append(f"background {bg_id} skipped: a road photo without a horizon row "
+                         f"(set one with `garbtui background horizon {bg_id} ROW`)")
+            continue
+        seg = load_seg(ws, bg_id)
+        bgs.append(BackgroundInfo(meta, seg, _vanishing_x(ws, meta, seg)))
+    if not bgs:
+        raise InputError("no usable background (add clean photos with `garbtui background add`)", where=str(ws.root))
+    return Catalog(frags, bgs, load_size_priors(ws.root), notes)
+
+
+def _vanishing_x(ws: Workspace, meta: BackgroundMeta, seg: SegMap | None) -> float:
+    """Column of the vanishing point on a road photo (the estimate's, when it agrees with the horizon row)."""
+    if meta.scene != "road" or meta.horizon_row is None:
+        return meta.width / 2.0
+    from garbtui.core.horizon import estimate_horizon
+    from garbtui.core.imageio import read_rgb
+
+    est = estimate_horizon(read_rgb(ws.background_path(meta.id)))
+    if est.vanishing_point is not None and abs(est.vanishing_point[1] - meta.horizon_row) < 0.05 * meta.height:
+        return float(np.clip(est.vanishing_point[0], 0.0, meta.width))
+    return meta.width / 2.0
+
+
+# -- geometry of one background at the output size ----------------------------------------------------
+def cover_window(meta: BackgroundMeta, size: tuple[int, int]) -> tuple[tuple[float, float, float, float], float]:
+    """The largest window of the output's aspect inside the photo (whole pixels), and output px per photo px.
+
+    Road photos keep the horizon near the top third when they must lose rows, so the ground band stays.
+    """
+    W, H = size
+    bw, bh = meta.width, meta.height
+    s = max(W / bw, H / bh)
+    ww, wh = min(bw, round(W / s)), min(bh, round(H / s))
+    x0 = (bw - ww) // 2
+    if meta.scene == "road" and meta.horizon_row is not None:
+        y0 = int(np.clip(round(meta.horizon_row - 0.3 * wh), 0, bh - wh))
+    else:
+        y0 = (bh - wh) // 2
+    return (float(x0), float(y0), float(x0 + ww), float(y0 + wh)), W / ww
+
+
+def road_span(seg: SegMap | None, meta: BackgroundMeta, y: float) -> tuple[float, float] | None:
+    """Left and right road edges (photo px) on row y, from the seg.json road region; None without one."""
+    if seg is None:
+        return None
+    fx, fy = seg.width / meta.width, seg.height / meta.height
+    sy = y * fy
+    xs: list[float] = []
+    for region in seg.regions:
+        if region.surface != "road":
+            continue
+        for poly in region.polygons:
+            n = len(poly)
+            for i in range(n):
+                (ax, ay), (bx, by) = poly[i], poly[(i + 1) % n]
+                if (ay <= sy < by) or (by <= sy < ay):
+                    xs.append((ax + (sy - ay) * (bx - ax) / (by - ay)) / fx)
+    if len(xs) < 2:
+        return None
+    return min(xs), max(xs)
+
+
+def _edge_x(bg: BackgroundInfo, y: float, side: int) -> float:
+    meta = bg.meta
+    span = road_span(bg.seg, meta, y)
+    if span is not None:
+        return span[0] if side < 0 else span[1]
+    hz = float(meta.horizon_row or 0.0)
+    depth = (y - hz) / max(1.0, meta.height - hz)
+    return bg.vp_x + side * ROAD_HALF_WIDTH * meta.width * depth
+
+
+# -- planning -----------------------------------------------------------------------------------------
+class _Balancer:
+    """Least-placed class first, then its least-used fragment; ties broken by the scene's generator."""
+
+    def __init__(self, fragments: list[FragmentInfo]) -> None:
+        self.by_label: dict[str, list[FragmentInfo]] = {}
+        for f in fragments:
+            self.by_label.setdefault(f.label, []).append(f)
+        self.label_count = {label: 0 for label in self.by_label}
+        self.frag_count = {f.crop_id: 0 for f in fragments}
+
+    def pick(self, rng: np.random.Generator) -> FragmentInfo:
+        low = min(self.label_count.values())
+        labels = sorted(lb for lb, c in self.label_count.items() if c == low)
+        label = labels[int(rng.integers(len(labels)))]
+        frags = self.by_label[label]
+        low_f = min(self.frag_count[f.crop_id] for f in frags)
+        pool = [f for f in frags if self.frag_count[f.crop_id] == low_f]
+        return pool[int(rng.integers(len(pool)))]
+
+    def commit(self, frag: FragmentInfo) -> None:
+        self.label_count[frag.label] += 1
+        self.frag_count[frag.crop_id] += 1
+
+
+def is_val(seed: int, index: int, fraction: float) -> bool:
+    """Scene `index` goes to val: an evenly spread, seed-shifted fraction of indices, independent of --count."""
+    if fraction <= 0:
+        return False
+    phase = float(np.random.default_rng([seed, SPLIT_STREAM]).random())
+    return math.floor((index + 1) * fraction + phase) > math.floor(index * fraction + phase)
+
+
+def _blend(rng: np.random.Generator, mode: str) -> str:
+    if mode == "sample":
+        names = list(SAMPLE_BLEND_WEIGHTS)
+        return names[int(rng.choice(len(names), p=list(SAMPLE_BLEND_WEIGHTS.values())))]
+    return "feather" if mode == "all" else mode
+
+
+def _road_placements(rng: np.random.Generator, bg: BackgroundInfo, window: tuple[float, float, float, float],
+                     s: float, size: tuple[int, int], n: int, balancer: _Balancer, priors: SizePriors,
+                     blend: str) -> list[Placement]:
+    meta = bg.meta
+    hz = float(meta.horizon_row or 0.0)
+    wx0, wy0, wx1, wy1 = window
+    band_lo = meta.placement.y_min if meta.placement.y_min is not None else hz + 1.0
+    band_hi = meta.placement.y_max if meta.placement.y_max is not None else float(meta.height)
+    out: list[Placement] = []
+    for _ in range(n):
+        for _attempt in range(ATTEMPTS):
+            frag = balancer.pick(rng)
+            probe = Placement(crop_id=frag.crop_id, x=meta.width / 2.0, y=meta.height - 0.5, scale="auto")
+            dec = resolve_scale(probe, frag.meta, frag.height, meta, priors,
+                                source_camera_height=frag.source_camera_height)
+            k = float(dec.target_height_px or 0.0) / max(1e-6, meta.height - 0.5 - hz)
+            if k <= 0:
+                continue
+            longest = max(frag.width, frag.height) / frag.height  # longest side per unit of height
+            y_lo = max(band_lo, wy0, hz + MIN_OBJECT_PX / (k * s))
+            y_hi = min(band_hi, wy1 - 0.5, hz + MAX_OBJECT_FRACTION * min(size) / (k * s * longest))
+            if y_hi <= y_lo:
+                continue
+            y = float(rng.uniform(y_lo, y_hi))
+            side = -1 if rng.random() < 0.5 else 1
+            target_h = k * (y - hz)
+            target_w = target_h * frag.width / frag.height
+            x = _edge_x(bg, y, side) + float(rng.normal(0.0, 0.5 * target_w + EDGE_JITTER * meta.width))
+            if not (wx0 + 0.5 * target_w <= x <= wx1 - 0.5 * target_w):
+                continue
+            if not placement_check(meta, bg.seg, x, y).ok:
+                continue
+            balancer.commit(frag)
+            out.append(Placement(
+                crop_id=frag.crop_id,
+                x=round((x - wx0) * s, 3),
+                y=round((y - wy0) * s, 3),
+                scale=round(target_h * s / frag.height, 6),
+                rotation=round(float(rng.uniform(-20.0, 20.0)), 3),
+                flip=bool(rng.random() < 0.5),
+                blend=_blend(rng, blend),  # type: ignore[arg-type]
+            ))
+            break
+    return out
+
+
+def _front_placements(rng: np.random.Generator, size: tuple[int, int], n: int, balancer: _Balancer,
+                      blend: str) -> list[Placement]:
+    W, H = size
+    out: list[Placement] = []
+    for _ in range(n):
+        frag = balancer.pick(rng)
+        balancer.commit(frag)
+        side = float(rng.uniform(0.3, 0.55)) * min(W, H) / math.sqrt(n)
+        scale = side / max(frag.width, frag.height)
+        cx = W * float(np.clip(0.5 + rng.normal(0.0, 0.12), 0.2, 0.8))
+        cy = H * float(np.clip(0.5 + rng.normal(0.0, 0.12), 0.2, 0.8))
+        out.append(Placement(
+            crop_id=frag.crop_id,
+            x=round(cx, 3),
+            y=round(cy + 0.5 * scale * frag.height, 3),
+            scale=round(scale, 6),
+            rotation=round(float(rng.uniform(-180.0, 180.0)), 3),
+            flip=bool(rng.random() < 0.5),
+            blend=_blend(rng, blend),  # type: ignore[arg-type]
+        ))
+    return out
+
+
+def plan_recipes(catalog: Catalog, settings: RunSettings, count: int) -> Iterator[Recipe]:
+    """The recipes of scenes 0..count-1, in order (several per scene with blend `all`). Deterministic."""
+    balancer = _Balancer(catalog.fragments)
+    pmin, pmax = settings.per_image
+    for index in range(count):
+        rng = np.random.default_rng([settings.seed, index])
+        bg = catalog.backgrounds[int(rng.integers(len(catalog.backgrounds)))]
+        window, s = cover_window(bg.meta, settings.size)
+        if bg.meta.scene == "road":
+            n = int(rng.integers(pmin, pmax + 1))
+            placements = _road_placements(rng, bg, window, s, settings.size, n, balancer, catalog.priors,
+                                          settings.blend)
+            placements.sort(key=lambda p: p.y)  # far first: nearer fragments cover them
+        else:
+            n = int(rng.integers(1, max(1, min(3, pmax)) + 1))
+            placements = _front_placements(rng, settings.size, n, balancer, settings.blend)
+        split = "val" if is_val(settings.seed, index, settings.val_fraction) else "train"
+        variants = ALL_MODES if settings.blend == "all" else ("",)
+        for variant in variants:
+            ps = placements
+            if variant:
+                ps = [p.model_copy(update={"blend": variant}) for p in placements]
+            ps = [p.model_copy(update={"color_match": p.blend != "none"}) for p in ps]
+            yield Recipe(
+                name=f"{index:06d}" + (f"-{variant}" if variant else ""),
+                index=index, variant=variant, seed=settings.seed, background_id=bg.meta.id, window=window,
+                size=settings.size, placements=ps, occlusion_drop=settings.occlusion_drop,
+                jpeg_quality=settings.jpeg_quality, split=split,  # type: ignore[arg-type]
+            )
