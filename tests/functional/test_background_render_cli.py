@@ -141,9 +141,13 @@ def test_render_errors_and_strict(ws: Workspace, capsys: pytest.CaptureFixture[s
 def test_python_m_entry_point(ws: Workspace) -> None:
     main(["background", "add", str(HIGHWAY), "-w", str(ws.root), "--scene", "road", "--horizon", "423", "--id", "hw"])
     ws.save_scene(_scene(ws, "hw"))
+    assert main(["render", str(ws.scene_dir("cli")), "-q"]) == 0
+    here = {p.name: p.read_bytes() for p in ws.scene_dir("cli").rglob("*") if p.is_file()}
     proc = subprocess.run([sys.executable, "-m", "garbtui", "render", str(ws.scene_dir("cli"))],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
+    there = {p.name: p.read_bytes() for p in ws.scene_dir("cli").rglob("*") if p.is_file()}
+    assert there == here  # another process, the same bytes
     assert json.loads((ws.scene_dir("cli") / "labels" / "labelstudio.json").read_text())[0]["predictions"]
 
 
