@@ -10,7 +10,6 @@ inlier pairs. Confidence says how much of the line evidence agrees. The user can
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import cv2
