@@ -11,7 +11,7 @@ import pytest
 
 from garbtui.core.atomic import atomic_write_png
 from garbtui.core.backgrounds import SegMap, SegRegion, add_background
-from garbtui.core.compose import load_fragment, render_scene, save_and_render
+from garbtui.core.compose import load_fragment, next_scene_id, render_scene, save_and_render
 from garbtui.core.compose.blend import poisson_colors
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.errors import InputError
@@ -214,6 +214,7 @@ def test_same_scene_same_bytes(ws) -> None:
         return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
                 and not p.name.startswith(".")}
 
+    assert next_scene_id(ws, "det") == "det-0001"
     save_and_render(ws, scene)
     first = snapshot()
     save_and_render(ws, scene)
@@ -325,3 +326,10 @@ def test_re_adding_keeps_a_typed_horizon(ws) -> None:
     assert (again.horizon_row, again.horizon_estimated, again.camera_height_m) == (400.0, False, 1.2)
     moved = add_background(ws, path, "road", horizon=405.0, bg_id="keep-h")
     assert moved.horizon_row == 405.0 and moved.camera_height_m == 1.2
+
+
+def test_next_scene_id(ws) -> None:
+    first = next_scene_id(ws, "My scene")
+    assert first == "my-scene-0001"
+    ws.scene_dir(first).mkdir(parents=True)
+    assert next_scene_id(ws, "My scene") == "my-scene-0002"

@@ -48,3 +48,15 @@ def save_and_render(
         replace_dir(tmp, folder / LABELS_DIR)
         ws.save_scene(scene)
     return result
+
+
+def next_scene_id(ws: Workspace, prefix: str = "scene") -> str:
+    """The first unused id `prefix-0001`, `prefix-0002`, ... for a new scene."""
+    from garbtui.core.ids import check_id, slugify
+
+    base = check_id(slugify(prefix, 100), "scene id prefix")
+    taken = set(ws.scene_ids())
+    n = 1
+    while f"{base}-{n:04d}" in taken:
+        n += 1
+    return f"{base}-{n:04d}"
