@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -96,16 +97,22 @@ def fit_kmeans(samples: np.ndarray, k: int, seed: int, n_init: int = 1, iters: i
 
 
 def assign(features: np.ndarray, centers: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
-    """Index of the nearest centre for every row of `features` (int32), in chunks to bound memory."""
+    """Index of the nearest centre for every row of `features` (int32), in chunks to bound memory.
+
+    OpenCV's single-threaded gemm and arg-min are used instead of numpy's BLAS matmul: with k <= 9 the
+    product is tiny per row, and a multi-threaded BLAS on a busy machine was measured 5-10x slower.
+    """
     n = features.shape[0]
     out = np.empty(n, dtype=np.int32)
-    c = centers.astype(np.float32)
+    c = np.ascontiguousarray(centers, dtype=np.float32)
     c2 = np.einsum("ij,ij->i", c, c)
-    m2 = -2.0 * c.T
+    m2 = np.ascontiguousarray(-2.0 * c.T)
     for start in range(0, n, chunk):
-        block = features[start : start + chunk]
+        block = np.ascontiguousarray(features[start : start + chunk], dtype=np.float32)
         # |x|^2 is the same for every centre, so it is left out of the argmin.
-        out[start : start + chunk] = (block @ m2 + c2).argmin(axis=1)
+        scores = cv2.gemm(block, m2, 1.0, None, 0.0)
+        scores += c2
+        out[start : start + chunk] = cv2.reduceArgMin(scores, 1).ravel()
     return out
 
 
