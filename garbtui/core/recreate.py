@@ -290,8 +290,12 @@ def recreate_scene(
                                     rotation=rotation, blend=blend))
     if not placements:
         raise InputError(f"no object of reference image {reference_image_id} could be matched to a cleaned fragment")
-    # Far objects first, so nearer ones cover them, as in the photo.
-    placements.sort(key=lambda p: p.y)
+    if mode == "relative":
+        # Close-ups: larger objects first, so a small one lying on a large one (a tab on its can) stays on top.
+        placements.sort(key=lambda p: -_placed_area(pool, p))
+    else:
+        # Ground plane: far objects first, so nearer ones cover them, as in the photo.
+        placements.sort(key=lambda p: p.y)
     scene = Scene(
         id=scene_id or default_scene_id(reference_image_id, background_id),
         background_id=background_id,
@@ -300,6 +304,11 @@ def recreate_scene(
         note=f"recreated from image {reference_image_id} ({mode} layout)",
     )
     return scene, notes
+
+
+def _placed_area(pool: _FragmentPool, p: Placement) -> float:
+    frag = pool.fragment(p.crop_id)
+    return frag.width_px * frag.height_px * float(p.scale) ** 2
 
 
 _MODE_TEXT = {

@@ -1,0 +1,206 @@
+"""`garbtui generate` / `garbtui recreate` end to end: determinism, resume after SIGKILL, loadable datasets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+
+from garbtui.cli import main
+from garbtui.core.backgrounds import add_background
+from garbtui.core.compose.fragment import outline_cutout
+from garbtui.core.models import CleanupRecipe
+from garbtui.core.workspace import Workspace
+from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
+
+ARGS = ["--seed", "11", "--size", "320x240", "--per-image", "2-5", "--val-fraction", "0.25", "-q"]
+
+
+def make_workspace(root: Path) -> Workspace:
+    """The sample workspace, cut out along its TACO polygons, plus a close road photo and a dirt close-up."""
+    shutil.copytree(SAMPLE_DATA / "workspace", root)
+    ws = Workspace.open(root)
+    for crop_id in ws.crop_ids():
+        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    clean = PHOTOS / "clean"
+    add_background(ws, clean / "taco_b2_000018_crop.jpg", "road", horizon=0, bg_id="kerb")
+    add_background(ws, clean / "taco_b3_IMG_4972_crop.jpg", "front", bg_id="dirt")
+    return ws
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return make_workspace(tmp_path_factory.mktemp("gen_cli") / "ws")
+
+
+@pytest.fixture(scope="module")
+def reference(ws: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted run of 12 scenes, one process."""
+    out = tmp_path_factory.mktemp("gen_ref") / "out"
+    assert main(["generate", "-w", str(ws.root), "--count", "12", "--out", str(out), "--workers", "1", *ARGS]) == 0
+    return out
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root (relative path -> bytes), the run manifest included."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_gives_the_same_bytes_whatever_the_workers(ws: Workspace, reference: Path, tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    assert main(["generate", "-w", str(ws.root), "--count", "12", "--out", str(out), "--workers", "2", *ARGS]) == 0
+    ref = tree(reference)
+    assert len([k for k in ref if k.startswith("images/")]) == 12
+    assert tree(out) == ref
+    # Another seed gives other images.
+    other = tmp_path / "other"
+    args = [a if a != "11" else "12" for a in ARGS]
+    assert main(["generate", "-w", str(ws.root), "--count", "12", "--out", str(other), "--workers", "1", *args]) == 0
+    assert tree(other)["images/000000.jpg"] != ref["images/000000.jpg"] or \
+        tree(other)["images/000001.jpg"] != ref["images/000001.jpg"]
+
+
+def test_coco_and_yolo_load_and_boxes_are_inside_the_images(reference: Path) -> None:
+    coco = COCO(str(reference / "coco.json"))
+    names = [c["name"] for c in coco.loadCats(coco.getCatIds())]
+    classes = (reference / "classes.txt").read_text().splitlines()
+    assert names == classes
+    yaml_text = (reference / "data.yaml").read_text()
+    for i, name in enumerate(classes):
+        assert f"  {i}: {json.dumps(name)}" in yaml_text
+    assert "train: train.txt" in yaml_text and "val: val.txt" in yaml_text
+    listed = {split: (reference / f"{split}.txt").read_text().split() for split in ("train", "val")}
+    assert len(listed["train"]) + len(listed["val"]) == 12 and len(listed["val"]) == 3
+    assert len(coco.getAnnIds()) > 10
+    for img in coco.loadImgs(coco.getImgIds()):
+        w, h = img["width"], img["height"]
+        assert (w, h) == (320, 240)
+        assert f"./{img['file_name']}" in listed[img["split"]]
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img["id"]))
+        yolo = (reference / img["file_name"].replace("images/", "labels/").replace(".jpg", ".txt")).read_text().split("\n")
+        yolo = [line for line in yolo if line]
+        assert len(yolo) == len(anns)
+        for ann, line in zip(anns, yolo):
+            x, y, bw, bh = ann["bbox"]
+            assert 0 <= x and 0 <= y and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
+            m = coco.annToMask(ann)
+            ys, xs = np.nonzero(m)
+            assert [xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()] == [x, y, bw, bh]
+            assert m.sum() == ann["area"]
+            cls, cx, cy, nw, nh = line.split()
+            assert classes[int(cls)] == coco.loadCats(ann["category_id"])[0]["name"]
+            assert float(cx) == pytest.approx((x + bw / 2) / w, abs=1e-6)
+            assert float(nw) == pytest.approx(bw / w, abs=1e-6) and float(nh) == pytest.approx(bh / h, abs=1e-6)
+    tasks = json.loads((reference / "labelstudio.json").read_text())
+    assert len(tasks) == 12
+    boxes = sum(1 for t in tasks for r in t["predictions"][0]["result"] if r["type"] == "rectanglelabels")
+    assert boxes == len(coco.getAnnIds())
+    summary = json.loads((reference / "summary.json").read_text())
+    assert summary["objects"] == len(coco.getAnnIds())
+    assert sum(c["total"] for c in summary["classes"].values()) == summary["objects"]
+    # Split COCO files partition the images.
+    parts = [json.loads((reference / f"coco_{s}.json").read_text()) for s in ("train", "val")]
+    assert sum(len(p["images"]) for p in parts) == 12
+
+
+def test_a_recipe_rerenders_its_image(ws: Workspace, reference: Path) -> None:
+    from garbtui.core.atomic import encode_jpeg
+    from garbtui.core.generate.recipe import ImageRecord
+    from garbtui.core.generate.render import render_recipe
+
+    rec = ImageRecord.load(reference / "recipes" / "000003.json")
+    image = render_recipe(ws, rec.recipe).image
+    assert encode_jpeg(image, rec.recipe.jpeg_quality) == (reference / rec.image_file).read_bytes()
+    for obj in rec.objects:
+        assert mask_utils.area(obj.rle) == obj.area
+
+
+def _generate_cmd(ws: Workspace, out: Path, count: int) -> list[str]:
+    return [sys.executable, "-m", "garbtui.cli", "generate", "-w", str(ws.root), "--count", str(count),
+            "--out", str(out), "--workers", "2", *ARGS]
+
+
+def test_resume_after_sigkill_redoes_nothing_and_ends_byte_identical(ws: Workspace, reference: Path,
+                                                                    tmp_path: Path) -> None:
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(_generate_cmd(ws, out, 12), env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recipes = out / "recipes"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if recipes.is_dir() and len(list(recipes.glob("*.json"))) >= 3:
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes, mid-run
+    proc.wait()
+    kept = {p.name: p.stat().st_mtime_ns for p in recipes.glob("*.json")}
+    assert 3 <= len(kept) < 12, "the run must be killed halfway"
+    assert not (out / "coco.json").exists()
+    rc = subprocess.run(_generate_cmd(ws, out, 12), env=env, capture_output=True, text=True)
+    assert rc.returncode == 0, rc.stderr
+    # Committed images were not redone; nothing is duplicated; the result is the uninterrupted run's.
+    assert {p.name: p.stat().st_mtime_ns for p in recipes.glob("*.json") if p.name in kept} == kept
+    assert tree(out) == tree(reference)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_more_images_extend_a_run_and_other_settings_are_refused(ws: Workspace, reference: Path,
+                                                                  tmp_path: Path, capsys) -> None:
+    out = tmp_path / "grow"
+    shutil.copytree(reference, out)
+    assert main(["generate", "-w", str(ws.root), "--count", "14", "--out", str(out), "--workers", "1", *ARGS]) == 0
+    grown = tree(out)
+    ref = tree(reference)
+    assert all(grown[k] == ref[k] for k in ref if k.startswith(("images/", "labels/", "recipes/")))
+    assert "images/000013.jpg" in grown
+    args = [a if a != "2-5" else "1-3" for a in ARGS]
+    rc = main(["generate", "-w", str(ws.root), "--count", "12", "--out", str(out), *args])
+    assert rc == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_bad_arguments_are_clear_errors(ws: Workspace, tmp_path: Path, capsys) -> None:
+    assert main(["generate", "-w", str(ws.root), "--count", "0", "--out", str(tmp_path / "o"), "-q"]) == 2
+    assert "--count" in capsys.readouterr().err
+    assert main(["generate", "-w", str(ws.root), "--count", "2", "--out", str(ws.root / "inside"), "-q"]) == 2
+    with pytest.raises(SystemExit):
+        main(["generate", "-w", str(ws.root), "--count", "2", "--out", str(tmp_path / "o"), "--size", "big"])
+    empty = Workspace.create(tmp_path / "empty")
+    assert main(["generate", "-w", str(empty.root), "--count", "2", "--out", str(tmp_path / "o2"), "-q"]) == 2
+    assert "no cleaned fragments" in capsys.readouterr().err
+
+
+def test_blend_all_renders_each_scene_in_three_modes(ws: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "all"
+    assert main(["generate", "-w", str(ws.root), "--count", "2", "--out", str(out), "--workers", "1",
+                 "--blend", "all", "--size", "160x120", "--val-fraction", "0", "-q"]) == 0
+    names = sorted(p.stem for p in (out / "images").glob("*.jpg"))
+    assert names == sorted(f"00000{i}-{m}" for i in range(2) for m in ("none", "feather", "poisson"))
+    recs = [json.loads((out / "recipes" / f"000001-{m}.json").read_text())["recipe"] for m in ("none", "feather", "poisson")]
+    assert all([p["blend"] for p in r["placements"]] == [m] * len(r["placements"])
+               for r, m in zip(recs, ("none", "feather", "poisson")))
+    assert len({json.dumps([(p["x"], p["y"], p["crop_id"]) for p in r["placements"]]) for r in recs}) == 1
+    assert "val: train.txt" in (out / "data.yaml").read_text()
+
+
+def test_recreate_command_saves_and_renders_a_scene(ws: Workspace, capsys) -> None:
+    rc = main(["recreate", "-w", str(ws.root), "--reference", "taco_b1_000032-fe56b9e15f", "--onto", "dirt",
+               "--other-fragments", "--id", "rec1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "substituted 'Plastic bottle cap'" in out
+    folder = ws.scene_dir("rec1")
+    assert (folder / "scene.json").is_file() and (folder / "render.jpg").is_file()
+    coco = json.loads((folder / "labels" / "coco.json").read_text())
+    assert len(coco["annotations"]) == 2
