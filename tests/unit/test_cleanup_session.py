@@ -91,10 +91,11 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def session_for(kind: str, tmp_path: Path, **kw) -> tuple[CleanupSession, np.ndarray]:
     rgb, meta, gt = make_crop(kind, crop_dir=tmp_path / "crop", **kw)
-    return CleanupSession(rgb, region_mask(meta, tmp_path / "crop"), margin_mask(meta)), gt
+    precise = kind in ("polygon", "brush")
+    return CleanupSession(rgb, region_mask(meta, tmp_path / "crop"), margin_mask(meta), precise=precise), gt
 
 
-@pytest.mark.parametrize(("kind", "floor"), [("box", 0.9), ("rotated", 0.9), ("polygon", 0.93), ("brush", 0.93)])
+@pytest.mark.parametrize(("kind", "floor"), [("box", 0.9), ("rotated", 0.9), ("polygon", 0.95), ("brush", 0.95)])
 def test_every_region_prior_gives_a_close_cutout(kind: str, floor: float, tmp_path: Path) -> None:
     session, gt = session_for(kind, tmp_path)
     prior_iou = iou(session.object_prior, gt)

@@ -68,7 +68,10 @@ def test_brush_prior_from_workspace(tmp_ws: Workspace) -> None:
     session = CleanupSession.from_workspace(tmp_ws, crop_id)
     _, _, gt = make_crop("polygon")
     assert np.array_equal(session.object_prior, gt)  # mask.png was read as the prior
-    assert not session.run().empty
+    assert session.precise  # a drawn outline is followed, not treated as a loose box
+    result = session.run()
+    assert float((result.mask & gt).sum()) / float((result.mask | gt).sum()) > 0.95
+    assert not CleanupSession.from_workspace(tmp_ws, add_crop(tmp_ws, "box")).precise
 
 
 def test_raw_and_meta_disagreeing_is_a_clear_error(tmp_ws: Workspace) -> None:

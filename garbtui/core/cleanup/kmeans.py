@@ -59,8 +59,9 @@ def _lloyd(x: np.ndarray, centers: np.ndarray, iters: int, tol: float) -> tuple[
     x2 = np.einsum("ij,ij->i", x, x)
     for _ in range(iters):
         # |x|^2 does not change the argmin; it is added back only where distances are compared to 0.
-        d = x @ (-2.0 * centers.T) + np.einsum("ij,ij->i", centers, centers)[None, :]
-        lab = d.argmin(axis=1)
+        d = cv2.gemm(x, np.ascontiguousarray(-2.0 * centers.T), 1.0, None, 0.0)
+        d += np.einsum("ij,ij->i", centers, centers)[None, :]
+        lab = cv2.reduceArgMin(d, 1).ravel()
         counts = np.bincount(lab, minlength=k)
         new = np.empty_like(centers)
         for j in range(dim):

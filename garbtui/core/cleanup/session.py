@@ -38,6 +38,10 @@ GRABCUT_COLLAPSE = 0.05  # a refined mask smaller than this share of the object 
 # of 28 crops triggering it; any threshold from 0.7 to 0.9 gives 0.854-0.865.
 BOX_FIT_MIN = 0.8
 _CACHE_LIMIT = 32
+# How far (fraction of the crop's long side) refinement may move the edge of a drawn outline (polygon,
+# brush) or of the user's chosen clusters.
+PRECISE_BAND = 0.015
+MANUAL_BAND = 0.03
 
 
 def cluster_palette(k: int) -> list[tuple[int, int, int]]:
@@ -71,8 +75,8 @@ class CleanupResult:
 
     rgba: np.ndarray  # H x W x 4 uint8
     alpha: np.ndarray  # H x W uint8
-    mask: np.ndarray  # H x W bool, the hard mask before feathering
-    labels: np.ndarray  # H x W int32, cluster index per pixel
+    mask: np.ndarray  # H x W bool, the hard mask before feathering (read-only: cached by the session)
+    labels: np.ndarray  # H x W int32, cluster index per pixel (read-only: cached by the session)
     k: int
     keep: list[int]
     recipe: CleanupRecipe  # keep filled in, auto set
@@ -105,7 +109,11 @@ class CleanupSession:
     Safe to share between threads (one lock around the caches); results are deterministic for a recipe.
     """
 
-    def __init__(self, rgb: np.ndarray, object_prior: np.ndarray, background_prior: np.ndarray) -> None:
+    def __init__(
+        self, rgb: np.ndarray, object_prior: np.ndarray, background_prior: np.ndarray, *, precise: bool = False
+    ) -> None:
+        """`precise`: the object prior is a drawn outline (polygon, brush), not a loose box; the automatic
+        cutout then keeps to it and only lets its edge move by a few pixels."""
         rgb = np.asarray(rgb)
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
             raise CleanupError("cleanup needs a non-empty H x W x 3 uint8 RGB image")
@@ -115,6 +123,7 @@ class CleanupSession:
         if obj.shape != shape or bg.shape != shape:
             raise CleanupError(f"priors of shape {obj.shape} / {bg.shape} do not match the {shape[1]}x{shape[0]} crop")
         self.rgb = np.ascontiguousarray(rgb)
+        self.precise = precise
         self.shape: tuple[int, int] = shape
         self.sure_bg = bg & ~obj
         if not obj.any():
@@ -151,7 +160,8 @@ class CleanupSession:
                 f"crop {crop_id}: raw.png is {rgb.shape[1]}x{rgb.shape[0]} but meta.json says "
                 f"{meta.crop_width}x{meta.crop_height}"
             )
-        return cls(rgb, region_mask(meta, ws.crop_dir(crop_id)), margin_mask(meta))
+        precise = meta.region.kind in ("polygon", "brush")
+        return cls(rgb, region_mask(meta, ws.crop_dir(crop_id)), margin_mask(meta), precise=precise)
 
     # -- cached steps --------------------------------------------------------------------
     def _cluster_key(self, recipe: CleanupRecipe) -> tuple[Any, ...]:
@@ -198,6 +208,7 @@ class CleanupSession:
             else:
                 colors.append((0, 0, 0))
         fraction = object_fraction(labels, recipe.k, self.object_prior, self.background)
+        labels.setflags(write=False)  # cached and handed to every result of this clustering
         info = _ClusterInfo(clustering, colors, fraction, choose_keep(fraction))
         self._clusters[key] = info
         timings["features"] = t1 - t0
@@ -209,9 +220,13 @@ class CleanupSession:
         with self._lock:
             return self._cluster_info(recipe or auto_recipe(), {}).clustering
 
+    def _edge_band(self, fraction: float) -> int:
+        return max(1, round(fraction * max(self.shape)))
+
     def _remember(self, key: tuple[Any, ...], mask: np.ndarray) -> None:
         if len(self._masks) >= _CACHE_LIMIT:
             self._masks.pop(next(iter(self._masks)))
+        mask.setflags(write=False)  # shared with every result that uses it: callers must copy to edit
         self._masks[key] = mask
 
     def _cluster_mask(self, labels: np.ndarray, keep: list[int], k: int) -> np.ndarray:
@@ -230,7 +245,16 @@ class CleanupSession:
             return clean_mask(self._cluster_mask(labels, info.auto_keep, recipe.k) & self.object_prior, self.object_prior)
 
         mask: np.ndarray | None = None
-        if recipe.refine:
+        if self.precise:
+            mask = self.object_prior
+            if recipe.refine:
+                prob = grabcut(self.rgb, trimap_around(self.object_prior, self._edge_band(PRECISE_BAND)), seed=recipe.seed)
+                if prob is not None:
+                    refined = clean_mask(prob > 0.5, self.object_prior)
+                    if refined.sum() >= 0.5 * self.object_prior.sum():
+                        mask = refined
+            mask = mask.copy()
+        elif recipe.refine:
             trimap = trimap_from_priors(self.object_prior, self.sure_bg)
             if self.weak_background:
                 trimap[self.background & (trimap != cv2.GC_BGD)] = cv2.GC_PR_BGD
@@ -257,8 +281,7 @@ class CleanupSession:
         mask = clean_mask(self._cluster_mask(info.clustering.labels, keep, recipe.k), self.object_prior)
         if recipe.refine and mask.any():
             # Respect the user's clusters: only let GrabCut move the edge by a few pixels.
-            band = max(2, round(0.03 * max(self.shape)))
-            prob = grabcut(self.rgb, trimap_around(mask, band), seed=recipe.seed)
+            prob = grabcut(self.rgb, trimap_around(mask, self._edge_band(MANUAL_BAND)), seed=recipe.seed)
             if prob is not None:
                 refined = clean_mask(prob > 0.5, self.object_prior)
                 if refined.any():
