@@ -11,7 +11,7 @@ import pytest
 from garbtui.core.workspace import Workspace
 from garbtui.tui import GarbApp
 from garbtui.tui.data.config import config_path
-from garbtui.tui.widgets.crop_table import CropTable
+from garbtui.tui.widgets.crop_list import CropList
 from garbtui.tui.widgets.image_view import ImageView
 from tests.tui.conftest import wait_for
 
@@ -19,8 +19,7 @@ SIZE = (160, 48)
 
 
 def table_ids(app: GarbApp) -> list[str]:
-    table = app.screen.query_one(CropTable)
-    return [key.value for key in table.rows]
+    return app.screen.query_one(CropList).ids
 
 
 async def open_cleanup(pilot, app: GarbApp) -> None:  # noqa: ANN001
@@ -43,9 +42,11 @@ async def test_queue_lists_pending_crops_with_preview(sample_ws: Path) -> None:
         await wait_for(pilot, lambda: app.screen.query_one("#raw-view", ImageView).shown_key is not None)
         ids = table_ids(app)
         assert ids == ws.pending_crop_ids()
-        table = app.screen.query_one(CropTable)
+        crop_list = app.screen.query_one(CropList)
         first = ws.load_crop_meta(ids[0])
-        assert table.get_row(ids[0])[0] == first.label and table.get_row(ids[0])[1] == first.scene
+        assert crop_list.rows[0].label == first.label and crop_list.rows[0].scene == first.scene
+        line = crop_list.render_line(0).text
+        assert first.label in line and first.scene in line and "pending" in line
         await pilot.press("down")
         await wait_for(pilot, lambda: app.screen.query_one("#raw-view", ImageView).shown_key[1] == ids[1])
 
@@ -180,10 +181,12 @@ async def test_broken_crop_is_listed_with_its_reason(sample_ws: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", "f")  # all
         await pilot.pause()
-        table = app.screen.query_one(CropTable)
+        crop_list = app.screen.query_one(CropList)
+        await wait_for(pilot, lambda: app.screen.metas_done)
         assert table_ids(app)[-1] == broken
-        assert "raw.png is missing" in str(table.get_row(broken)[3])
-        table.move_cursor(row=len(table_ids(app)) - 1)
+        await pilot.press("end")
+        assert "raw.png is missing" in crop_list.render_line(crop_list.cursor - int(crop_list.scroll_offset.y)).text
+        assert "raw.png is missing" in str(app.screen.query_one("#crop-info").render())
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen.__class__.__name__ == "QueueScreen"  # a broken crop does not open

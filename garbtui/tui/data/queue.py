@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from garbtui.core.errors import GarbError
+from garbtui.core.ids import is_safe_id
 from garbtui.core.models import CropMeta
 from garbtui.core.workspace import Workspace
 
@@ -66,6 +69,24 @@ class QueueFilter:
         return True
 
 
+def _scan_one(base: Path, crop_id: str) -> CropRow:
+    """Workspace.crop_status's rule (pending / done / broken) with one directory read per crop.
+
+    crop_status resolves the path on each of its three checks; for 5,000 crops that alone takes 0.6 s.
+    The ids come from the directory listing itself, so they cannot escape the workspace.
+    """
+    if not is_safe_id(crop_id):
+        return CropRow(crop_id, "broken", None, "unsafe folder name", True)
+    try:
+        with os.scandir(base / crop_id) as it:
+            files = {e.name for e in it if e.is_file()}
+    except OSError as exc:
+        return CropRow(crop_id, "broken", None, f"cannot read the folder: {exc.strerror}", True)
+    if "raw.png" not in files or "meta.json" not in files:
+        return CropRow(crop_id, "broken")
+    return CropRow(crop_id, "done" if "proc.png" in files else "pending")
+
+
 @dataclass
 class CropQueue:
     """All crops of a workspace in queue order (pending first), with lazily read metas."""
@@ -76,7 +97,8 @@ class CropQueue:
     @classmethod
     def scan(cls, ws: Workspace) -> CropQueue:
         """List crops from folder names and file existence only: fast for thousands of crops."""
-        rows = {crop_id: CropRow(crop_id, ws.crop_status(crop_id)) for crop_id in ws.crop_ids()}
+        base = ws.root / "crops"
+        rows = {crop_id: _scan_one(base, crop_id) for crop_id in ws.crop_ids()}
         return cls(ws, rows)
 
     def ordered(self, flt: QueueFilter | None = None) -> list[CropRow]:

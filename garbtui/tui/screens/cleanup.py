@@ -200,7 +200,7 @@ class CleanupScreen(Screen):
             text.append(f"   {state}", style="italic")
         bar = self.query_one("#recipe-bar", Static)
         bar.set_class(self.busy, "-busy")
-        bar.update(text)
+        bar.update(text, layout=False)
 
     # -- actions ----------------------------------------------------------------------------
     def action_auto(self) -> None:

@@ -10,11 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
 from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
 from garbtui.tui.messages import MetasLoaded
-from garbtui.tui.widgets.crop_table import CropTable
+from garbtui.tui.widgets.crop_list import CropList, header_text
 from garbtui.tui.widgets.styles import theme_colour
 from garbtui.tui.widgets.image_view import ImageView, file_frame_maker
 
@@ -47,7 +47,8 @@ class QueueScreen(Screen):
         with Horizontal():
             with Vertical(id="queue-pane"):
                 yield Static(id="filter-bar")
-                yield CropTable(id="crop-table")
+                yield Static(header_text(), id="list-header")
+                yield CropList(id="crop-list")
             with Vertical(id="preview-pane"):
                 yield Static("", id="crop-title", classes="pane-title")
                 yield ImageView("no crop selected", id="raw-view")
@@ -71,7 +72,7 @@ class QueueScreen(Screen):
         rest = [r.id for r in ordered[FIRST_BATCH:] if not r.loaded]
         self.metas_done = not rest
         self.refill()
-        self.query_one(CropTable).focus()
+        self.query_one(CropList).focus()
         if rest:
             self.run_worker(lambda: self._load_metas(rest), thread=True, group="metas", exclusive=True)
         self.call_after_refresh(self._painted)
@@ -94,12 +95,9 @@ class QueueScreen(Screen):
             self.refill()
 
     def refill(self, keep: str | None = None) -> None:
-        table = self.query_one(CropTable)
         rows = self.app.queue.ordered(self.filter)
-        table.fill(rows, keep)
+        self.query_one(CropList).fill(rows, keep)
         self._update_filter_bar(len(rows))
-        if not rows:
-            self._show_row(None)
 
     def _update_filter_bar(self, shown: int) -> None:
         counts = self.app.queue.counts()
@@ -109,13 +107,12 @@ class QueueScreen(Screen):
             (f"   pending {counts['pending']} · done {counts['done']} · broken {counts['broken']}", ""),
             (loading, "italic"),
         )
-        self.query_one("#filter-bar", Static).update(text)
+        self.query_one("#filter-bar", Static).update(text, layout=False)
 
     # -- preview ----------------------------------------------------------------------------
-    @on(DataTable.RowHighlighted, "#crop-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        crop_id = event.row_key.value if event.row_key else None
-        self._show_row(crop_id)
+    @on(CropList.Highlighted)
+    def _row_highlighted(self, event: CropList.Highlighted) -> None:
+        self._show_row(event.crop_id)
 
     def _show_row(self, crop_id: str | None) -> None:
         raw_view = self.query_one("#raw-view", ImageView)
@@ -123,8 +120,8 @@ class QueueScreen(Screen):
         title = self.query_one("#crop-title", Static)
         info = self.query_one("#crop-info", Static)
         if crop_id is None:
-            title.update("")
-            info.update("")
+            title.update("", layout=False)
+            info.update("", layout=False)
             raw_view.clear("no crops match this filter  (f: status, l: label, g: scene, x: clear)")
             cutout_view.clear(" ")
             return
@@ -135,8 +132,8 @@ class QueueScreen(Screen):
             queue.update([row])
         ws = self.app.ws
         cache = self.app.image_cache
-        title.update(Text(f"{row.id}", style="bold"))
-        info.update(self._info_text(row))
+        title.update(Text(f"{row.id}", style="bold"), layout=False)
+        info.update(self._info_text(row), layout=False)
         raw = ws.raw_path(crop_id)
         if raw.is_file():
             raw_view.show(("raw", crop_id, _stamp(raw)), file_frame_maker(raw, cache=cache))
@@ -171,7 +168,7 @@ class QueueScreen(Screen):
 
     # -- actions ----------------------------------------------------------------------------
     def action_open_crop(self) -> None:
-        crop_id = self.query_one(CropTable).current_id
+        crop_id = self.query_one(CropList).current_id
         if crop_id is None:
             return
         row = self.app.queue.rows.get(crop_id)
@@ -180,8 +177,8 @@ class QueueScreen(Screen):
             return
         self.app.open_cleanup(crop_id)
 
-    @on(DataTable.RowSelected, "#crop-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(CropList.Selected)
+    def _row_selected(self, event: CropList.Selected) -> None:
         self.action_open_crop()
 
     def action_cycle_status(self) -> None:
@@ -236,14 +233,10 @@ class QueueScreen(Screen):
     def on_screen_resume(self) -> None:
         if self.first_paint_at is None:
             return  # the first resume is the start-up itself
-        table = self.query_one(CropTable)
-        self.refill(keep=table.current_id)
-        self._show_row(table.current_id)
+        self.refill()
 
     def on_theme_switched(self) -> None:
-        table = self.query_one(CropTable)
-        self.refill(keep=table.current_id)
-        self._show_row(table.current_id)
+        self.refill()
 
 
 def _stamp(path) -> tuple[int, int]:  # noqa: ANN001

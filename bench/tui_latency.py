@@ -1,0 +1,298 @@
+"""TUI latency: keypress to repainted preview (512x512 crops, 200x60 cells) and start-up with 5,000 crops.
+
+Driven in-process with Textual's Pilot (headless, half-cell images as over SSH/tmux). A repaint counts
+when the preview shows the new picture AND the screen update has been written to the (headless)
+driver. Baselines measured in the same run:
+  - textual-image's half-cell widget handed the un-shrunk 512x512 image (what a naive app does);
+  - a bare Textual app (one Static) for start-up to first paint.
+
+    /work/venv/bin/python bench/tui_latency.py [--crops 5000] [--moves 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("GARBTUI_IMAGE_PROTOCOL", "halfcell")
+# A true-colour terminal (what `garbtui doctor` recommends); with 256 colours Rich spends most of each
+# repaint matching every cell's colour to the palette, for any app.
+os.environ.setdefault("COLORTERM", "truecolor")
+os.environ["GARBTUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="garbtui-bench-config-")
+
+from garbtui.core.atomic import encode_png  # noqa: E402
+from garbtui.core.imageio import read_rgb  # noqa: E402
+from garbtui.core.models import BBox, CropMeta, Region  # noqa: E402
+from garbtui.core.workspace import Workspace  # noqa: E402
+
+SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()
+PHOTOS = sorted((SHARED / "photos" / "front").glob("*.jpg")) + sorted((SHARED / "photos" / "road").glob("*.jpg"))
+SIZE = (200, 60)
+
+
+def make_workspace(root: Path, n: int, side: int) -> Workspace:
+    """n crops of side x side cut from the real photos, with valid metas.
+
+    Bench scaffolding writes plain files: 2 fsyncs per crop (atomic writes) would dominate the set-up time.
+    """
+    ws = Workspace.create(root)
+    photos = [read_rgb(p) for p in PHOTOS[:6]]
+    blobs = []
+    for i in range(min(n, 24)):
+        photo = photos[i % len(photos)]
+        y = (i * 97) % (photo.shape[0] - side)
+        x = (i * 53) % (photo.shape[1] - side)
+        blobs.append(encode_png(np.ascontiguousarray(photo[y : y + side, x : x + side]), 1))
+    labels = ("Drink can", "Paper cup", "Plastic bottle", "Crisp packet", "Pop tab")
+    for i in range(n):
+        crop_id = f"crop-{i:05d}"
+        folder = ws.crop_dir(crop_id)
+        folder.mkdir(parents=True)
+        (folder / "raw.png").write_bytes(blobs[i % len(blobs)])
+        m = side // 8
+        meta = CropMeta(
+            id=crop_id, image_id=f"photo-{i % 50:03d}", source_path="bench.jpg", label=labels[i % len(labels)],
+            origin_x=0, origin_y=0, crop_width=side, crop_height=side, image_width=1280, image_height=960,
+            region=Region(kind="box", bbox=BBox(x0=m, y0=m, x1=side - m, y1=side - m)), margin=0.15,
+            scene="road" if i % 3 else "front",
+        )
+        (folder / "meta.json").write_text(meta.model_dump_json(indent=2))
+    return ws
+
+
+class PaintClock:
+    """Records when the app last finished a screen update, terminal bytes included.
+
+    A headless app renders every update but skips turning it into escape sequences; we do that step
+    here too (render_segments), so the figure includes everything a real terminal session pays for.
+    """
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        from textual._compositor import CompositorUpdate
+
+        self.last = 0.0
+        self.bytes = 0
+        original = app._display
+
+        def display(screen, renderable) -> None:  # noqa: ANN001
+            original(screen, renderable)
+            if renderable is not None:
+                if isinstance(renderable, CompositorUpdate):
+                    self.bytes += len(renderable.render_segments(app.console))
+                self.last = time.perf_counter()
+
+        app._display = display
+
+
+def send_key(app, key: str) -> float:  # noqa: ANN001
+    """Deliver a key exactly as the terminal driver does, and return when it was sent.
+
+    Pilot.press also waits for the whole app to go idle (tens of ms); a user does not wait for that,
+    so the clock starts at delivery and stops at the repaint.
+    """
+    from textual import events
+
+    char = {"plus": "+", "minus": "-"}.get(key, key if len(key) == 1 else None)
+    event = events.Key(key, char)
+    event.set_sender(app)
+    t0 = time.perf_counter()
+    app._driver.send_message(event)
+    return t0
+
+
+async def wait(pilot, cond, timeout: float = 30.0) -> None:  # noqa: ANN001
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError("app did not respond")
+        await asyncio.sleep(0.001)
+
+
+async def painted_after(pilot, clock: PaintClock, t: float) -> float:  # noqa: ANN001
+    await wait(pilot, lambda: clock.last > t)
+    return clock.last
+
+
+async def bench_queue(ws_root: Path, moves: int) -> dict[str, list[float]]:
+    from garbtui.tui import GarbApp
+    from garbtui.tui.widgets.image_view import ImageView
+
+    app = GarbApp(ws_root, remember_theme=False)
+    out: dict[str, list[float]] = {"cold": [], "warm": []}
+    async with app.run_test(size=SIZE) as pilot:
+        clock = PaintClock(app)
+        view = app.screen.query_one("#raw-view", ImageView)
+        await wait(pilot, lambda: view.shown_key is not None)
+        await pilot.pause(0.2)
+        for phase, key in (("cold", "down"), ("warm", "up"), ("warm", "down")):
+            for _ in range(moves):
+                before = view.shown_key
+                await pilot.pause(0.01)
+                t0 = send_key(app, key)
+                await wait(pilot, lambda: view.shown_key != before)
+                t1 = await painted_after(pilot, clock, view.shown_at)
+                out[phase].append(t1 - t0)
+    return out
+
+
+async def bench_baseline(raw: Path, moves: int) -> list[float]:
+    """textual-image's HalfcellImage widget given the full-size picture, in the same pane size."""
+    from PIL import Image as PILImage
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.containers import Horizontal
+    from textual.widgets import Static
+
+    from garbtui.tui.terminal import detect
+
+    detect("halfcell")
+    from textual_image.widget import HalfcellImage
+
+    pictures = [PILImage.open(raw).convert("RGB")]
+    pictures.append(pictures[0].transpose(PILImage.Transpose.FLIP_LEFT_RIGHT))
+
+    class Baseline(App):
+        BINDINGS = [Binding("n", "next")]
+        CSS = "#list { width: 3fr; } #img { width: 2fr; height: 1fr; }"
+
+        def compose(self) -> ComposeResult:
+            with Horizontal():
+                yield Static("list", id="list")
+                yield HalfcellImage(pictures[0], id="img")
+
+        def action_next(self) -> None:
+            self.i = getattr(self, "i", 0) + 1
+            self.query_one(HalfcellImage).image = pictures[self.i % 2]
+            self.changed_at = time.perf_counter()
+
+    app = Baseline()
+    times = []
+    async with app.run_test(size=SIZE) as pilot:
+        clock = PaintClock(app)
+        await pilot.pause(0.2)
+        for _ in range(moves):
+            await pilot.pause(0.01)
+            app.changed_at = float("inf")
+            t0 = send_key(app, "n")
+            await wait(pilot, lambda: app.changed_at < float("inf"))
+            t1 = await painted_after(pilot, clock, app.changed_at)
+            times.append(t1 - t0)
+    return times
+
+
+async def bench_cleanup(ws_root: Path, moves: int) -> dict[str, list[float]]:
+    from garbtui.tui import GarbApp
+    from garbtui.tui.screens.cleanup import CleanupScreen
+
+    app = GarbApp(ws_root, remember_theme=False)
+    out: dict[str, list[float]] = {"toggle": [], "feather": []}
+    async with app.run_test(size=SIZE) as pilot:
+        clock = PaintClock(app)
+        await pilot.press("enter")
+        await wait(pilot, lambda: isinstance(app.screen, CleanupScreen))
+        screen = app.screen
+        cutout = screen.query_one("#cl-cutout")
+        await pilot.press("c")
+        await wait(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
+        for name, key in (("toggle", "1"), ("feather", "f")):
+            for _ in range(moves):
+                await pilot.pause(0.01)
+                generation = screen.generation
+                t0 = send_key(app, key)
+                await wait(pilot, lambda: screen.generation > generation)
+                await wait(pilot, lambda: screen.shown_generation == screen.generation)
+                t1 = await painted_after(pilot, clock, cutout.shown_at)
+                out[name].append(t1 - t0)
+    return out
+
+
+async def bench_startup(ws_root: Path) -> tuple[float, float, float]:
+    """Seconds from constructing the app to its first paint; and for a bare Textual app."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from garbtui.tui import GarbApp
+
+    class Bare(App):
+        def compose(self) -> ComposeResult:
+            yield Static("hello")
+
+    t0 = time.perf_counter()
+    bare = Bare()
+    async with bare.run_test(size=SIZE) as pilot:
+        clock = PaintClock(bare)
+        await painted_after(pilot, clock, 0.0)
+        bare_s = clock.last - t0
+    t0 = time.perf_counter()
+    app = GarbApp(ws_root, remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait(pilot, lambda: getattr(screen, "first_paint_at", None) is not None)
+        first = screen.first_paint_at - t0
+        await wait(pilot, lambda: screen.metas_done, timeout=120)
+        all_metas = time.perf_counter() - t0
+    return first, bare_s, all_metas
+
+
+def ms(values: list[float]) -> str:
+    return f"median {statistics.median(values) * 1000:6.1f} ms   p90 {sorted(values)[int(len(values) * 0.9)] * 1000:6.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--crops", type=int, default=5000)
+    parser.add_argument("--moves", type=int, default=30)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="garbtui-bench-") as tmp:
+        big = make_workspace(Path(tmp) / "big512", args.moves * 2 + 2, 512)
+        t = time.perf_counter()
+        many = make_workspace(Path(tmp) / "many", args.crops, 64)
+        setup = time.perf_counter() - t
+        base = asyncio.run(bench_baseline(big.raw_path("crop-00000"), args.moves))
+        queue = asyncio.run(bench_queue(big.root, args.moves))
+        clean = asyncio.run(bench_cleanup(big.root, max(5, args.moves // 3)))
+        first, bare, metas = asyncio.run(bench_startup(many.root))
+    b = statistics.median(base)
+    result = {
+        "baseline_halfcell_unshrunk_ms": b * 1000,
+        "queue_cold_ms": statistics.median(queue["cold"]) * 1000,
+        "queue_warm_ms": statistics.median(queue["warm"]) * 1000,
+        "cleanup_toggle_ms": statistics.median(clean["toggle"]) * 1000,
+        "cleanup_feather_ms": statistics.median(clean["feather"]) * 1000,
+        "startup_first_paint_s": first,
+        "bare_textual_first_paint_s": bare,
+        "all_metas_read_s": metas,
+        "crops": args.crops,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"keypress -> repainted preview, 512x512 crops, {SIZE[0]}x{SIZE[1]} cells, half-cell images")
+    print(f"  baseline: textual-image half-cell, un-shrunk   {ms(base)}")
+    print(f"  queue, next crop (cold: decode+shrink+render) {ms(queue['cold'])}   {statistics.median(queue['cold']) / b:5.2f}x baseline")
+    print(f"  queue, revisit (cached frame)                 {ms(queue['warm'])}   {statistics.median(queue['warm']) / b:5.2f}x baseline")
+    print(f"  cleanup, toggle cluster (1)                   {ms(clean['toggle'])}   {statistics.median(clean['toggle']) / b:5.2f}x baseline")
+    print(f"  cleanup, feather (f)                          {ms(clean['feather'])}   {statistics.median(clean['feather']) / b:5.2f}x baseline")
+    print(f"start-up to first paint with {args.crops} crops (set-up {setup:.1f} s)")
+    print(f"  bare Textual app (one Static)                 {bare * 1000:7.0f} ms")
+    print(f"  garbtui open                                  {first * 1000:7.0f} ms   {first / bare:5.2f}x bare app")
+    print(f"  every crop meta read (in a worker)            {metas * 1000:7.0f} ms")
+    target_ok = statistics.median(queue["cold"]) <= 0.05 and first <= 1.5
+    print(f"targets (preview median <= 50 ms, first paint <= 1.5 s): {'met' if target_ok else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,208 @@
+"""The crop list: a virtual list (Line API) that draws only visible rows, so 5,000 crops cost nothing.
+
+Rows are plain data (CropRow); each drawn line is cached per (row, cursor, width), so moving the cursor
+repaints two lines. Columns: label, scene, size, status, crop id (a broken crop shows its reason).
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from garbtui.tui.data.queue import CropRow
+
+COLUMNS: tuple[tuple[str, int], ...] = (("label", 26), ("scene", 8), ("size", 10), ("status", 9), ("crop", 0))
+
+
+def _fit(text: str, width: int) -> str:
+    if width <= 0:
+        return text
+    return text[: width - 2] + "… " if len(text) > width - 1 else text.ljust(width)
+
+
+def header_text() -> str:
+    return "".join(_fit(name, width) for name, width in COLUMNS)
+
+
+class CropList(ScrollView, can_focus=True):
+    """Keyboard: up/down/page up/page down/home/end move; enter selects. Mouse: click selects a row."""
+
+    COMPONENT_CLASSES = {
+        "crop-list--cursor",
+        "crop-list--odd",
+        "crop-list--pending",
+        "crop-list--done",
+        "crop-list--broken",
+    }
+    DEFAULT_CSS = """
+    CropList { background: $surface; }
+    CropList > .crop-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+    CropList:blur > .crop-list--cursor { background: $block-cursor-blurred-background; color: $foreground; text-style: none; }
+    CropList > .crop-list--odd { background: $boost; }
+    CropList > .crop-list--pending { color: $warning; }
+    CropList > .crop-list--done { color: $success; }
+    CropList > .crop-list--broken { color: $error; }
+    """
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("enter", "select", "Clean crop", show=False),
+    ]
+
+    class Highlighted(Message):
+        """The cursor moved to `crop_id` (None: the list is empty)."""
+
+        def __init__(self, crop_list: CropList, crop_id: str | None) -> None:
+            super().__init__()
+            self.crop_list = crop_list
+            self.crop_id = crop_id
+
+    class Selected(Message):
+        """Enter (or a click on the highlighted row) on `crop_id`."""
+
+        def __init__(self, crop_list: CropList, crop_id: str) -> None:
+            super().__init__()
+            self.crop_list = crop_list
+            self.crop_id = crop_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[CropRow] = []
+        self._index: dict[str, int] = {}
+        self.cursor = 0
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+
+    # -- data -------------------------------------------------------------------------------
+    @property
+    def ids(self) -> list[str]:
+        return [r.id for r in self.rows]
+
+    @property
+    def current_id(self) -> str | None:
+        return self.rows[self.cursor].id if 0 <= self.cursor < len(self.rows) else None
+
+    def fill(self, rows: list[CropRow], keep: str | None = None) -> None:
+        """Replace the rows; the cursor stays on `keep` (default: the current crop) when it is still listed."""
+        keep = keep if keep is not None else self.current_id
+        old = self.cursor
+        self.rows = rows
+        self._index = {r.id: i for i, r in enumerate(rows)}
+        self._cache.clear()
+        self.virtual_size = Size(self._line_width(), len(rows))
+        target = self._index.get(keep) if keep is not None else None
+        self.cursor = target if target is not None else min(max(old, 0), max(len(rows) - 1, 0))
+        self.scroll_to_cursor(animate=False)
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.current_id))
+
+    def update_row(self, row: CropRow) -> None:
+        index = self._index.get(row.id)
+        if index is None:
+            return
+        self.rows[index] = row
+        self._cache.clear()
+        self.refresh_lines(index, 1)
+
+    def _line_width(self) -> int:
+        return max(sum(w for _, w in COLUMNS) + 40, self.size.width)
+
+    # -- drawing ----------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = y + scroll_y
+        width = self.size.width
+        base = self.rich_style
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        cursor = index == self.cursor
+        key = (index, id(row), cursor, width, scroll_x, self.has_focus)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._make_line(row, index, cursor).crop_extend(scroll_x, scroll_x + width, base)
+            self._cache[key] = strip
+        return strip
+
+    def _make_line(self, row: CropRow, index: int, cursor: bool) -> Strip:
+        style = self.rich_style
+        if index % 2:
+            style = style + self.get_component_rich_style("crop-list--odd")
+        if cursor:
+            style = style + self.get_component_rich_style("crop-list--cursor")
+        status_style = style if cursor else style + self.get_component_rich_style(f"crop-list--{row.status}")
+        status = row.status
+        crop = row.id if row.status != "broken" else f"{row.reason or 'unreadable'} · {row.id}"
+        cells = (row.label, row.scene, row.size, status)
+        segments = [Segment(_fit(text, w), style) for text, (_, w) in zip(cells[:3], COLUMNS, strict=False)]
+        segments.append(Segment(_fit(status, COLUMNS[3][1]), status_style))
+        segments.append(Segment(crop, status_style if row.status == "broken" and not cursor else style))
+        strip = Strip(segments)
+        return strip.extend_cell_length(self._line_width(), style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(self._line_width(), len(self.rows))
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # -- cursor -----------------------------------------------------------------------------
+    def move_to(self, index: int) -> None:
+        if not self.rows:
+            return
+        index = min(max(index, 0), len(self.rows) - 1)
+        if index == self.cursor:
+            return
+        old = self.cursor
+        self.cursor = index
+        self.refresh_lines(old, 1)
+        self.refresh_lines(index, 1)
+        self.scroll_to_cursor(animate=False)
+        self.post_message(self.Highlighted(self, self.current_id))
+
+    def scroll_to_cursor(self, animate: bool = False) -> None:
+        if self.rows:
+            self.scroll_to_region(
+                Region(0, self.cursor, 1, 1), animate=animate, force=True, immediate=True, x_axis=False
+            )
+
+    def action_cursor(self, step: int) -> None:
+        self.move_to(self.cursor + step)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor + direction * max(1, self.size.height - 1))
+
+    def action_jump(self, where: int) -> None:
+        self.move_to(0 if where == 0 else len(self.rows) - 1)
+
+    def action_select(self) -> None:
+        if self.current_id is not None:
+            self.post_message(self.Selected(self, self.current_id))
+
+    async def _on_click(self, event: events.Click) -> None:
+        index = event.y + int(self.scroll_offset.y)
+        if 0 <= index < len(self.rows):
+            if index == self.cursor:
+                self.action_select()
+            else:
+                self.move_to(index)
