@@ -73,3 +73,15 @@ def test_bad_arguments(sample_ws: Workspace, capsys: pytest.CaptureFixture[str],
     assert main(["clean", "-w", str(sample_ws.root), "-k", "12"]) == 2
     assert "-k" in capsys.readouterr().err
     assert main(["clean", "-w", str(tmp_path / "nowhere")]) == 3
+
+
+def test_replay_reuses_each_stored_recipe(sample_ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = sample_ws.crop_ids()[:2]
+    assert main(["clean", "-w", str(sample_ws.root), first, "-k", "3", "--feather", "2", "--seed", "5"]) == 0
+    assert main(["clean", "-w", str(sample_ws.root), second]) == 0
+    stored = sample_ws.load_crop_meta(first).cleanup
+    alpha = read_rgba(sample_ws.proc_path(first))[:, :, 3]
+    assert main(["clean", "-w", str(sample_ws.root), first, second, "--force", "--replay"]) == 0
+    assert sample_ws.load_crop_meta(first).cleanup == stored
+    assert np.array_equal(read_rgba(sample_ws.proc_path(first))[:, :, 3], alpha)  # remade exactly
+    assert sample_ws.load_crop_meta(second).cleanup.k == 6
