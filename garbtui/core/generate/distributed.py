@@ -5,19 +5,19 @@ keep between tasks, which is exactly Dask's futures model; dask.distributed is p
 LocalCluster in a second without a server, and talks to an existing scheduler by address.
 
 Workers read the workspace (it must be at the same path on every worker: a shared or copied folder)
-and send back the encoded image, label text and record; this process writes them, in the same way
-and with the same bytes as a local run. Each worker process keeps one RenderCache per workspace.
+and send back the encoded image, label text and record; this process writes them with the same
+OutputWriter, hence the same bytes, as a local run. Each worker process keeps one RenderCache per workspace.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from garbtui.core.errors import InputError
 from garbtui.core.generate.recipe import Recipe
-from garbtui.core.generate.render import ImageOutputs, RenderCache, image_outputs, write_outputs
+from garbtui.core.generate.render import ImageOutputs, RenderCache, image_outputs
+from garbtui.core.generate.writer import OutputWriter
 from garbtui.core.workspace import Workspace
 
 # Per worker process: decoded fragments and backgrounds of each workspace root, shared by its threads.
@@ -34,9 +34,8 @@ def render_remote(ws_root: str, recipe: Recipe, categories: list[str]) -> ImageO
     return image_outputs(cache.ws, recipe, categories, cache)
 
 
-def run_on_dask(ws: Workspace, out_dir: Path, todo: list[Recipe], categories: list[str], *,
-                scheduler: str | None = None, workers: int = 2, tick: Callable[[str], None],
-                processes: bool = True) -> None:
+def run_on_dask(ws: Workspace, todo: list[Recipe], categories: list[str], writer: OutputWriter, *,
+                scheduler: str | None = None, workers: int = 2, processes: bool = True) -> None:
     """Render `todo` on the Dask scheduler at `scheduler` (default: a LocalCluster of `workers` processes)."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -62,8 +61,7 @@ def run_on_dask(ws: Workspace, out_dir: Path, todo: list[Recipe], categories: li
         stream = as_completed(first)
         for fut in stream:
             outputs: ImageOutputs = fut.result()
-            write_outputs(out_dir, outputs)
-            tick(outputs.record.recipe.name)
+            writer.put(outputs)
             fut.release()
             nxt = next(queue, None)
             if nxt is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,8 @@ from garbtui.core.atomic import sweep_temp_files
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.generate.dataset import DatasetSummary, write_dataset
 from garbtui.core.generate.recipe import ImageRecord, Recipe, RunManifest, RunSettings
-from garbtui.core.generate.render import RECIPES_DIR, RenderCache, image_outputs, write_outputs
+from garbtui.core.generate.render import RECIPES_DIR, ImageOutputs, RenderCache, image_outputs
+from garbtui.core.generate.writer import OutputWriter
 from garbtui.core.generate.sampler import build_catalog, plan_recipes
 from garbtui.core.workspace import Workspace
 
@@ -52,8 +53,9 @@ def _done(out_dir: Path, recipe: Recipe) -> ImageRecord | None:
     if not path.is_file():
         return None
     try:
-        rec = ImageRecord.load(path)
-    except GarbError:
+        # Validated straight from JSON bytes: twice as fast as GarbModel.load, and the merge reads every record.
+        rec = ImageRecord.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
         return None
     if rec.recipe != recipe or not (out_dir / rec.image_file).is_file() or not (out_dir / rec.label_file).is_file():
         return None
@@ -79,42 +81,39 @@ def _check_manifest(out_dir: Path, manifest: RunManifest) -> None:
 _WORKER: dict = {}
 
 
-def _init_worker(ws_root: str, out_dir: str, categories: list[str]) -> None:
+def _init_worker(ws_root: str, categories: list[str]) -> None:
     ws = Workspace(Path(ws_root))
-    _WORKER.update(ws=ws, cache=RenderCache(ws), out=Path(out_dir), categories=categories)
+    _WORKER.update(ws=ws, cache=RenderCache(ws), categories=categories)
 
 
-def _work(recipe: Recipe) -> str:
-    outputs = image_outputs(_WORKER["ws"], recipe, _WORKER["categories"], _WORKER["cache"])
-    write_outputs(_WORKER["out"], outputs)
-    return recipe.name
+def _work(recipe: Recipe) -> ImageOutputs:
+    return image_outputs(_WORKER["ws"], recipe, _WORKER["categories"], _WORKER["cache"])
 
 
-def _run_local(ws: Workspace, out_dir: Path, todo: list[Recipe], categories: list[str], workers: int,
-               tick: Callable[[str], None]) -> None:
+def _run_local(ws: Workspace, todo: list[Recipe], categories: list[str], workers: int, writer: OutputWriter) -> None:
+    """Render in this process (workers=1) or a pool of processes; this process writes (see writer.py)."""
     if workers <= 1 or len(todo) <= 1:
         cache = RenderCache(ws)
         for recipe in todo:
-            write_outputs(out_dir, image_outputs(ws, recipe, categories, cache))
-            tick(recipe.name)
+            writer.put(image_outputs(ws, recipe, categories, cache))
         return
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["garbtui.core.generate.render"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(str(ws.root), str(out_dir), categories))
+                               initargs=(str(ws.root), categories))
     pending: set[Future] = set()
-    queue: Iterator[Recipe] = iter(todo)
-    window = 4 * workers  # a bounded number in flight: memory stays flat however long the run
+    window = 3 * workers  # a bounded number in flight: memory stays flat however long the run
     try:
-        for recipe in queue:
+        for recipe in todo:
             pending.add(pool.submit(_work, recipe))
             if len(pending) >= window:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    tick(fut.result())
-        for fut in list(pending):
-            tick(fut.result())
-            pending.discard(fut)
+                    writer.put(fut.result())
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                writer.put(fut.result())
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -175,15 +174,16 @@ def generate_dataset(
         done += 1
         report_progress(done, total, name)
 
+    if engine not in ("local", "dask"):
+        raise InputError(f"unknown engine {engine!r} (local or dask)")
     if todo:
-        if engine == "dask":
-            from garbtui.core.generate.distributed import run_on_dask
+        with OutputWriter(out_dir, tick) as writer:
+            if engine == "dask":
+                from garbtui.core.generate.distributed import run_on_dask
 
-            run_on_dask(ws, out_dir, todo, categories, scheduler=scheduler, workers=workers, tick=tick)
-        elif engine == "local":
-            _run_local(ws, out_dir, todo, categories, max(1, workers), tick)
-        else:
-            raise InputError(f"unknown engine {engine!r} (local or dask)")
+                run_on_dask(ws, todo, categories, writer, scheduler=scheduler, workers=workers)
+            else:
+                _run_local(ws, todo, categories, max(1, workers), writer)
 
     records = []
     for recipe in recipes:

@@ -34,7 +34,7 @@ MIN_OBJECT_PX = 8.0  # output pixels: smaller objects teach a detector nothing
 MAX_OBJECT_FRACTION = 0.5  # of the output's shorter side, road scenes
 ROAD_HALF_WIDTH = 0.35  # road half-width at the bottom row, fraction of the photo width (no seg.json)
 EDGE_JITTER = 0.015  # fraction of the photo width added to the edge scatter
-ATTEMPTS = 30
+ATTEMPTS = 12
 SAMPLE_BLEND_WEIGHTS = {"none": 0.4, "feather": 0.4, "poisson": 0.2}
 SPLIT_STREAM = 0x5B117  # a seed stream apart from every scene index
 
@@ -184,17 +184,15 @@ class _Balancer:
     """Least-placed class first, then its least-used fragment; ties broken by the scene's generator."""
 
     def __init__(self, fragments: list[FragmentInfo]) -> None:
-        self.by_label: dict[str, list[FragmentInfo]] = {}
-        for f in fragments:
-            self.by_label.setdefault(f.label, []).append(f)
-        self.label_count = {label: 0 for label in self.by_label}
+        self.label_count = {f.label: 0 for f in fragments}
         self.frag_count = {f.crop_id: 0 for f in fragments}
 
-    def pick(self, rng: np.random.Generator) -> FragmentInfo:
-        low = min(self.label_count.values())
-        labels = sorted(lb for lb, c in self.label_count.items() if c == low)
+    def pick(self, rng: np.random.Generator, allowed: list[FragmentInfo]) -> FragmentInfo:
+        """Among `allowed` (the fragments that fit this background), the least-placed class's least-used one."""
+        low = min(self.label_count[f.label] for f in allowed)
+        labels = sorted({f.label for f in allowed if self.label_count[f.label] == low})
         label = labels[int(rng.integers(len(labels)))]
-        frags = self.by_label[label]
+        frags = [f for f in allowed if f.label == label]
         low_f = min(self.frag_count[f.crop_id] for f in frags)
         pool = [f for f in frags if self.frag_count[f.crop_id] == low_f]
         return pool[int(rng.integers(len(pool)))]
@@ -202,6 +200,38 @@ class _Balancer:
     def commit(self, frag: FragmentInfo) -> None:
         self.label_count[frag.label] += 1
         self.frag_count[frag.crop_id] += 1
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """A fragment on one road background at the output size: its perspective constant and allowed rows."""
+
+    frag: FragmentInfo
+    k: float
+    y_lo: float  # photo rows where it is at least MIN_OBJECT_PX and at most MAX_OBJECT_FRACTION tall/wide
+    y_hi: float
+
+
+def _road_fits(bg: BackgroundInfo, catalog: Catalog, window: tuple[float, float, float, float], s: float,
+               size: tuple[int, int]) -> list[_Fit]:
+    meta = bg.meta
+    hz = float(meta.horizon_row or 0.0)
+    band_lo = meta.placement.y_min if meta.placement.y_min is not None else hz + 1.0
+    band_hi = meta.placement.y_max if meta.placement.y_max is not None else float(meta.height)
+    fits = []
+    for frag in catalog.fragments:
+        probe = Placement(crop_id=frag.crop_id, x=meta.width / 2.0, y=meta.height - 0.5, scale="auto")
+        dec = resolve_scale(probe, frag.meta, frag.height, meta, catalog.priors,
+                            source_camera_height=frag.source_camera_height)
+        k = float(dec.target_height_px or 0.0) / max(1e-6, meta.height - 0.5 - hz)
+        if k <= 0:
+            continue
+        longest = max(frag.width, frag.height) / frag.height  # longest side per unit of height
+        y_lo = max(band_lo, window[1], hz + MIN_OBJECT_PX / (k * s))
+        y_hi = min(band_hi, window[3] - 0.5, hz + MAX_OBJECT_FRACTION * min(size) / (k * s * longest))
+        if y_hi > y_lo:
+            fits.append(_Fit(frag, k, y_lo, y_hi))
+    return fits
 
 
 def is_val(seed: int, index: int, fraction: float) -> bool:
@@ -220,31 +250,22 @@ def _blend(rng: np.random.Generator, mode: str) -> str:
 
 
 def _road_placements(rng: np.random.Generator, bg: BackgroundInfo, window: tuple[float, float, float, float],
-                     s: float, size: tuple[int, int], n: int, balancer: _Balancer, priors: SizePriors,
-                     blend: str) -> list[Placement]:
+                     s: float, fits: list[_Fit], n: int, balancer: _Balancer, blend: str) -> list[Placement]:
     meta = bg.meta
     hz = float(meta.horizon_row or 0.0)
-    wx0, wy0, wx1, wy1 = window
-    band_lo = meta.placement.y_min if meta.placement.y_min is not None else hz + 1.0
-    band_hi = meta.placement.y_max if meta.placement.y_max is not None else float(meta.height)
+    wx0, wy0, wx1, _ = window
+    by_id = {fit.frag.crop_id: fit for fit in fits}
+    allowed = [fit.frag for fit in fits]
     out: list[Placement] = []
+    if not allowed:
+        return out  # every fragment would be too small (or too large) on this photo at this size
     for _ in range(n):
         for _attempt in range(ATTEMPTS):
-            frag = balancer.pick(rng)
-            probe = Placement(crop_id=frag.crop_id, x=meta.width / 2.0, y=meta.height - 0.5, scale="auto")
-            dec = resolve_scale(probe, frag.meta, frag.height, meta, priors,
-                                source_camera_height=frag.source_camera_height)
-            k = float(dec.target_height_px or 0.0) / max(1e-6, meta.height - 0.5 - hz)
-            if k <= 0:
-                continue
-            longest = max(frag.width, frag.height) / frag.height  # longest side per unit of height
-            y_lo = max(band_lo, wy0, hz + MIN_OBJECT_PX / (k * s))
-            y_hi = min(band_hi, wy1 - 0.5, hz + MAX_OBJECT_FRACTION * min(size) / (k * s * longest))
-            if y_hi <= y_lo:
-                continue
-            y = float(rng.uniform(y_lo, y_hi))
+            fit = by_id[balancer.pick(rng, allowed).crop_id]
+            frag = fit.frag
+            y = float(rng.uniform(fit.y_lo, fit.y_hi))
             side = -1 if rng.random() < 0.5 else 1
-            target_h = k * (y - hz)
+            target_h = fit.k * (y - hz)
             target_w = target_h * frag.width / frag.height
             x = _edge_x(bg, y, side) + float(rng.normal(0.0, 0.5 * target_w + EDGE_JITTER * meta.width))
             if not (wx0 + 0.5 * target_w <= x <= wx1 - 0.5 * target_w):
@@ -266,11 +287,11 @@ def _road_placements(rng: np.random.Generator, bg: BackgroundInfo, window: tuple
 
 
 def _front_placements(rng: np.random.Generator, size: tuple[int, int], n: int, balancer: _Balancer,
-                      blend: str) -> list[Placement]:
+                      fragments: list[FragmentInfo], blend: str) -> list[Placement]:
     W, H = size
     out: list[Placement] = []
     for _ in range(n):
-        frag = balancer.pick(rng)
+        frag = balancer.pick(rng, fragments)
         balancer.commit(frag)
         side = float(rng.uniform(0.3, 0.55)) * min(W, H) / math.sqrt(n)
         scale = side / max(frag.width, frag.height)
@@ -292,18 +313,20 @@ def plan_recipes(catalog: Catalog, settings: RunSettings, count: int) -> Iterato
     """The recipes of scenes 0..count-1, in order (several per scene with blend `all`). Deterministic."""
     balancer = _Balancer(catalog.fragments)
     pmin, pmax = settings.per_image
+    fits: dict[str, list[_Fit]] = {}
     for index in range(count):
         rng = np.random.default_rng([settings.seed, index])
         bg = catalog.backgrounds[int(rng.integers(len(catalog.backgrounds)))]
         window, s = cover_window(bg.meta, settings.size)
         if bg.meta.scene == "road":
+            if bg.meta.id not in fits:
+                fits[bg.meta.id] = _road_fits(bg, catalog, window, s, settings.size)
             n = int(rng.integers(pmin, pmax + 1))
-            placements = _road_placements(rng, bg, window, s, settings.size, n, balancer, catalog.priors,
-                                          settings.blend)
+            placements = _road_placements(rng, bg, window, s, fits[bg.meta.id], n, balancer, settings.blend)
             placements.sort(key=lambda p: p.y)  # far first: nearer fragments cover them
         else:
             n = int(rng.integers(1, max(1, min(3, pmax)) + 1))
-            placements = _front_placements(rng, settings.size, n, balancer, settings.blend)
+            placements = _front_placements(rng, settings.size, n, balancer, catalog.fragments, settings.blend)
         split = "val" if is_val(settings.seed, index, settings.val_fraction) else "train"
         variants = ALL_MODES if settings.blend == "all" else ("",)
         for variant in variants:
