@@ -86,8 +86,8 @@ def main() -> int:
         rgb, box, margin = crop_at(size)
 
         def ours_kmeans():
-            feats = pixel_features(rgb, "lab")
-            return cluster_pixels(feats, rgb.shape[:2], k, recipe.seed, recipe.sample_size, color_codes(rgb, "lab"))
+            # As a session does it: Lab codes (uint8), fit on the seeded sample, exact LUT assignment.
+            return cluster_pixels(None, rgb.shape[:2], k, recipe.seed, recipe.sample_size, color_codes(rgb, "lab"))
 
         def ours_whole():
             return CleanupSession(rgb, box, margin).run(recipe)

@@ -165,17 +165,27 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
 
 
 def cluster_pixels(
-    features: np.ndarray, shape: tuple[int, int], k: int, seed: int, sample_size: int, codes: np.ndarray | None = None
+    features: np.ndarray | None,
+    shape: tuple[int, int],
+    k: int,
+    seed: int,
+    sample_size: int,
+    codes: np.ndarray | None = None,
 ) -> Clustering:
     """Cluster an (H*W) x D feature matrix: fit on a seeded sample, assign all, order clusters by first feature.
 
-    `codes` (N x 3 uint8, equal to `features`) enables the exact lookup-table assignment, ~3x faster.
+    `codes` (N x 3 uint8 colour features) enables the exact lookup-table assignment, ~3x faster; with
+    codes, `features` may be None (they would be the same numbers as float32).
     """
-    rows = sample_rows(features.shape[0], sample_size, seed)
-    centers = fit_kmeans(features[rows], k, seed)
+    if features is None and codes is None:
+        raise ValueError("cluster_pixels needs features or codes")
+    n = codes.shape[0] if codes is not None else features.shape[0]  # type: ignore[union-attr]
+    rows = sample_rows(n, sample_size, seed)
+    sample = codes[rows].astype(np.float32) if codes is not None else features[rows]  # type: ignore[index]
+    centers = fit_kmeans(sample, k, seed)
     order = np.lexsort(centers.T[::-1])  # by lightness first (Lab L / value), ties by the next features
     centers = centers[order]
-    flat = assign_codes(codes, centers) if codes is not None else assign(features, centers)
+    flat = assign_codes(codes, centers) if codes is not None else assign(features, centers)  # type: ignore[arg-type]
     labels = flat.reshape(shape)
     counts = np.bincount(labels.ravel(), minlength=k).astype(np.int64)
     return Clustering(labels=labels, centers=centers, counts=counts)

@@ -178,15 +178,14 @@ class CleanupSession:
         if codes is None and recipe.color_space not in self._codes:
             codes = color_codes(self.rgb, recipe.color_space)
             self._codes[recipe.color_space] = codes
-        feats = self._features.get(fkey)
-        if feats is None:
-            if codes is not None and recipe.position_weight <= 0:
-                feats = codes.astype(np.float32)  # the same numbers: skip a second colour conversion
-            else:
-                feats = pixel_features(self.rgb, recipe.color_space, recipe.position_weight)
-            self._features[fkey] = feats
-        t1 = time.perf_counter()
         fast = codes if recipe.position_weight <= 0 else None
+        feats = None
+        if fast is None:
+            feats = self._features.get(fkey)
+            if feats is None:
+                feats = pixel_features(self.rgb, recipe.color_space, recipe.position_weight)
+                self._features[fkey] = feats
+        t1 = time.perf_counter()
         clustering = cluster_pixels(feats, self.shape, recipe.k, recipe.seed, recipe.sample_size, fast)
         self.kmeans_runs += 1
         t2 = time.perf_counter()
