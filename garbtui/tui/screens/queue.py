@@ -20,11 +20,13 @@ from garbtui.tui.widgets.image_view import ImageView, file_frame_maker
 
 FIRST_BATCH = 120  # metas read before the first paint: enough to fill a tall terminal
 BATCH = 1000
+PREFETCH_DELAY = 0.08  # seconds after a preview is shown before its neighbours are prepared
 
 
 class QueueScreen(Screen):
     """Pick a crop to clean; `enter` opens it."""
 
+    prefetch_offsets: tuple[int, ...] = (1, -1, 2, 3)  # neighbours prepared while the user looks
     BINDINGS = [
         Binding("enter", "open_crop", "Clean crop", priority=False),
         Binding("f", "cycle_status", "Filter status"),
@@ -41,6 +43,7 @@ class QueueScreen(Screen):
         self.filter = QueueFilter()
         self.metas_done = False
         self.first_paint_at: float | None = None
+        self._prefetch_token: object = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -146,6 +149,36 @@ class QueueScreen(Screen):
             cutout_view.clear(" ")
         else:
             cutout_view.clear("no cutout yet: press enter, then c")
+
+    @on(ImageView.Shown, "#raw-view")
+    def _shown(self, event: ImageView.Shown) -> None:
+        # Start guessing only once the screen is painted and the user pauses: prefetching at once
+        # would compete with this very repaint for the interpreter.
+        self._prefetch_token = token = object()
+        self.set_timer(PREFETCH_DELAY, lambda: self._prefetch_neighbours(token))
+
+    def _prefetch_neighbours(self, token: object) -> None:
+        """Prepare the crops around the cursor, so moving on is instant."""
+        if token is not self._prefetch_token or not self.is_current:
+            return
+        crop_list = self.query_one(CropList)
+        here = crop_list.cursor
+        ws, cache = self.app.ws, self.app.image_cache
+        raw_view = self.query_one("#raw-view", ImageView)
+        cutout_view = self.query_one("#cutout-view", ImageView)
+        for offset in self.prefetch_offsets:
+            index = here + offset
+            if not 0 <= index < len(crop_list.rows):
+                continue
+            row = crop_list.rows[index]
+            if row.status == "broken":
+                continue
+            wanted = lambda: self._prefetch_token is token  # noqa: E731
+            raw = ws.raw_path(row.id)
+            raw_view.prefetch(("raw", row.id, _stamp(raw)), file_frame_maker(raw, cache=cache), wanted)
+            if row.status == "done":
+                proc = ws.proc_path(row.id)
+                cutout_view.prefetch(("proc", row.id, _stamp(proc)), file_frame_maker(proc, cache=cache), wanted)
 
     def _info_text(self, row: CropRow) -> Text:
         text = Text()

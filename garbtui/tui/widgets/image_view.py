@@ -35,6 +35,17 @@ Overlay = Callable[[np.ndarray, tuple[float, float]], np.ndarray]
 _POOL: ThreadPoolExecutor | None = None
 
 
+_PREFETCH: ThreadPoolExecutor | None = None
+
+
+def _prefetch_pool() -> ThreadPoolExecutor:
+    """One thread for guessing the next pictures, so it never delays the picture asked for now."""
+    global _PREFETCH
+    if _PREFETCH is None:
+        _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="garbtui-prefetch")
+    return _PREFETCH
+
+
 def _pool() -> ThreadPoolExecutor:
     """Threads that decode and shrink pictures (two: numpy and cv2 release the GIL for the heavy parts)."""
     global _POOL
@@ -217,6 +228,10 @@ class ImageView(Widget):
             self.view = view
             self.key = key
 
+        @property
+        def control(self) -> ImageView:
+            return self.view
+
     def __init__(self, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._placeholder = placeholder
@@ -294,6 +309,26 @@ class ImageView(Widget):
 
         # A plain pool thread starts at once; a Textual worker would only start after this repaint.
         _pool().submit(work)
+
+    def prefetch(self, key: Hashable, make: Callable[[RenderSpec], Frame], still_wanted: Callable[[], bool]) -> None:
+        """Make and cache a frame the user will probably ask for next (idle time, one thread)."""
+        cache = getattr(self.app, "image_cache", None)
+        if cache is None or key is None or not self.is_mounted or self.content_region.width <= 0:
+            return
+        spec = self.spec
+        cache_key = (key, spec)
+        if cache.frames.get(cache_key) is not None:
+            return
+
+        def work() -> None:
+            if not still_wanted() or cache.frames.get(cache_key) is not None:
+                return
+            try:
+                cache.frames.put(cache_key, replace(make(spec), key=key))
+            except Exception:  # a broken neighbour shows its error when it is actually visited
+                pass
+
+        _prefetch_pool().submit(work)
 
     def show_frame(self, frame: Frame) -> None:
         """Show a frame made elsewhere (the cleanup worker renders its own); cancels pending requests."""
