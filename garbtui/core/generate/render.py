@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,13 @@ import numpy as np
 
 from garbtui.core.atomic import atomic_write_bytes, atomic_write_text, encode_jpeg
 from garbtui.core.compose.blend import alpha_composite, color_match, poisson_colors, ring_lab, shape_alpha
-from garbtui.core.compose.fragment import Fragment, alpha_extent, load_fragment, transform_fragment
+from garbtui.core.compose.fragment import (
+    MAX_FRAGMENT_SIDE,
+    Fragment,
+    Transformed,
+    alpha_extent,
+    load_fragment,
+)
 from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
 from garbtui.core.compose.render import RenderedObject, RenderResult
 from garbtui.core.errors import InputError
@@ -34,45 +41,128 @@ LABELS_DIR = "labels"
 RECIPES_DIR = "recipes"
 
 
+PREMULTIPLIED_BUDGET = 512 * 2**20  # bytes of float32 premultiplied fragments kept per process
+
+
 class RenderCache:
-    """Decoded fragments and resized background windows of one workspace, kept for the life of a process."""
+    """Decoded fragments and resized background windows of one workspace, kept for the life of a process.
+
+    Entries follow the files: a proc.png or photo saved again (new inode, mtime or size) is read again,
+    so a long-lived Dask worker never renders a stale cutout. Premultiplied float copies of the
+    fragments (what every transform starts from) are kept within PREMULTIPLIED_BUDGET bytes, least
+    recently used first out.
+    """
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._fragments: dict[str, Fragment] = {}
-        self._photos: dict[str, np.ndarray] = {}
+        self._photos: dict[str, tuple[tuple[int, int, int], np.ndarray]] = {}
+        self._photo_paths: dict[str, Path] = {}
         self._windows: dict[tuple, np.ndarray] = {}
+        self._proc_paths: dict[str, Path] = {}
+        self._premultiplied: OrderedDict[tuple[str, tuple[int, int, int], bool], np.ndarray] = OrderedDict()
+        self._pm_bytes = 0
         self._lock = threading.Lock()
 
     def fragment(self, crop_id: str) -> Fragment:
+        path = self._proc_paths.get(crop_id)
+        if path is None:
+            path = self._proc_paths[crop_id] = self.ws.proc_path(crop_id)  # resolves the id once
         frag = self._fragments.get(crop_id)
-        if frag is None:
+        if frag is None or frag.stamp != _stamp(path):
             frag = load_fragment(self.ws, crop_id)
             with self._lock:
-                self._fragments.setdefault(crop_id, frag)
+                self._fragments[crop_id] = frag
         return frag
+
+    def premultiplied(self, frag: Fragment, flip: bool = False) -> np.ndarray:
+        """The fragment's RGBA (mirrored with flip) as float32, colour premultiplied by alpha, as transform_fragment
+        makes it."""
+        key = (frag.crop_id, frag.stamp, flip)
+        with self._lock:
+            pm = self._premultiplied.get(key)
+            if pm is not None:
+                self._premultiplied.move_to_end(key)
+                return pm
+        img = frag.rgba[:, ::-1] if flip else frag.rgba
+        a = img[:, :, 3:4].astype(np.float32)
+        pm = np.concatenate([img[:, :, :3].astype(np.float32) * (a / 255.0), a], axis=2)
+        pm.flags.writeable = False
+        with self._lock:
+            self._premultiplied[key] = pm
+            self._pm_bytes += pm.nbytes
+            while self._pm_bytes > PREMULTIPLIED_BUDGET and len(self._premultiplied) > 1:
+                _, old = self._premultiplied.popitem(last=False)
+                self._pm_bytes -= old.nbytes
+        return pm
 
     def background(self, recipe: Recipe) -> np.ndarray:
         """The recipe's window of its background at the output size (read-only; copy before drawing)."""
-        key = (recipe.background_id, tuple(recipe.window), tuple(recipe.size))
+        stamp, photo = self._photo(recipe.background_id)
+        key = (recipe.background_id, stamp, tuple(recipe.window), tuple(recipe.size))
         win = self._windows.get(key)
         if win is None:
-            photo = self._photo(recipe.background_id)
             win = crop_resize(photo, recipe.window, recipe.size)
             win.flags.writeable = False
             with self._lock:
-                self._windows.setdefault(key, win)
+                self._windows[key] = win
         return win
 
-    def _photo(self, bg_id: str) -> np.ndarray:
-        photo = self._photos.get(bg_id)
-        if photo is None:
+    def _photo(self, bg_id: str) -> tuple[tuple[int, int, int], np.ndarray]:
+        path = self._photo_paths.get(bg_id)
+        if path is None:
             if not (self.ws.background_dir(bg_id) / "meta.json").is_file():
                 raise InputError(f"background {bg_id} does not exist in the workspace", where=str(self.ws.root))
-            photo = read_rgb(self.ws.background_path(bg_id))
+            path = self._photo_paths[bg_id] = self.ws.background_path(bg_id)
+        stamp = _stamp(path)
+        got = self._photos.get(bg_id)
+        if got is None or got[0] != stamp:
+            got = (stamp, read_rgb(path))
             with self._lock:
-                self._photos.setdefault(bg_id, photo)
-        return photo
+                self._photos[bg_id] = got
+                self._windows = {k: v for k, v in self._windows.items() if k[0] != bg_id or k[1] == stamp}
+        return got
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """(inode, mtime ns, size) of a file, as compose.fragment.proc_stamp: a re-saved file changes it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def transform_cached(cache: RenderCache, frag: Fragment, scale: float, rotation: float = 0.0,
+                     flip: bool = False) -> Transformed:
+    """compose.fragment.transform_fragment, starting from the cached premultiplied fragment.
+
+    The same operations in the same order, so the result is bit-identical (a unit test renders a recipe
+    and the equivalent scene and compares pixels); only the per-call premultiplication is saved.
+    """
+    pm = cache.premultiplied(frag, flip)
+    h, w = pm.shape[:2]
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if max(nw, nh) > MAX_FRAGMENT_SIDE:
+        raise InputError(f"scale {scale:g} makes the fragment {nw}x{nh} px, over {MAX_FRAGMENT_SIDE} px a side")
+    if (nw, nh) != (w, h):
+        interp = cv2.INTER_AREA if nw < w or nh < h else cv2.INTER_LINEAR
+        pm = cv2.resize(pm, (nw, nh), interpolation=interp)
+    rot = rotation % 360.0
+    if rot != 0.0:
+        rad = math.radians(rot)
+        c, s = abs(math.cos(rad)), abs(math.sin(rad))
+        bw = int(math.ceil(nw * c + nh * s)) + 2
+        bh = int(math.ceil(nw * s + nh * c)) + 2
+        m = cv2.getRotationMatrix2D(((nw - 1) / 2.0, (nh - 1) / 2.0), rot, 1.0)
+        m[0, 2] += (bw - 1) / 2.0 - (nw - 1) / 2.0
+        m[1, 2] += (bh - 1) / 2.0 - (nh - 1) / 2.0
+        pm = cv2.warpAffine(pm, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    alpha = np.clip(pm[:, :, 3], 0.0, 255.0)
+    safe = np.maximum(alpha, 1e-3)[:, :, None] / 255.0
+    rgb = np.clip(pm[:, :, :3] / safe, 0.0, 255.0)
+    rgb[alpha <= 0] = 0.0
+    return Transformed(rgb.astype(np.float32), alpha.astype(np.float32))
 
 
 def crop_resize(photo: np.ndarray, window: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
@@ -103,7 +193,7 @@ def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = Non
             raise InputError(f"recipe {recipe.name}: placement {index} has no numeric scale")
         info = {"index": index, "crop_id": p.crop_id, "label": frag.meta.label, "clipped": False, "reason": ""}
         infos.append(info)
-        t = transform_fragment(frag.rgba, float(p.scale), p.rotation, p.flip)
+        t = transform_cached(cache, frag, float(p.scale), p.rotation, p.flip)
         alpha = shape_alpha(t.alpha, p.blend)
         ext = alpha_extent(alpha > 0)
         if ext is None:
@@ -227,7 +317,7 @@ def image_outputs(ws: Workspace, recipe: Recipe, categories: list[str], cache: R
         lines.append(f"{class_of[obj.label]} {(x0 + x1) / 2 / W:.6f} {(y0 + y1) / 2 / H:.6f} "
                      f"{(x1 - x0) / W:.6f} {(y1 - y0) / H:.6f}\n")
         counts = window_rle_counts(obj.mask_roi, obj.offset, (W, H))
-        polys = [[(round(x, 2), round(y, 2)) for x, y in part] for part in mask_polygons(obj.mask_roi, obj.offset)]
+        polys = mask_polygons(obj.mask_roi, obj.offset)  # pixel centres + 0.5: exact in binary floats
         objects.append(ObjectRecord(
             label=obj.label, crop_id=obj.crop_id, placement_index=obj.placement_index, bbox=obj.bbox,
             area=obj.area, rle={"size": [H, W], "counts": compress_counts(counts)}, polygons=polys,
