@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from garbtui.core.errors import InputError
-from garbtui.core.sources import ParsedExport, Skip, SourceItem, SourceRegion
+from garbtui.core.sources import ParsedExport, Skip, SourceItem, SourceRegion, declared_size, finite
 
 
 def parse_coco(data: Any, *, where: str, scene: str | None = None) -> ParsedExport:
@@ -18,13 +19,13 @@ def parse_coco(data: Any, *, where: str, scene: str | None = None) -> ParsedExpo
     categories: dict[Any, str] = {}
     for cat in data.get("categories") or []:
         if isinstance(cat, dict) and "id" in cat:
-            categories[cat["id"]] = str(cat.get("name", cat["id"]))
+            categories[_key(cat["id"])] = str(cat.get("name", cat["id"]))
     images: dict[Any, dict[str, Any]] = {}
     for img in data["images"]:
         if isinstance(img, dict) and "id" in img and isinstance(img.get("file_name"), str):
-            images[img["id"]] = img
+            images[_key(img["id"])] = img
         else:
-            skipped.append(Skip(f"{where}: image {img.get('id') if isinstance(img, dict) else img!r}",
+            skipped.append(Skip(f"{where}: image {img.get('id') if isinstance(img, dict) else img!r:.60}",
                                 "image entry without id or file_name"))
     per_image: dict[Any, list[SourceRegion]] = {}
     for ann in data["annotations"]:
@@ -32,14 +33,14 @@ def parse_coco(data: Any, *, where: str, scene: str | None = None) -> ParsedExpo
         if not isinstance(ann, dict):
             skipped.append(Skip(ann_where, "not a JSON object"))
             continue
-        img = images.get(ann.get("image_id"))
+        img = images.get(_key(ann.get("image_id")))
         if img is None:
-            skipped.append(Skip(ann_where, f"refers to unknown image_id {ann.get('image_id')!r}"))
+            skipped.append(Skip(ann_where, f"refers to unknown image_id {ann.get('image_id')!r:.60}"))
             continue
-        label = categories.get(ann.get("category_id"), str(ann.get("category_id", "object")))
+        label = categories.get(_key(ann.get("category_id")), str(ann.get("category_id", "object")))
         region = _region(ann, label, img, ann_where, skipped)
         if region is not None:
-            per_image.setdefault(img["id"], []).append(region)
+            per_image.setdefault(_key(img["id"]), []).append(region)
     items = []
     for image_id, regions in per_image.items():
         img = images[image_id]
@@ -53,17 +54,25 @@ def parse_coco(data: Any, *, where: str, scene: str | None = None) -> ParsedExpo
     return ParsedExport("coco", items, skipped)
 
 
+def _key(value: Any) -> Any:
+    """A dict key for an id of any JSON type (a list or object id must not crash the reader)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def _region(ann: dict[str, Any], label: str, img: dict[str, Any], where: str, skipped: list[Skip]) -> SourceRegion | None:
-    size = None
-    if isinstance(img.get("width"), (int, float)) and isinstance(img.get("height"), (int, float)):
-        size = (int(img["width"]), int(img["height"]))
+    size = declared_size(img.get("width"), img.get("height"))
     rid = [str(ann.get("id", ""))]
     seg = ann.get("segmentation")
     try:
         if isinstance(seg, list) and seg and isinstance(seg[0], list):
             parts = []
             for flat in seg:
-                pts = [(float(flat[i]), float(flat[i + 1])) for i in range(0, len(flat) - 1, 2)]
+                pts = [(finite(flat[i], "polygon x"), finite(flat[i + 1], "polygon y"))
+                       for i in range(0, len(flat) - 1, 2)]
                 if len(pts) >= 3:
                     parts.append(pts)
             if parts:
@@ -72,10 +81,13 @@ def _region(ann: dict[str, Any], label: str, img: dict[str, Any], where: str, sk
             return SourceRegion("brush", label, rid, "pixels", coco_rle=seg, declared_size=size, where=where)
         bbox = ann.get("bbox")
         if isinstance(bbox, list) and len(bbox) == 4:
-            box = tuple(float(v) for v in bbox)
+            box = tuple(finite(v, "bbox value") for v in bbox)
             return SourceRegion("box", label, rid, "pixels", box=box, declared_size=size, where=where)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         skipped.append(Skip(where, f"malformed geometry: {exc}"))
+        return None
+    except InputError as exc:
+        skipped.append(Skip(where, f"malformed geometry: {exc.message}"))
         return None
     skipped.append(Skip(where, "no usable bbox or segmentation"))
     return None

@@ -78,6 +78,8 @@ def load_export(
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=str(path)) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be an export", where=str(path)) from None
     try:
         fmt = detect_format(data)
     except InputError as exc:
@@ -228,6 +230,10 @@ def _scale(reg: SourceRegion, info: ImageInfo) -> tuple[float, float]:
 def _to_pixels(reg: SourceRegion, info: ImageInfo) -> _Object | None:
     W, H = info.width, info.height
     sx, sy = _scale(reg, info)
+    # Huge but finite numbers in an export overflow to infinity once scaled: refuse them here, clearly.
+    numbers = list(reg.box or ()) + [v for part in reg.parts or [] for p in part for v in p]
+    if not all(math.isfinite(v * s) for v, s in zip(numbers, [sx, sy] * len(numbers))):
+        raise InputError("coordinates too large to be in the image")
     if reg.kind == "box" and reg.box is not None:
         x, y, w, h = reg.box
         if w <= 0 or h <= 0:

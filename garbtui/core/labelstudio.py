@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from garbtui.core.errors import InputError
 from garbtui.core.imageio import IMAGE_SUFFIXES
-from garbtui.core.sources import ParsedExport, Skip, SourceItem, SourceRegion
+from garbtui.core.sources import ParsedExport, Skip, SourceItem, SourceRegion, declared_size, finite
 
 SCENE_VALUES = {"road", "front"}
 SURFACE_VALUES = {"road", "pavement", "grass", "ground", "sand", "dirt", "gravel", "asphalt", "sidewalk", "soil",
@@ -201,9 +202,10 @@ def _items_from_task(
 
 def _num(value: Any) -> float:
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _regions_from_results(
@@ -222,9 +224,7 @@ def _regions_from_results(
             s, f = _classify_choices(str(res.get("from_name", "")), value.get("choices"), config)
             scene, surface = s or scene, f or surface
             continue
-        size = None
-        if "original_width" in res and "original_height" in res:
-            size = (int(_num(res["original_width"])), int(_num(res["original_height"])))
+        size = declared_size(res.get("original_width"), res.get("original_height"))
         region = _region_from_value(value, rtype, [rid], size, f"{where} region {rid}", skipped)
         if region is not None:
             regions.append(region)
@@ -263,7 +263,7 @@ def _region_from_value(
     label = labels[0]
     try:
         if "points" in value and rtype in ("polygonlabels", "polygon", ""):
-            pts = [(float(p[0]), float(p[1])) for p in value["points"]]
+            pts = [(finite(p[0], "polygon x"), finite(p[1], "polygon y")) for p in value["points"]]
             if len(pts) < 3:
                 raise InputError("polygon with fewer than 3 points")
             return SourceRegion("polygon", label, result_ids, "percent", parts=[pts], declared_size=size, where=where)
@@ -271,9 +271,10 @@ def _region_from_value(
             return SourceRegion("brush", label, result_ids, "percent", brush_rle=list(value["rle"]),
                                 declared_size=size, where=where)
         if {"x", "y", "width", "height"} <= value.keys() and rtype in ("rectanglelabels", "rectangle", "labels", ""):
-            box = tuple(float(value[k]) for k in ("x", "y", "width", "height"))
+            box = tuple(finite(value[k], f"box {k}") for k in ("x", "y", "width", "height"))
             return SourceRegion("box", label, result_ids, "percent", box=box,  # type: ignore[arg-type]
-                                rotation=float(value.get("rotation") or 0.0), declared_size=size, where=where)
+                                rotation=finite(value.get("rotation") or 0.0, "rotation"), declared_size=size,
+                                where=where)
     except (TypeError, ValueError, IndexError) as exc:
         skipped.append(Skip(where, f"malformed {rtype or 'region'}: {exc}"))
         return None
@@ -304,9 +305,7 @@ def _items_from_min_row(
             for n, region in enumerate(value):
                 if not isinstance(region, dict):
                     continue
-                size = None
-                if "original_width" in region and "original_height" in region:
-                    size = (int(_num(region["original_width"])), int(_num(region["original_height"])))
+                size = declared_size(region.get("original_width"), region.get("original_height"))
                 rid = f"{name}-{n}"
                 rtype = next((k for k in REGION_LABEL_KEYS if k in region), "")
                 got = _region_from_value(region, rtype, [rid], size, f"{where} {name}[{n}]", skipped)

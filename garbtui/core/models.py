@@ -33,7 +33,9 @@ def _check_safe(value: str) -> str:
 class GarbModel(BaseModel):
     """Base of the file models: strict about unknown types, tolerant of extra keys from newer versions."""
 
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    # NaN and infinity are refused: JSON has no spelling for them, so a model holding one would save a
+    # file that it cannot load back.
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
 
@@ -51,6 +53,8 @@ class GarbModel(BaseModel):
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise WorkspaceError(f"invalid JSON at line {exc.lineno} column {exc.colno}", where=str(path)) from None
+        except RecursionError:
+            raise WorkspaceError("invalid JSON: nested too deeply", where=str(path)) from None
         try:
             model = cls.model_validate(data)
         except ValidationError as exc:
@@ -72,6 +76,8 @@ class GarbModel(BaseModel):
 class BBox(BaseModel):
     """Axis-aligned box in pixels: x0, y0 inclusive corner, x1, y1 exclusive corner."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     x0: float
     y0: float
     x1: float
@@ -89,6 +95,8 @@ class BBox(BaseModel):
 class Region(BaseModel):
     """The annotated region of an object, in original-image pixels (EXIF-oriented)."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     kind: Literal["box", "polygon", "brush"]
     bbox: BBox  # tight bounds of the region, clamped to the image
     rotation: float = 0.0  # box only: degrees clockwise around the top-left corner
@@ -102,7 +110,7 @@ class Region(BaseModel):
 class CleanupRecipe(BaseModel):
     """Everything needed to replay a cutout exactly."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     k: int = Field(default=6, ge=2, le=9)
     color_space: Literal["lab", "rgb", "hsv"] = "lab"
@@ -169,6 +177,8 @@ class ImageMeta(GarbModel):
 class PlacementArea(BaseModel):
     """Where garbage may lie on a background: a horizontal band and/or polygons (pixels)."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     y_min: float | None = None
     y_max: float | None = None
     polygons: list[list[Point]] = Field(default_factory=list)
@@ -196,7 +206,7 @@ class BackgroundMeta(GarbModel):
 class Placement(BaseModel):
     """One fragment on a background. x, y: bottom-centre contact point in background pixels."""
 
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    model_config = ConfigDict(extra="ignore", validate_assignment=True, allow_inf_nan=False)
 
     crop_id: SafeId
     x: float

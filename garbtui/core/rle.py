@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from garbtui.core.errors import InputError
+from garbtui.core.imageio import max_pixels
 
 
 class _Bits:
@@ -34,8 +35,9 @@ def decode_ls_rle(rle: list[int], width: int, height: int) -> np.ndarray:
     """
     try:
         data = bytes(int(v) & 0xFF for v in rle)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError("brush RLE is not a list of integers") from None
+    _check_mask_size(width, height, "brush mask")
     stream = _Bits(data)
     num = stream.read(32)
     word_size = stream.read(5) + 1
@@ -58,6 +60,16 @@ def decode_ls_rle(rle: list[int], width: int, height: int) -> np.ndarray:
     return out.reshape(height, width, 4)
 
 
+def _check_mask_size(width: int, height: int, what: str) -> None:
+    """Refuse a mask size before allocating it: an export can claim any size (decompression-bomb guard)."""
+    if width < 1 or height < 1:
+        raise InputError(f"{what} has size {width}x{height}")
+    limit = max_pixels()
+    if width * height > limit:
+        raise InputError(f"{what} of {width}x{height} is over the limit of {limit / 1e6:.0f} MP "
+                         "(set GARBTUI_MAX_PIXELS to raise it)")
+
+
 def coco_rle_encode(mask: np.ndarray) -> dict:
     """Encode a bool mask as COCO uncompressed RLE ({"size": [h, w], "counts": [...]}, column-major)."""
     flat = np.asarray(mask, dtype=np.uint8).flatten(order="F")
@@ -76,14 +88,18 @@ def coco_rle_decode(rle: dict) -> np.ndarray:
     try:
         h, w = (int(v) for v in rle["size"])
         counts = rle["counts"]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise InputError("COCO RLE needs 'size' [h, w] and 'counts'") from None
-    if isinstance(counts, str):
-        counts = _decode_compressed_counts(counts)
+    _check_mask_size(w, h, "COCO RLE mask")
+    try:
+        if isinstance(counts, str):
+            counts = _decode_compressed_counts(counts)
+        runs = [int(run) for run in counts]
+    except (TypeError, ValueError, OverflowError):  # counts of the wrong type, or non-ASCII compressed text
+        raise InputError("COCO RLE 'counts' is neither a list of integers nor a compressed string") from None
     flat = np.zeros(h * w, dtype=np.uint8)
     pos, value = 0, 0
-    for run in counts:
-        run = int(run)
+    for run in runs:
         if run < 0 or pos + run > flat.size:
             raise InputError("COCO RLE counts do not fit its size")
         flat[pos:pos + run] = value

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from garbtui.core.errors import InputError
 
 RegionKind = Literal["box", "polygon", "brush"]
 
@@ -59,3 +62,27 @@ class ParsedExport:
     format: str
     items: list[SourceItem]
     skipped: list[Skip]
+
+
+def finite(value: Any, what: str = "coordinate") -> float:
+    """`value` as a float; InputError (not a crash later on) for NaN, infinity or a non-number."""
+    if isinstance(value, bool):
+        raise InputError(f"{what} is true/false, not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{what} {value!r:.40} is not a number") from None
+    if not math.isfinite(number):
+        raise InputError(f"{what} is {number}, not a finite number")
+    return number
+
+
+def declared_size(width: Any, height: Any) -> tuple[int, int] | None:
+    """An export's stated image size, or None when it is missing, odd or not positive (the image then says)."""
+    try:
+        w, h = finite(width, "width"), finite(height, "height")
+    except InputError:
+        return None
+    if w < 1 or h < 1 or w > 1e6 or h > 1e6:
+        return None
+    return int(w), int(h)
