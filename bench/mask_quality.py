@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from garbtui.core.atomic import atomic_write_png  # noqa: E402
-from garbtui.core.cleanup import CleanupSession, auto_recipe, cluster_palette  # noqa: E402
+from garbtui.core.cleanup import CleanupSession, auto_recipe  # noqa: E402
 from garbtui.core.extract import ExtractOptions, extract, load_export  # noqa: E402
 from garbtui.core.geometry import margin_mask, region_mask  # noqa: E402
 from garbtui.core.imageio import read_rgb  # noqa: E402
@@ -175,7 +175,6 @@ def main() -> int:
     sheet = contact_sheet(worst)
     atomic_write_png(OUT / "mask_quality_worst.png", sheet)
     print(f"worst {len(worst)} cases: {OUT / 'mask_quality_worst.png'} (green ground truth, red cutout)")
-    _ = cluster_palette  # the preview column uses the session's palette
     return 0
 
 
