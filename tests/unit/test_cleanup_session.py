@@ -229,3 +229,17 @@ def test_mismatched_priors_are_refused() -> None:
 
     with pytest.raises(CleanupError, match="do not match"):
         CleanupSession(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), bool), np.zeros((4, 4), bool))
+
+
+def test_one_session_shared_by_threads_gives_the_serial_results() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rgb, meta, _ = make_crop("box")
+    obj, bg = region_mask(meta), margin_mask(meta)
+    recipes = [auto_recipe(k=k, feather=f) for k in (3, 5, 7) for f in (0, 2)] + [auto_recipe(k=5, keep=[0, 1])]
+    serial = [CleanupSession(rgb, obj, bg).run(r).alpha for r in recipes]
+    shared = CleanupSession(rgb, obj, bg)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda r: shared.run(r).alpha, recipes))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded))
+    assert shared.kmeans_runs == 3
