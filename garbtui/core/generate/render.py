@@ -297,11 +297,18 @@ def compress_counts(counts: list[int]) -> str:
 # -- one image's outputs ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImageOutputs:
-    """The encoded image, its YOLO label text and its record: everything written for one recipe."""
+    """Everything written for one recipe, already encoded (so moving it between processes costs only bytes)."""
 
+    name: str
+    image_file: str
+    label_file: str
     jpeg: bytes
     yolo: str
-    record: ImageRecord
+    record_json: str  # the ImageRecord, compact JSON
+
+    @property
+    def record(self) -> ImageRecord:
+        return ImageRecord.model_validate_json(self.record_json)
 
 
 def image_outputs(ws: Workspace, recipe: Recipe, categories: list[str], cache: RenderCache | None = None) -> ImageOutputs:
@@ -327,13 +334,13 @@ def image_outputs(ws: Workspace, recipe: Recipe, categories: list[str], cache: R
         recipe=recipe, image_file=f"{IMAGES_DIR}/{recipe.name}.jpg", label_file=f"{LABELS_DIR}/{recipe.name}.txt",
         width=W, height=H, objects=objects, dropped=len(result.objects) - len(result.kept),
     )
-    return ImageOutputs(encode_jpeg(result.image, recipe.jpeg_quality), "".join(lines), record)
+    return ImageOutputs(recipe.name, record.image_file, record.label_file, encode_jpeg(result.image, recipe.jpeg_quality),
+                        "".join(lines), record.model_dump_json() + "\n")
 
 
 def write_outputs(out_dir: Path, outputs: ImageOutputs) -> None:
     """Write image, label, then the record: the record is the commit marker of the image."""
     out_dir = Path(out_dir)
-    rec = outputs.record
-    atomic_write_bytes(out_dir / rec.image_file, outputs.jpeg)
-    atomic_write_text(out_dir / rec.label_file, outputs.yolo)
-    rec.save(out_dir / RECIPES_DIR / f"{rec.recipe.name}.json")
+    atomic_write_bytes(out_dir / outputs.image_file, outputs.jpeg)
+    atomic_write_text(out_dir / outputs.label_file, outputs.yolo)
+    atomic_write_text(out_dir / RECIPES_DIR / f"{outputs.name}.json", outputs.record_json)

@@ -32,7 +32,7 @@ class OutputWriter:
     def _write(self, outputs: ImageOutputs) -> None:
         write_outputs(self.out_dir, outputs)
         with self._lock:
-            self.tick(outputs.record.recipe.name)
+            self.tick(outputs.name)
 
     def put(self, outputs: ImageOutputs) -> None:
         """Queue one image; blocks while the backlog is full. Re-raises the first write error."""
