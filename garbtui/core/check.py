@@ -7,13 +7,21 @@ from garbtui.core.imageio import read_rgb, read_rgba
 from garbtui.core.workspace import Workspace
 
 
+RAW_HINT = "delete it and re-run `garbtui extract` to cut it again"
+PROC_HINT = "delete it (earlier versions are kept as proc.bak-*.png) and clean the crop again"
+
+
 def check_workspace(ws: Workspace) -> list[tuple[str, str]]:
     """Return (item, reason) for every unreadable or invalid file; an empty list means all is well."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = [
+        (folder, "folder name is not a valid id (letters, digits, '.', '_', '-'); it is ignored")
+        for folder in ws.stray_folders()
+    ]
     for crop_id in ws.crop_ids():
         entry = ws.crop_entry(crop_id)
         if entry.status == "broken":
-            problems.append((f"crops/{crop_id}", entry.reason))
+            hint = f"; re-run `garbtui extract` to cut it again" if entry.reason == "raw.png is missing" else ""
+            problems.append((f"crops/{crop_id}", entry.reason + hint))
             continue
         for name, reader in (("raw.png", read_rgb), ("proc.png", read_rgba)):
             path = ws.crop_dir(crop_id) / name
@@ -22,7 +30,8 @@ def check_workspace(ws: Workspace) -> list[tuple[str, str]]:
             try:
                 img = reader(path)
             except GarbError as exc:
-                problems.append((f"crops/{crop_id}/{name}", exc.message))
+                hint = RAW_HINT if name == "raw.png" else PROC_HINT
+                problems.append((f"crops/{crop_id}/{name}", f"{exc.message}; {hint}"))
                 continue
             meta = entry.meta
             if meta and img.shape[:2] != (meta.crop_height, meta.crop_width):

@@ -15,7 +15,7 @@ import numpy as np
 
 from garbtui.core.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.errors import GarbError, WorkspaceError
-from garbtui.core.ids import check_id
+from garbtui.core.ids import check_id, is_safe_id
 from garbtui.core.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 
 CropStatus = Literal["pending", "done", "broken"]
@@ -168,6 +168,11 @@ class Workspace:
 
     # -- listing ---------------------------------------------------------------------------
     def _ids(self, sub: str) -> list[str]:
+        # A folder whose name is not a safe id (say "New Folder" made by hand) is left out of every
+        # listing rather than breaking it; `status --check` reports it via stray_folders().
+        return [name for name in self._folders(sub) if is_safe_id(name)]
+
+    def _folders(self, sub: str) -> list[str]:
         base = self.root / sub
         if not base.is_dir():
             return []
@@ -177,6 +182,10 @@ class Workspace:
                 if entry.is_dir() and not entry.name.startswith("."):
                     out.append(entry.name)
         return sorted(out)
+
+    def stray_folders(self) -> list[str]:
+        """Folders inside images/, crops/, backgrounds/, scenes/ whose names are not valid ids (sub/name)."""
+        return [f"{sub}/{name}" for sub in SUBDIRS for name in self._folders(sub) if not is_safe_id(name)]
 
     def image_ids(self) -> list[str]:
         return self._ids("images")
