@@ -78,7 +78,9 @@ def grabcut(
     if min(h, w) < MIN_REFINE_SIDE:
         return None
     size = work_size((h, w), side)
-    small = np.ascontiguousarray(_resize(rgb, size))
+    # GrabCut's colour models and edge weights work in Lab here, as the clustering does: on the shared
+    # photos mean IoU 0.865 -> 0.875 and the worst crop 0.47 -> 0.54 (0.54-0.63 over seeds 0-4, k 4-8).
+    small = cv2.cvtColor(np.ascontiguousarray(_resize(rgb, size)), cv2.COLOR_RGB2LAB)
     mask = _resize(trimap, size, nearest=True).copy()
     bg_like = (mask == cv2.GC_BGD) | (mask == cv2.GC_PR_BGD)
     fg_like = ~bg_like
