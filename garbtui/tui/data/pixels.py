@@ -102,8 +102,8 @@ def draw_numbers(rgb: np.ndarray, labels_small: np.ndarray, k: int) -> np.ndarra
     h, w = labels_small.shape
     if h < 8 or w < 8:
         return out
-    # Hershey digits are about 22 px tall at scale 1: aim for an eighth of the picture, readable but small.
-    scale = max(0.3, min(1.2, min(h, w) / 8 / 22))
+    # Hershey digits are about 22 px tall at scale 1: aim for a twelfth of the picture, readable but small.
+    scale = max(0.3, min(1.0, min(h, w) / 12 / 22))
     thick = 1
     for idx in range(k):
         mask = (labels_small == idx).astype(np.uint8)
@@ -114,6 +114,6 @@ def draw_numbers(rgb: np.ndarray, labels_small: np.ndarray, k: int) -> np.ndarra
         text = str(idx + 1)
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         org = (int(np.clip(x - tw // 2, 0, w - tw)), int(np.clip(y + th // 2, th, h - 1)))
-        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
-        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 1, cv2.LINE_8)
+        cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_8)
     return out

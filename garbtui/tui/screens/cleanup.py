@@ -44,15 +44,16 @@ class CleanupScreen(Screen):
     BINDINGS = [
         Binding("c", "auto", "Auto clean"),
         Binding("1", "toggle(0)", "Toggle cluster", key_display="1-9"),
-        *[Binding(str(i + 1), f"toggle({i})", f"Toggle cluster {i + 1}", show=False) for i in range(1, 9)],
-        Binding("plus,equals_sign", "k(1)", "k+", key_display="+"),
-        Binding("minus", "k(-1)", "k-", key_display="-"),
+        *[Binding(str(i + 1), f"toggle({i})", f"Toggle cluster {i + 1}", show=False, id=f"toggle-{i + 1}")
+          for i in range(1, 9)],
+        Binding("plus,equals_sign", "k(1)", "More clusters", key_display="+"),
+        Binding("minus", "k(-1)", "Fewer clusters", key_display="-", show=False),
         Binding("r", "refine", "Refine edges"),
         Binding("f", "feather", "Feather"),
         Binding("s", "save", "Save proc.png"),
         Binding("u", "undo", "Undo"),
         Binding("n", "next(1)", "Next pending"),
-        Binding("N", "next(-1)", "Prev pending", key_display="N"),
+        Binding("N", "next(-1)", "Previous pending", key_display="N", show=False),
         Binding("escape", "back", "Back"),
     ]
 

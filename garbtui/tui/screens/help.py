@@ -16,13 +16,18 @@ def _key(binding: Binding) -> str:
     return ", ".join(names.get(k.strip(), k.strip()) for k in key.split(","))
 
 
+HIDDEN_ACTIONS = {"command_palette"}  # listed once by hand under "Everywhere"
+
+
 def _section(title: str, bindings: list[Binding], extra: list[tuple[str, str]] | None = None) -> Text:
     text = Text()
     text.append(f"{title}\n", style="bold underline")
     seen = set()
     rows: list[tuple[str, str]] = []
     for b in bindings:
-        if not isinstance(b, Binding) or not b.description or not b.show or (b.key, b.action) in seen:
+        # Every described key is listed, footer or not; only the per-cluster copies of `1` are folded into "1-9".
+        hidden = (b.id or "").startswith("toggle-") or b.action in HIDDEN_ACTIONS
+        if not isinstance(b, Binding) or not b.description or hidden or (b.key, b.action) in seen:
             continue
         seen.add((b.key, b.action))
         rows.append((_key(b), b.description))

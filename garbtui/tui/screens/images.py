@@ -67,7 +67,7 @@ class ImagesScreen(Screen):
 
     def on_mount(self) -> None:
         photos = self.query_one("#photos-table", DataTable)
-        photos.add_columns("photo", "scene", "size", "horizon", "objects")
+        photos.add_columns("photo", "scene", "size", "horizon", "objs")
         backgrounds = self.query_one("#backgrounds-table", DataTable)
         backgrounds.add_columns("background", "scene", "size", "horizon")
         self.fill_photos()

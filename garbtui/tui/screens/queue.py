@@ -34,7 +34,7 @@ class QueueScreen(Screen):
         Binding("g", "pick_scene", "Scene"),
         Binding("x", "clear_filters", "Clear filters"),
         Binding("i", "app.images", "Images"),
-        Binding("p", "app.placement", "Placement"),
+        Binding("p", "placement", "Placement"),
         Binding("R", "rescan", "Rescan", key_display="R"),
     ]
 
@@ -58,13 +58,6 @@ class QueueScreen(Screen):
                 yield ImageView("no cutout yet: press enter, then c", id="cutout-view")
                 yield Static("", id="crop-info")
         yield Footer()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "app.placement":
-            from garbtui.tui.app import placement_available
-
-            return placement_available()
-        return True
 
     # -- loading ----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -200,6 +193,16 @@ class QueueScreen(Screen):
         return text
 
     # -- actions ----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "placement":
+            from garbtui.tui.app import placement_available
+
+            return placement_available()  # the key and its footer entry appear once the screen exists
+        return True
+
+    def action_placement(self) -> None:
+        self.app.action_placement()
+
     def action_open_crop(self) -> None:
         crop_id = self.query_one(CropList).current_id
         if crop_id is None:

@@ -42,7 +42,7 @@ class CropList(ScrollView, can_focus=True):
         "crop-list--broken",
     }
     DEFAULT_CSS = """
-    CropList { background: $surface; }
+    CropList { background: $surface; overflow-x: hidden; }
     CropList > .crop-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
     CropList:blur > .crop-list--cursor { background: $block-cursor-blurred-background; color: $foreground; text-style: none; }
     CropList > .crop-list--odd { background: $boost; }
@@ -115,7 +115,8 @@ class CropList(ScrollView, can_focus=True):
         self.refresh_lines(index, 1)
 
     def _line_width(self) -> int:
-        return max(sum(w for _, w in COLUMNS) + 40, self.size.width)
+        # No sideways scrolling: the crop id is last and is cut at the edge (the preview title shows it whole).
+        return self.size.width
 
     # -- drawing ----------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
@@ -147,8 +148,11 @@ class CropList(ScrollView, can_focus=True):
         segments = [Segment(_fit(text, w), style) for text, (_, w) in zip(cells[:3], COLUMNS, strict=False)]
         segments.append(Segment(_fit(status, COLUMNS[3][1]), status_style))
         segments.append(Segment(crop, status_style if row.status == "broken" and not cursor else style))
+        width = self._line_width()
         strip = Strip(segments)
-        return strip.extend_cell_length(self._line_width(), style)
+        if strip.cell_length > width and width > 1:
+            return strip.crop(0, width - 1).extend_cell_length(width - 1, style).extend_cell_length(width, style)
+        return strip.extend_cell_length(width, style)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -1,0 +1,68 @@
+"""Snapshot tests: the main screens at a fixed size with half-cell images (update: pytest --snapshot-update)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from garbtui.tui import GarbApp
+from garbtui.tui.widgets.image_view import ImageView
+from tests.tui.conftest import wait_for
+
+SIZE = (140, 40)
+
+
+def make_app(ws: Path, theme: str | None = None) -> GarbApp:
+    app = GarbApp(ws, image_protocol="halfcell", theme=theme, remember_theme=False)
+    return app
+
+
+async def _home_ready(pilot) -> None:  # noqa: ANN001
+    app = pilot.app
+    app.sub_title = "sample workspace"  # the temporary path differs on every run
+    await wait_for(pilot, lambda: app.screen.query_one("#raw-view", ImageView).shown_key is not None)
+    await pilot.pause()
+
+
+def test_queue_screen(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=_home_ready)
+
+
+def test_queue_screen_light_theme(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+    assert snap_compare(make_app(sample_ws, "garb-light"), terminal_size=SIZE, run_before=_home_ready)
+
+
+def test_cleanup_screen_after_auto_clean(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await _home_ready(pilot)
+        app = pilot.app
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CleanupScreen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#cl-raw", ImageView).shown_key is not None)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
+        await pilot.pause()
+
+    assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=run_before)
+
+
+def test_images_screen(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await _home_ready(pilot)
+        app = pilot.app
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
+        await pilot.press("down")  # a photo with two objects outlined
+        await wait_for(pilot, lambda: app.screen.query_one("#photo-view", ImageView).shown_key is not None)
+        await pilot.pause()
+
+    assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_screen(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await _home_ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=run_before)
