@@ -243,3 +243,18 @@ def test_one_session_shared_by_threads_gives_the_serial_results() -> None:
         threaded = list(pool.map(lambda r: shared.run(r).alpha, recipes))
     assert all(np.array_equal(a, b) for a, b in zip(serial, threaded))
     assert shared.kmeans_runs == 3
+
+
+# Eight varied TACO objects (tiny to large, dirt / grass / asphalt / pavement) with their box as prior;
+# the automatic cutout scores 0.86-0.98 IoU on them today (bench/mask_quality.py has all 28).
+QUALITY_CASES = (1, 4, 5, 12, 15, 19, 20, 26)
+
+
+def test_automatic_cutout_quality_on_real_objects() -> None:
+    scores = []
+    for ann_id in QUALITY_CASES:
+        rgb, meta, gt = make_crop("box", ann_id=ann_id)
+        result = CleanupSession(rgb, region_mask(meta), margin_mask(meta)).run()
+        scores.append(iou(result.mask, gt))
+    assert min(scores) >= 0.8, dict(zip(QUALITY_CASES, scores))
+    assert float(np.mean(scores)) >= 0.9, dict(zip(QUALITY_CASES, scores))
