@@ -47,31 +47,48 @@ def probe_image(path: Path, limit: int | None = None) -> ImageInfo:
     path = Path(path)
     if not path.is_file():
         raise InputError("image file not found", where=str(path))
+    limit = max_pixels() if limit is None else limit
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as im:
                 width, height = im.size
+                # The limit is checked before anything else is read: for a PNG, getexif() decodes the
+                # whole image to look for an EXIF chunk after the pixels (a bomb would be decoded).
+                if width * height > limit:
+                    raise ImageTooLargeError(
+                        f"image is {width}x{height} = {width * height / 1e6:.3g} MP, over the limit of "
+                        f"{limit / 1e6:.3g} MP (set GARBTUI_MAX_PIXELS to raise it)",
+                        where=str(path),
+                    )
                 fmt = im.format or "?"
                 has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
-                try:
-                    orientation = int(im.getexif().get(274, 1) or 1)
-                except Exception:  # a broken EXIF block must not make the image unreadable
-                    orientation = 1
+                orientation = _orientation(im)
     except UnidentifiedImageError:
         raise InputError("not a readable image", where=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read image: {exc}", where=str(path)) from None
-    limit = max_pixels() if limit is None else limit
-    if width * height > limit:
-        raise ImageTooLargeError(
-            f"image is {width}x{height} = {width * height / 1e6:.0f} MP, over the limit of {limit / 1e6:.0f} MP "
-            "(set GARBTUI_MAX_PIXELS to raise it)",
-            where=str(path),
-        )
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return ImageInfo(width, height, orientation if 1 <= orientation <= 8 else 1, fmt, has_alpha)
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag, read from the header only (1 when there is none or it is broken)."""
+    try:
+        if im.format == "PNG":
+            # Only an eXIf chunk before the pixels (already parsed by open) is used; one after them
+            # would need a full decode, which is what a size-checked probe must never do.
+            raw = im.info.get("exif")
+            if not raw:
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+        else:
+            exif = im.getexif()
+        return int(exif.get(274, 1) or 1)
+    except Exception:  # a broken EXIF block must not make the image unreadable
+        return 1
 
 
 def read_rgb(path: Path, limit: int | None = None) -> np.ndarray:

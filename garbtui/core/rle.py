@@ -66,7 +66,7 @@ def _check_mask_size(width: int, height: int, what: str) -> None:
         raise InputError(f"{what} has size {width}x{height}")
     limit = max_pixels()
     if width * height > limit:
-        raise InputError(f"{what} of {width}x{height} is over the limit of {limit / 1e6:.0f} MP "
+        raise InputError(f"{what} of {width}x{height} is over the limit of {limit / 1e6:.3g} MP "
                          "(set GARBTUI_MAX_PIXELS to raise it)")
 
 
