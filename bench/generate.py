@@ -43,6 +43,7 @@ from garbtui.core.workspace import Workspace  # noqa: E402
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared"))
 WORKERS = 2
+REPEATS = 3
 TARGET = 90.0
 
 
@@ -144,13 +145,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer images (a smoke run)")
     args = parser.parse_args()
-    counts = {(640, 480): 120 if args.quick else 600, (1920, 1080): 30 if args.quick else 150}
+    counts = {(640, 480): 120 if args.quick else 400, (1920, 1080): 30 if args.quick else 100}
     tmp = Path(tempfile.mkdtemp(prefix="garbtui-bench-gen-"))
     try:
         ws = make_workspace(tmp / "ws")
         catalog = build_catalog(ws)
         print(f"workspace: {len(catalog.fragments)} fragments, {len(catalog.backgrounds)} backgrounds; "
               f"{WORKERS} worker processes, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+        print("ours img/s: end to end (pool start, planning, rendering, fsynced writes, dataset merge); steady: images/s "
+              "between the first and the last image; baseline: minimal copy-paste loop, warm pool; best of "
+              f"{REPEATS}")
         print(f"{'size':>10} {'blend':>8} {'objects/img':>11} {'ours img/s':>11} {'steady':>8} {'baseline':>9} {'ratio':>6}")
         for size, count in counts.items():
             for blend in ("none", "feather"):
@@ -158,8 +162,12 @@ def main() -> int:
                 recipes = list(plan_recipes(catalog, settings, count))
                 per_img = sum(len(r.placements) for r in recipes) / len(recipes)
                 tag = f"{size[0]}x{size[1]}-{blend}"
-                base = baseline_rate(ws, recipes, tmp / f"base-{tag}")
-                ours, steady = ours_rate(ws, settings, count, tmp / f"ours-{tag}")
+                # Best of REPEATS, ours and the baseline interleaved: the machine is shared, load comes and goes.
+                base, ours, steady = 0.0, 0.0, 0.0
+                for rep in range(REPEATS):
+                    base = max(base, baseline_rate(ws, recipes, tmp / f"base-{tag}-{rep}"))
+                    o, st = ours_rate(ws, settings, count, tmp / f"ours-{tag}-{rep}")
+                    ours, steady = max(ours, o), max(steady, st)
                 print(f"{size[0]}x{size[1]:>4} {blend:>8} {per_img:>11.1f} {ours:>11.1f} {steady:>8.1f} {base:>9.1f} "
                       f"{ours / base:>6.2f}")
                 if size == (640, 480) and blend == "none":

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -81,43 +83,52 @@ def _check_manifest(out_dir: Path, manifest: RunManifest) -> None:
 _WORKER: dict = {}
 
 
-def _init_worker(ws_root: str, categories: list[str]) -> None:
+def _init_worker(ws_root: str) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone decides (cancel, keep what is written, exit 130).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     ws = Workspace(Path(ws_root))
-    _WORKER.update(ws=ws, cache=RenderCache(ws), categories=categories)
+    _WORKER.update(ws=ws, cache=RenderCache(ws))
 
 
-def _work(recipe: Recipe) -> ImageOutputs:
-    return image_outputs(_WORKER["ws"], recipe, _WORKER["categories"], _WORKER["cache"])
+def _warm() -> None:
+    """A no-op task: submitting it makes the pool start its processes while the parent is still planning."""
 
 
-def _run_local(ws: Workspace, todo: list[Recipe], categories: list[str], workers: int, writer: OutputWriter) -> None:
-    """Render in this process (workers=1) or a pool of processes; this process writes (see writer.py)."""
-    if workers <= 1 or len(todo) <= 1:
+def _work(recipe: Recipe, categories: list[str]) -> ImageOutputs:
+    return image_outputs(_WORKER["ws"], recipe, categories, _WORKER["cache"])
+
+
+def _start_pool(ws: Workspace, workers: int) -> ProcessPoolExecutor:
+    # forkserver, not fork: the parent may run threads (progress bar, writers) and forking those is unsafe.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["garbtui.core.generate.render"])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(str(ws.root),))
+    for _ in range(workers):
+        pool.submit(_warm)
+    return pool
+
+
+def _run_local(ws: Workspace, todo: list[Recipe], categories: list[str], pool: ProcessPoolExecutor | None,
+               workers: int, writer: OutputWriter) -> None:
+    """Render in this process (no pool) or on the pool's processes; this process writes (see writer.py)."""
+    if pool is None:
         cache = RenderCache(ws)
         for recipe in todo:
             writer.put(image_outputs(ws, recipe, categories, cache))
         return
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["garbtui.core.generate.render"])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(str(ws.root), categories))
     pending: set[Future] = set()
     window = 3 * workers  # a bounded number in flight: memory stays flat however long the run
-    try:
-        for recipe in todo:
-            pending.add(pool.submit(_work, recipe))
-            if len(pending) >= window:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    writer.put(fut.result())
-        while pending:
+    for recipe in todo:
+        pending.add(pool.submit(_work, recipe, categories))
+        if len(pending) >= window:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 writer.put(fut.result())
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            writer.put(fut.result())
 
 
 def generate_dataset(
@@ -149,42 +160,54 @@ def generate_dataset(
         raise InputError("--out must be outside the workspace", where=str(out_dir))
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out is not a folder", where=str(out_dir))
-    catalog = build_catalog(ws, settings.backgrounds)
-    categories = catalog.categories
-    manifest = RunManifest(settings=settings, categories=categories,
-                           fragments=[f.crop_id for f in catalog.fragments],
-                           backgrounds=[b.meta.id for b in catalog.backgrounds], count=count)
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
-        raise InputError("--out exists, is not empty and holds no garbtui run; choose an empty or new folder",
-                         where=str(out_dir))
-    _check_manifest(out_dir, manifest)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sweep_temp_files(out_dir)
-    manifest.save(out_dir / MANIFEST)
-
-    recipes = list(plan_recipes(catalog, settings, count))
-    todo = [r for r in recipes if _done(out_dir, r) is None]
-    total, reused = len(recipes), len(recipes) - len(todo)
-    done = reused
-    report_progress = progress or (lambda d, t, n="": None)
-    report_progress(done, total, "resuming" if reused else "")
-
-    def tick(name: str) -> None:
-        nonlocal done
-        done += 1
-        report_progress(done, total, name)
-
     if engine not in ("local", "dask"):
         raise InputError(f"unknown engine {engine!r} (local or dask)")
-    if todo:
-        with OutputWriter(out_dir, tick) as writer:
-            if engine == "dask":
-                from garbtui.core.generate.distributed import run_on_dask
+    pool = _start_pool(ws, workers) if engine == "local" and workers > 1 else None
+    try:
+        catalog = build_catalog(ws, settings.backgrounds)
+        categories = catalog.categories
+        manifest = RunManifest(settings=settings, categories=categories,
+                               fragments=[f.crop_id for f in catalog.fragments],
+                               backgrounds=[b.meta.id for b in catalog.backgrounds], count=count)
+        if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
+            raise InputError("--out exists, is not empty and holds no garbtui run; choose an empty or new folder",
+                             where=str(out_dir))
+        _check_manifest(out_dir, manifest)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        sweep_temp_files(out_dir)
+        manifest.save(out_dir / MANIFEST)
 
-                run_on_dask(ws, todo, categories, writer, scheduler=scheduler, workers=workers)
-            else:
-                _run_local(ws, todo, categories, max(1, workers), writer)
+        recipes = list(plan_recipes(catalog, settings, count))
+        todo = [r for r in recipes if _done(out_dir, r) is None]
+        total, reused = len(recipes), len(recipes) - len(todo)
+        done = reused
+        report_progress = progress or (lambda d, t, n="": None)
+        report_progress(done, total, "resuming" if reused else "")
 
+        def tick(name: str) -> None:
+            nonlocal done
+            done += 1
+            report_progress(done, total, name)
+
+        if todo:
+            with OutputWriter(out_dir, tick) as writer:
+                if engine == "dask":
+                    from garbtui.core.generate.distributed import run_on_dask
+
+                    run_on_dask(ws, todo, categories, writer, scheduler=scheduler, workers=workers)
+                else:
+                    _run_local(ws, todo, categories, pool, max(1, workers), writer)
+    except BrokenProcessPool:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise GarbError("a worker process died (out of memory?); what was written is kept, rerun to resume",
+                        where=str(out_dir)) from None
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown(wait=True)
     records = []
     for recipe in recipes:
         rec = _done(out_dir, recipe)
