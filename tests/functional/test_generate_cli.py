@@ -130,28 +130,31 @@ def _generate_cmd(ws: Workspace, out: Path, count: int) -> list[str]:
             "--out", str(out), "--workers", "2", *ARGS]
 
 
-def test_resume_after_sigkill_redoes_nothing_and_ends_byte_identical(ws: Workspace, reference: Path,
-                                                                    tmp_path: Path) -> None:
+def test_resume_after_sigkill_redoes_nothing_and_ends_byte_identical(ws: Workspace, tmp_path: Path) -> None:
+    count = 30  # long enough that the kill surely lands mid-run
+    whole = tmp_path / "whole"
+    assert main(["generate", "-w", str(ws.root), "--count", str(count), "--out", str(whole), "--workers", "1",
+                 *ARGS]) == 0
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(_generate_cmd(ws, out, 12), env=env, start_new_session=True,
+    proc = subprocess.Popen(_generate_cmd(ws, out, count), env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     recipes = out / "recipes"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if recipes.is_dir() and len(list(recipes.glob("*.json"))) >= 3:
             break
-        time.sleep(0.005)
+        time.sleep(0.002)
     os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its worker processes, mid-run
     proc.wait()
     kept = {p.name: p.stat().st_mtime_ns for p in recipes.glob("*.json")}
-    assert 3 <= len(kept) < 12, "the run must be killed halfway"
+    assert 3 <= len(kept) < count, "the run must be killed halfway"
     assert not (out / "coco.json").exists()
-    rc = subprocess.run(_generate_cmd(ws, out, 12), env=env, capture_output=True, text=True)
+    rc = subprocess.run(_generate_cmd(ws, out, count), env=env, capture_output=True, text=True)
     assert rc.returncode == 0, rc.stderr
     # Committed images were not redone; nothing is duplicated; the result is the uninterrupted run's.
     assert {p.name: p.stat().st_mtime_ns for p in recipes.glob("*.json") if p.name in kept} == kept
-    assert tree(out) == tree(reference)
+    assert tree(out) == tree(whole)
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
 
