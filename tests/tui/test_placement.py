@@ -46,7 +46,7 @@ async def open_placement(pilot, app: GarbApp):  # noqa: ANN001, ANN201
 async def settle(pilot, screen) -> None:  # noqa: ANN001
     """Wait until the preview shows the newest render request."""
     await pilot.app.workers.wait_for_complete()
-    await wait_for(pilot, lambda: screen.shown_generation == screen.generation and screen.renders_busy == 0)
+    await wait_for(pilot, lambda: screen.shown_generation == screen.generation)
 
 
 async def pick_background(pilot, screen, bg_id: str) -> None:  # noqa: ANN001
@@ -277,8 +277,8 @@ async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
             assert binding.description in titles
         footer_keys = {b.binding.action for b in screen.active_bindings.values() if b.binding.show}
         assert {"add", "delete", "save", "render", "open", "recreate", "new", "back"} <= footer_keys
-        field(screen, "x").focus()
-        await pilot.pause()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: app.focused is field(screen, "x"))
         footer_keys = {b.binding.action for b in screen.active_bindings.values() if b.binding.show}
         assert {"nudge(1)", "nudge(10)", "add", "save", "render"} <= footer_keys
 

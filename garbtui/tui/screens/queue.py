@@ -181,7 +181,7 @@ class QueueScreen(Screen):
         if meta is None:
             return text
         text.append(f"{meta.label}", style="bold")
-        text.append(f"  · {meta.scene} · surface {meta.surface} · {meta.crop_width}×{meta.crop_height}px\n")
+        text.append(f" · {meta.scene} · surface {meta.surface} · {meta.crop_width}×{meta.crop_height}px\n")
         text.append(f"from {meta.image_id} at ({meta.origin_x}, {meta.origin_y}) · {meta.region.kind}")
         if meta.k is not None:
             text.append(f" · k {meta.k:.3f}")

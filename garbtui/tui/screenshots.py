@@ -1,0 +1,102 @@
+"""Make the README screenshots with the app itself: `python -m garbtui.tui.screenshots [OUT_DIR]`.
+
+Works on a fresh copy of the sample workspace (half-cell images, fixed size), so the pictures are
+reproducible and the repository copy is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZE = (160, 46)
+
+
+async def _until(pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the app did not get there")
+        await pilot.pause(0.05)
+
+
+async def _shoot(out: Path, ws: Path) -> list[Path]:
+    from garbtui.core.cleanup import CleanupSession
+    from garbtui.core.workspace import Workspace
+    from garbtui.tui import GarbApp
+    from garbtui.tui.widgets.image_view import ImageView
+
+    made: list[Path] = []
+    workspace = Workspace.open(ws)
+    # Two crops already cleaned, so the queue shows both states when filtered to "all".
+    for crop_id in workspace.crop_ids()[-2:]:
+        result = CleanupSession.from_workspace(workspace, crop_id).run()
+        workspace.save_proc(crop_id, result.rgba, result.recipe)
+
+    def save(app: GarbApp, name: str) -> None:
+        app.save_screenshot(filename=name, path=str(out))
+        made.append(out / name)
+
+    app = GarbApp(ws, image_protocol="halfcell", theme="garb-dark", remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        app.sub_title = "demo workspace"
+        raw = app.screen.query_one("#raw-view", ImageView)
+        await _until(pilot, lambda: raw.shown_key is not None)
+        await pilot.pause(0.3)
+        save(app, "queue.svg")
+        await pilot.press("f", "f", "end")  # all crops; a cleaned one: raw and cutout side by side
+        await _until(pilot, lambda: app.screen.query_one("#cutout-view", ImageView).shown_key is not None)
+        await pilot.pause(0.3)
+        save(app, "queue-done.svg")
+        await pilot.press("x", "home", "enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "CleanupScreen")
+        screen = app.screen
+        await pilot.press("c")
+        await _until(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
+        await pilot.pause(0.3)
+        save(app, "cleanup.svg")
+        await pilot.press("escape", "i")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
+        images = app.screen
+        await pilot.press("down", "down", "down")  # a road photo with three objects
+        await _until(pilot, lambda: images.query_one("#photo-view", ImageView).shown_key is not None)
+        await pilot.pause(0.3)
+        save(app, "photos.svg")
+        await pilot.press("b", "down")  # a road background with its estimated horizon
+        await pilot.pause(0.3)
+        await _until(pilot, lambda: images.query_one("#photo-view", ImageView).shown_key is not None)
+        await pilot.pause(0.3)
+        save(app, "backgrounds.svg")
+        await pilot.press("escape", "question_mark")
+        await pilot.pause(0.3)
+        save(app, "help.svg")
+    light = GarbApp(ws, image_protocol="halfcell", theme="garb-light", remember_theme=False)
+    async with light.run_test(size=SIZE) as pilot:
+        light.sub_title = "demo workspace"
+        raw = light.screen.query_one("#raw-view", ImageView)
+        await _until(pilot, lambda: raw.shown_key is not None)
+        await pilot.pause(0.3)
+        save(light, "queue-light.svg")
+    return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "docs/screenshots").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("GARBTUI_CONFIG_DIR", tempfile.mkdtemp(prefix="garbtui-shots-config-"))
+    from garbtui.commands.demo import make_copy
+
+    with tempfile.TemporaryDirectory(prefix="garbtui-shots-") as tmp:
+        ws = make_copy(Path(tmp) / "demo")
+        for path in asyncio.run(_shoot(out, ws)):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
