@@ -338,9 +338,12 @@ class Workspace:
             if found is not None:
                 backup = self._backup_name(proc, "proc.bak")
                 atomic_copy(proc, backup)
-            atomic_write_png(proc, rgba)
+            # The recipe goes in first: a save killed in between leaves the crop pending (no proc.png)
+            # with the new recipe, which a re-run completes; the other order would leave a done crop
+            # whose recipe is never recorded, since re-runs skip done crops.
             meta.cleanup = recipe
             self.save_crop_meta(meta)
+            atomic_write_png(proc, rgba)
             stamp = FileStamp.of(proc)
         conflict = expected is not UNCHECKED and found != expected
         return SaveResult(proc, stamp, backup, conflict)

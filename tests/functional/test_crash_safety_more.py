@@ -1,0 +1,183 @@
+"""Killing `garbtui clean` (and `garbtui generate`) at random points: only complete files, and a re-run finishes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from garbtui.cli import main
+from garbtui.core.atomic import sweep_temp_files
+from garbtui.core.workspace import Workspace
+from tests.conftest import REPO, SAMPLE_DATA
+from tests.functional.test_crash_safety import complete_files_only
+
+SAMPLE_WS = SAMPLE_DATA / "workspace"
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def kill_mid_run(proc: subprocess.Popen, watch: Path, rng: random.Random, *, first_file: str,
+                 delay: tuple[float, float], timeout: float = 60.0) -> None:
+    """SIGKILL `proc` a random moment after the first file whose name ends with `first_file` (or a
+    temporary file on its way to being one) shows up under `watch`."""
+    before = {str(p) for p in watch.rglob(f"*{first_file}*")} if watch.exists() else set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if watch.exists() and any(str(p) not in before for p in watch.rglob(f"*{first_file}*")):
+            break
+        time.sleep(0.002)
+    time.sleep(rng.uniform(*delay))
+    # The whole job dies at once, as on a power cut: the command and any worker processes it started
+    # (they share its session, see spawn()).
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def spawn(args: list[str]) -> subprocess.Popen:
+    """Start garbtui in a session of its own, so a kill can reach every process of the job."""
+    return subprocess.Popen([sys.executable, "-m", "garbtui", *args], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def copy_sample(target: Path) -> Path:
+    shutil.copytree(SAMPLE_WS, target, ignore=shutil.ignore_patterns(".lock"))
+    return target
+
+
+def files_of(root: Path) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and p.name != ".lock" and not p.name.endswith(".tmp")}
+
+
+def clean_args(ws: Path) -> list[str]:
+    return ["clean", "-w", str(ws), "--workers", "2"]
+
+
+@pytest.mark.slow
+def test_clean_killed_anywhere_then_rerun(tmp_path: Path) -> None:
+    original = files_of(SAMPLE_WS)
+    reference_ws = copy_sample(tmp_path / "reference")
+    assert main(clean_args(reference_ws)) == 0
+    reference = files_of(reference_ws)
+    crops = Workspace.open(reference_ws).crop_ids()
+    rng = random.Random(7)
+    partial = 0
+    for attempt in range(5):
+        ws = copy_sample(tmp_path / f"ws{attempt}")
+        proc = spawn(clean_args(ws))
+        kill_mid_run(proc, ws / "crops", rng, first_file="proc.png", delay=(0.0, 0.3))
+        complete_files_only(ws)  # every PNG and JSON decodes
+        got = files_of(ws)
+        for rel, data in got.items():
+            # Each file is the old version or the new one, never a third thing.
+            assert data in (original.get(rel), reference.get(rel)), f"{rel} is neither old nor new"
+        done = [c for c in crops if (ws / "crops" / c / "proc.png").is_file()]
+        partial += 0 < len(done) < len(crops)
+        for crop_id in done:  # a saved cutout always has its recipe beside it
+            assert Workspace.open(ws).load_crop_meta(crop_id).cleanup is not None, crop_id
+        assert main(clean_args(ws)) == 0
+        assert files_of(ws) == reference, "the re-run leaves exactly what an uninterrupted run makes"
+        sweep_temp_files(ws)
+        assert not [p for p in ws.rglob("*.tmp")]
+    assert partial, "no kill landed in the middle of the job"
+
+
+@pytest.mark.xfail(strict=True, reason="garbtui/commands/clean.py does not call "
+                   "garbtui.core.atomic.sweep_temp_files(ws.root) before cleaning, as extract does: the temporary "
+                   "files of a killed clean stay in crop folders until some other command sweeps them")
+def test_clean_rerun_sweeps_the_killed_runs_temporary_files(tmp_path: Path) -> None:
+    ws = copy_sample(tmp_path / "ws")
+    crop_id = Workspace.open(ws).crop_ids()[0]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = ws / "crops" / crop_id / f".proc.png.{int(dead.stdout)}.abc123.tmp"
+    leftover.write_bytes(b"half a png")
+    assert main(clean_args(ws)) == 0
+    assert not leftover.exists()
+
+
+def _generate_available() -> bool:
+    try:
+        import garbtui.commands.generate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def generate_args(ws: Path, out: Path, count: int) -> list[str]:
+    return ["generate", "-w", str(ws), "--out", str(out), "--count", str(count), "--seed", "3", "--workers", "2",
+            "--size", "320x240", "-q"]
+
+
+def dataset_files(out: Path) -> dict[Path, bytes]:
+    return {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+            if p.is_file() and not p.name.endswith(".tmp") and not p.name.startswith(".")}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _generate_available(), reason="garbtui generate is not installed")
+def test_generate_killed_anywhere_then_rerun(tmp_path: Path) -> None:
+    ws = copy_sample(tmp_path / "ws")
+    assert main(clean_args(ws)) == 0  # generate needs cleaned fragments
+    count = 16
+    reference_out = tmp_path / "reference"
+    assert main(generate_args(ws, reference_out, count)) == 0
+    reference = dataset_files(reference_out)
+    rng = random.Random(11)
+    partial = 0
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        proc = spawn(generate_args(ws, out, count))
+        kill_mid_run(proc, out, rng, first_file=".jpg", delay=(0.0, 0.5))
+        complete_files_only(out)
+        got = dataset_files(out)
+        images = [p for p in got if p.suffix == ".jpg"]
+        partial += 0 < len(images) < count
+        per_image = [p for p in got if p.parts[0] in ("images", "labels", "recipes")]
+        for rel in per_image:  # every image, label and recipe written so far is the uninterrupted run's
+            assert got[rel] == reference[rel], rel
+        assert main(generate_args(ws, out, count)) == 0
+        assert dataset_files(out) == reference, "the re-run completes the dataset exactly"
+    assert partial, "no kill landed in the middle of the job"
+    json.loads((reference_out / "coco.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _generate_available(), reason="garbtui generate is not installed")
+@pytest.mark.xfail(strict=True, reason="when only the main `garbtui generate` process is SIGKILLed (the OOM killer "
+                   "picks one process), its multiprocessing forkserver, resource tracker and ProcessPoolExecutor "
+                   "workers (garbtui/core/generate/runner.py _start_pool) keep running forever as orphans holding "
+                   "memory; they should exit when their parent dies")
+def test_generate_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    ws = copy_sample(tmp_path / "ws")
+    assert main(clean_args(ws)) == 0
+    out = tmp_path / "out"
+    proc = spawn(generate_args(ws, out, 400))
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob("images/*.jpg")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # the main process only
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not group_alive(proc.pid), "worker processes outlived the killed generate"
+    finally:
+        if group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)  # never leave the orphans behind
