@@ -7,7 +7,7 @@ Ours does more per image: premultiplied resampling with rotation, blend-mode alp
 (feather), occlusion-aware masks, COCO RLE + outlines, atomic fsynced writes and a recipe record.
 The issue's target is >= 90 images/s at 640x480 with plain pastes (2x the peer's ~45/s).
 
-Also prints the RSS of one process over a 1000-image in-process run (it must stay flat).
+Also prints the RSS of a 1000-image run done in one process (it must stay flat).
 
     /work/venv/bin/python bench/generate.py [--quick]
 """
@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from garbtui.core.backgrounds import add_background  # noqa: E402
 from garbtui.core.compose.fragment import outline_cutout  # noqa: E402
 from garbtui.core.generate.recipe import Recipe, RunSettings  # noqa: E402
-from garbtui.core.generate.render import RenderCache, image_outputs  # noqa: E402
+from garbtui.core.generate.render import RenderCache  # noqa: E402
 from garbtui.core.generate.runner import generate_dataset  # noqa: E402
 from garbtui.core.generate.sampler import build_catalog, plan_recipes  # noqa: E402
 from garbtui.core.imageio import read_rgba  # noqa: E402
@@ -126,19 +126,20 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def memory_check(ws: Workspace, n: int) -> None:
-    catalog = build_catalog(ws)
-    recipes = list(plan_recipes(catalog, RunSettings(seed=9, size=(640, 480), blend="none"), n))
-    cache = RenderCache(ws)
-    marks = {}
+def memory_check(ws: Workspace, n: int, out: Path) -> None:
+    """A whole generate run in this process (render, encode, fsynced writes, merge), RSS sampled as it goes."""
+    marks: dict[int, float] = {}
+
+    def progress(done: int, total: int, note: str = "") -> None:
+        if done in (50, n // 2, n):
+            marks[done] = rss_mb()
+
     start = rss_mb()
-    for i, r in enumerate(recipes, 1):
-        image_outputs(ws, r, catalog.categories, cache)
-        if i in (50, n // 2, n):
-            marks[i] = rss_mb()
-    print(f"memory, one process, {n} images 640x480 (render + encode + labels): RSS start {start:.0f} MB, "
-          + ", ".join(f"after {k} {v:.0f} MB" for k, v in marks.items())
-          + f"; growth after image 50: {marks[n] - marks[50]:+.1f} MB")
+    generate_dataset(ws, out, n, RunSettings(seed=9, size=(640, 480), blend="none"), workers=1, progress=progress)
+    end = rss_mb()
+    print(f"memory, generate --workers 1 (all in this process), {n} images 640x480: RSS start {start:.0f} MB, "
+          + ", ".join(f"after image {k} {v:.0f} MB" for k, v in sorted(marks.items()))
+          + f", after the dataset merge {end:.0f} MB; growth from image 50 to {n}: {marks[n] - marks[50]:+.1f} MB")
 
 
 def main() -> int:
@@ -174,7 +175,7 @@ def main() -> int:
                     verdict = "meets" if ours >= TARGET else "misses"
                     print(f"    target >= {TARGET:.0f} images/s at 640x480 with plain pastes: {verdict} it "
                           f"({ours / 45.0:.2f}x the peer's ~45/s)")
-        memory_check(ws, 200 if args.quick else 1000)
+        memory_check(ws, 200 if args.quick else 1000, tmp / "memory")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
