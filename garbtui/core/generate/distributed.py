@@ -12,6 +12,7 @@ OutputWriter, hence the same bytes, as a local run. Each worker process keeps on
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 from garbtui.core.errors import InputError
@@ -52,9 +53,10 @@ def run_on_dask(ws: Workspace, todo: list[Recipe], categories: list[str], writer
         window = 4 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
         queue = iter(todo)
         ws_root = str(ws.root)
+        run = uuid.uuid4().hex[:12]  # task keys unique per run, even on a scheduler shared by several runs
 
         def submit(recipe: Recipe):  # noqa: ANN202 - a dask Future
-            return client.submit(render_remote, ws_root, recipe, categories, key=f"garbtui-{recipe.name}-{id(todo)}",
+            return client.submit(render_remote, ws_root, recipe, categories, key=f"garbtui-{run}-{recipe.name}",
                                  pure=False)
 
         first = [submit(r) for _, r in zip(range(window), queue)]
