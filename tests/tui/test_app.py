@@ -306,7 +306,7 @@ async def test_add_background_from_a_path(sample_ws: Path, clean_photo: Path) ->
         await wait_for(pilot, lambda: ws.load_background_meta(new_id).horizon_row == 300)
 
 
-async def test_placement_hook_hidden_until_installed(sample_ws: Path) -> None:
+async def test_placement_hook(sample_ws: Path) -> None:
     from garbtui.tui.app import placement_available
 
     app = GarbApp(sample_ws)

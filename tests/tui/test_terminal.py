@@ -13,10 +13,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 PROBE = (
-    "import time; t = time.perf_counter();"
-    "from garbtui.tui.terminal import detect; info = detect();"
+    "import time; from garbtui.tui import terminal;"
+    "t = time.perf_counter(); info = terminal.detect(); seconds = time.perf_counter() - t;"
     "import textual_image.widget;"  # must not probe again (2 s timeout per read in textual-image)
-    "print('RESULT', info.protocol, info.probed, round(time.perf_counter() - t, 2), flush=True)"
+    "print('RESULT', info.protocol, info.probed, round(seconds, 2), flush=True)"
 )
 
 
@@ -68,6 +68,7 @@ def test_silent_terminal_does_not_stall_start_up() -> None:
     _, protocol, probed, seconds = _result(out)
     assert protocol == "halfcell" and probed == "False"
     assert float(seconds) < 1.0  # our probe gives up after 0.35 s; textual-image alone would wait 2 s
+    assert out.count("\x1b[c") == 1  # importing textual-image afterwards did not query again
 
 
 def test_sixel_terminal_is_detected() -> None:

@@ -193,13 +193,6 @@ class QueueScreen(Screen):
         return text
 
     # -- actions ----------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "placement":
-            from garbtui.tui.app import placement_available
-
-            return placement_available()  # the key and its footer entry appear once the screen exists
-        return True
-
     def action_placement(self) -> None:
         self.app.action_placement()
 
