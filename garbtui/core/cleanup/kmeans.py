@@ -121,17 +121,15 @@ _LUT_BITS = 5
 _LUT_SHIFT = 8 - _LUT_BITS
 _LUT_SIDE = 1 << _LUT_BITS
 _LUT_HALF = ((1 << _LUT_SHIFT) - 1) / 2.0  # half the width of a LUT cell, per channel
-_grid = np.stack(np.meshgrid(*(np.arange(_LUT_SIDE),) * 3, indexing="ij"), axis=-1).reshape(-1, 3)
-_LUT_CENTRES = (_grid * (1 << _LUT_SHIFT) + _LUT_HALF).astype(np.float32)
-del _grid
 
 
 def assign_codes(codes: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Exact nearest-centre index for N x 3 uint8 colour codes, via a coarse colour lookup table.
 
-    A 5-bit-per-channel cell answers for all its pixels when no bisector between its nearest centre b
-    and another centre j crosses the cell: d_j(g) - d_b(g) > 2 h |c_j - c_b|_1 at the cell centre g
-    (h = half the cell width). Pixels of the remaining cells, near cluster boundaries, are assigned exactly.
+    Colours are binned into 5-bit-per-channel cells; only the cells present are looked at (a crop has
+    a few thousand). A cell answers for all its pixels when no bisector between its nearest centre b
+    and another centre j crosses it: d_j(g) - d_b(g) > 2 h |c_j - c_b|_1 at the cell centre g (h = half
+    the cell width). Pixels of the remaining cells, near cluster boundaries, are assigned exactly.
     """
     c = centers.astype(np.float32)
     k = c.shape[0]
@@ -140,17 +138,18 @@ def assign_codes(codes: np.ndarray, centers: np.ndarray) -> np.ndarray:
     q = codes >> _LUT_SHIFT
     idx = (q[:, 0].astype(np.int32) << (2 * _LUT_BITS)) | (q[:, 1].astype(np.int32) << _LUT_BITS) | q[:, 2]
     present = np.flatnonzero(np.bincount(idx, minlength=_LUT_SIDE**3))
-    d = _sq_dist(_LUT_CENTRES[present], c)
+    mask = _LUT_SIDE - 1
+    cells = np.stack([present >> (2 * _LUT_BITS), (present >> _LUT_BITS) & mask, present & mask], axis=1)
+    d = _sq_dist((cells * (1 << _LUT_SHIFT) + _LUT_HALF).astype(np.float32), c)
     best = d.argmin(axis=1)
+    rows = np.arange(d.shape[0])
     l1 = np.abs(c[:, None, :] - c[None, :, :]).sum(axis=2)
-    slack = d - d[np.arange(d.shape[0]), best][:, None] - (2.0 * _LUT_HALF) * l1[best]
-    slack[np.arange(d.shape[0]), best] = np.inf
-    sure = np.zeros(_LUT_SIDE**3, dtype=bool)
-    sure[present] = slack.min(axis=1) > 1e-3
-    lut = np.zeros(_LUT_SIDE**3, dtype=np.int32)
-    lut[present] = best
+    slack = d - d[rows, best][:, None] - (2.0 * _LUT_HALF) * l1[best]
+    slack[rows, best] = np.inf
+    lut = np.full(_LUT_SIDE**3, -1, dtype=np.int32)  # -1: an ambiguous cell, decided per pixel
+    lut[present] = np.where(slack.min(axis=1) > 1e-3, best, -1)
     out = lut[idx]
-    redo = np.flatnonzero(~sure[idx])
+    redo = np.flatnonzero(out < 0)
     if redo.size:
         out[redo] = assign(codes[redo].astype(np.float32), c)
     return out
