@@ -15,7 +15,6 @@ Also prints the RSS of a 1000-image run done in one process (it must stay flat).
 from __future__ import annotations
 
 import argparse
-import math
 import multiprocessing
 import os
 import shutil

@@ -30,7 +30,7 @@ from garbtui.core.generate.taxonomy import nearest_label, same_label
 from garbtui.core.ids import check_id, short_hash, slugify
 from garbtui.core.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
 from garbtui.core.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
-from garbtui.core.size_priors import load_size_priors
+from garbtui.core.size_priors import SizePriors, load_size_priors
 from garbtui.core.workspace import Workspace
 
 MIN_BELOW_HORIZON = 2.0  # px: an object whose bottom is this close to the horizon has no usable depth
@@ -159,8 +159,8 @@ class _FragmentPool:
         return self.fragment(crop_id)
 
 
-def _choose(pool: _FragmentPool, obj: ReferenceObject, image_id: str, use_own: bool, priors, notes: list[str],
-            number: int) -> str | None:
+def _choose(pool: _FragmentPool, obj: ReferenceObject, image_id: str, use_own: bool, priors: SizePriors,
+            notes: list[str], number: int) -> str | None:
     """The fragment for one reference object; appends a note whenever it is not the object itself."""
     exclude = None if use_own else image_id
     if use_own and pool.ws.crop_status(obj.crop_id) == "done":
