@@ -10,6 +10,8 @@ and sizes carry over depends on what is known about the two photos:
   vanishing point divided by its distance below the horizon, which is proportional to metres from the
   road's centre line on a flat ground plane. Its size keeps the reference's own perspective constant
   k = box height / (bottom - horizon), moved to the background's camera height.
+  When both photos have a seg.json with a road region, the lateral place is instead the object's
+  fraction of the way between the left and right road edges on its row, kept on the background.
 - `band`: the background is a road with a horizon, the reference has none: the reference's rows map
   onto the background's placement band, columns by image width, and sizes come from perspective
   (the fragment's own k or its label's size prior).
@@ -25,7 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from garbtui.core.compose.fragment import Fragment, load_fragment
+from garbtui.core.backgrounds import SEG_FILE, SegMap, load_seg
 from garbtui.core.errors import GarbError, InputError
+from garbtui.core.generate.sampler import road_span
 from garbtui.core.generate.taxonomy import nearest_label, same_label
 from garbtui.core.ids import check_id, short_hash, slugify
 from garbtui.core.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
@@ -69,6 +73,11 @@ class Frame:
     horizon: float | None
     vp_x: float
     camera_height: float
+    seg: SegMap | None = None  # road / grass / ... regions (seg.json), for the road edges
+
+    def road_span(self, y: float) -> tuple[float, float] | None:
+        span = road_span(self.seg, self.width, self.height, y)
+        return span if span is not None and span[1] - span[0] >= 2.0 else None
 
 
 def reference_objects(ws: Workspace, image_id: str) -> list[ReferenceObject]:
@@ -101,7 +110,9 @@ def _reference_frame(ws: Workspace, meta: ImageMeta, notes: list[str]) -> Frame:
             notes.append(f"reference horizon estimated at row {horizon:.0f} (confidence {est.confidence:.2f})")
         else:
             notes.append("reference horizon unknown and could not be estimated")
-    return Frame(meta.width, meta.height, horizon, vp_x, meta.camera_height_m or DEFAULT_CAMERA_HEIGHT_M)
+    seg_path = ws.image_dir(meta.id) / SEG_FILE
+    seg = SegMap.load(seg_path) if seg_path.is_file() else None
+    return Frame(meta.width, meta.height, horizon, vp_x, meta.camera_height_m or DEFAULT_CAMERA_HEIGHT_M, seg)
 
 
 def _background_frame(ws: Workspace, meta: BackgroundMeta) -> Frame:
@@ -114,7 +125,7 @@ def _background_frame(ws: Workspace, meta: BackgroundMeta) -> Frame:
         est = estimate_horizon(read_rgb(ws.background_path(meta.id)))
         if est.vanishing_point is not None and abs(est.vanishing_point[1] - meta.horizon_row) < 0.05 * meta.height:
             vp_x = float(np.clip(est.vanishing_point[0], 0, meta.width))
-    return Frame(meta.width, meta.height, meta.horizon_row, vp_x, meta.camera_height_m)
+    return Frame(meta.width, meta.height, meta.horizon_row, vp_x, meta.camera_height_m, load_seg(ws, meta.id))
 
 
 class _FragmentPool:
@@ -252,6 +263,7 @@ def recreate_scene(
     y_hi = area.y_max if area.y_max is not None else float(bg.height)
     diag = math.hypot(bg.width, bg.height) / math.hypot(ref.width, ref.height)
     placements: list[Placement] = []
+    edges_used = 0
     for number, obj in enumerate(objects):
         crop_id = _choose(pool, obj, reference_image_id, use_own, priors, notes, number)
         if crop_id is None:
@@ -268,6 +280,13 @@ def recreate_scene(
         elif mode == "band":
             y = y_lo + (obj.y1 / ref.height) * (y_hi - y_lo)
             x = obj.cx / ref.width * bg.width
+        if mode != "relative":
+            span_ref, span_bg = ref.road_span(obj.y1), bg.road_span(y)
+            if span_ref is not None and span_bg is not None:
+                # Both photos mark their road: keep the object's place between the road edges (0 left, 1 right).
+                t = (obj.cx - span_ref[0]) / (span_ref[1] - span_ref[0])
+                x = span_bg[0] + t * (span_bg[1] - span_bg[0])
+                edges_used += 1
         else:
             x, y = obj.cx / ref.width * bg.width, obj.y1 / ref.height * bg.height
         cx, cy = _clamp(x, 0.0, bg.width), _clamp(y, max(y_lo, 0.0), min(y_hi, bg.height))
@@ -288,6 +307,8 @@ def recreate_scene(
             rotation, scale = _rotation_and_scale(frag, obj.width * diag, obj.height * diag)
         placements.append(Placement(crop_id=crop_id, x=round(x, 2), y=round(y, 2), scale=round(scale, 5),
                                     rotation=rotation, blend=blend))
+    if edges_used:
+        notes.append(f"{edges_used} object(s) placed between the road edges of both photos (seg.json)")
     if not placements:
         raise InputError(f"no object of reference image {reference_image_id} could be matched to a cleaned fragment")
     if mode == "relative":

@@ -104,6 +104,35 @@ def test_road_reference_with_horizon_keeps_depth_and_perspective(ws: Workspace) 
     assert ys == sorted(ys)
 
 
+def test_road_edges_from_seg_maps_keep_the_place_between_the_edges(ws: Workspace) -> None:
+    from garbtui.core.backgrounds import SegMap, SegRegion
+    from garbtui.core.generate.sampler import road_span
+
+    meta = ws.load_image_meta(CANS)
+    ref_seg = SegMap(width=meta.width, height=meta.height,
+                     regions=[SegRegion(surface="road", polygons=[[(-200, 1280), (470, 150), (490, 150), (1160, 1280)]])])
+    bg_seg = SegMap(width=1280, height=720,
+                    regions=[SegRegion(surface="road", polygons=[[(100, 720), (600, 430), (680, 430), (1200, 720)]])])
+    ref_seg.save(ws.image_dir(CANS) / "seg.json")
+    bg_seg.save(ws.background_dir("highway") / "seg.json")
+    meta.horizon_row = 150.0
+    ws.save_image_meta(meta)
+    try:
+        scene, notes = recreate_scene(ws, CANS, "highway")
+    finally:
+        meta.horizon_row = None
+        ws.save_image_meta(meta)
+        (ws.image_dir(CANS) / "seg.json").unlink()
+        (ws.background_dir("highway") / "seg.json").unlink()
+    assert any("road edges" in n for n in notes)
+    refs = {r.crop_id: r for r in reference_objects(ws, CANS)}
+    for p in scene.placements:
+        ref = refs[p.crop_id]
+        lr, rr = road_span(ref_seg, meta.width, meta.height, ref.y1)
+        lb, rb = road_span(bg_seg, 1280, 720, p.y)
+        assert (p.x - lb) / (rb - lb) == pytest.approx((ref.cx - lr) / (rr - lr), abs=2e-3)
+
+
 def test_unknown_reference_or_background_is_a_clear_error(ws: Workspace) -> None:
     with pytest.raises(InputError, match="reference image nope"):
         recreate_scene(ws, "nope", "paving")

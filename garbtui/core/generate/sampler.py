@@ -148,11 +148,11 @@ def cover_window(meta: BackgroundMeta, size: tuple[int, int]) -> tuple[tuple[flo
     return (float(x0), float(y0), float(x0 + ww), float(y0 + wh)), W / ww
 
 
-def road_span(seg: SegMap | None, meta: BackgroundMeta, y: float) -> tuple[float, float] | None:
-    """Left and right road edges (photo px) on row y, from the seg.json road region; None without one."""
+def road_span(seg: SegMap | None, width: int, height: int, y: float) -> tuple[float, float] | None:
+    """Left and right road edges (pixels of a width x height photo) on row y, from a seg.json road region."""
     if seg is None:
         return None
-    fx, fy = seg.width / meta.width, seg.height / meta.height
+    fx, fy = seg.width / width, seg.height / height
     sy = y * fy
     xs: list[float] = []
     for region in seg.regions:
@@ -171,7 +171,7 @@ def road_span(seg: SegMap | None, meta: BackgroundMeta, y: float) -> tuple[float
 
 def _edge_x(bg: BackgroundInfo, y: float, side: int) -> float:
     meta = bg.meta
-    span = road_span(bg.seg, meta, y)
+    span = road_span(bg.seg, meta.width, meta.height, y)
     if span is not None:
         return span[0] if side < 0 else span[1]
     hz = float(meta.horizon_row or 0.0)
