@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -185,3 +186,48 @@ def test_extract_refuses_huge_masks_in_an_export(tmp_path: Path) -> None:
     proc = run_cli("extract", str(tmp_path / "export.json"), "-w", str(tmp_path / "ws"))
     assert proc.returncode == 1 and "COCO RLE mask of 90000x90000 is over the limit" in proc.stderr
     assert "1 new crop(s)" in proc.stdout
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """RSS of a process and all its descendants, from /proc (Linux)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, StopIteration, PermissionError):
+            continue
+    return total / 1024
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_generate_memory_stays_flat_over_1000_images(tmp_path: Path) -> None:
+    pytest.importorskip("garbtui.commands.generate")
+    from garbtui.cli import main
+
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE_DATA / "workspace", ws, ignore=shutil.ignore_patterns(".lock"))
+    assert main(["clean", "-w", str(ws)]) == 0
+    out = tmp_path / "out"
+    count = 1000
+    child = subprocess.Popen([sys.executable, "-m", "garbtui", "generate", "-w", str(ws), "--out", str(out),
+                              "--count", str(count), "--workers", "2", "--size", "160x120", "-q"],
+                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    samples: list[tuple[int, float]] = []
+    images = out / "images"
+    while child.poll() is None:
+        done = sum(1 for _ in images.iterdir()) if images.is_dir() else 0
+        samples.append((done, _tree_rss_mb(child.pid)))
+        time.sleep(0.05)
+    assert child.returncode == 0, child.stderr.read() if child.stderr else ""
+    assert len(list(images.iterdir())) == count
+    early = [rss for done, rss in samples if 0.2 * count <= done <= 0.3 * count]
+    late = [rss for done, rss in samples if 0.8 * count <= done <= 0.95 * count]
+    assert early and late, "the sampler missed the run"
+    # Flat: the whole job (main + workers) holds no more after 900 images than after 250.
+    assert max(late) <= 1.10 * max(early) + 16, (max(early), max(late))
