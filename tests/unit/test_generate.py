@@ -151,3 +151,32 @@ def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catal
     for rec, obj in zip(a.record.objects, result.kept):
         assert np.array_equal(mask_utils.decode(rec.rle).astype(bool), obj.mask)
     assert len(a.yolo.splitlines()) == len(result.kept)
+
+
+def test_road_fragments_follow_the_seg_road_edges(ws: Workspace) -> None:
+    """With a seg.json road region, fragments lie near its left and right borders, not in the middle of the road."""
+    from garbtui.core.backgrounds import SegMap, SegRegion
+    from garbtui.core.generate.sampler import road_span
+
+    bg_id = "udacity_adv_straight_lines1-35258e"
+    meta = ws.load_background_meta(bg_id)
+    seg = SegMap(width=meta.width, height=meta.height,
+                 regions=[SegRegion(surface="road", polygons=[[(150, 720), (600, 430), (680, 430), (1150, 720)]]),
+                          SegRegion(surface="grass", polygons=[[(0, 430), (600, 430), (150, 720), (0, 720)]]),
+                          SegRegion(surface="grass", polygons=[[(680, 430), (1280, 430), (1280, 720), (1150, 720)]])])
+    seg.save(ws.background_dir(bg_id) / "seg.json")
+    try:
+        catalog = build_catalog(ws, [bg_id])
+        recipes = list(plan_recipes(catalog, RunSettings(seed=2, size=(1280, 720), per_image=(4, 6)), 15))
+    finally:
+        (ws.background_dir(bg_id) / "seg.json").unlink()
+    offsets = []
+    for r in recipes:
+        window, s = cover_window(meta, r.size)
+        for p in r.placements:
+            x, y = p.x / s + window[0], p.y / s + window[1]
+            left, right = road_span(seg, meta.width, meta.height, y)
+            offsets.append(min(abs(x - left), abs(x - right)) / (right - left))
+    assert len(offsets) >= 20
+    # Scattered around the edges (within a few percent of the road width), never out in the middle.
+    assert np.median(offsets) < 0.08 and max(offsets) < 0.3
