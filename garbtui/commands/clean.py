@@ -7,6 +7,7 @@ import os
 import sys
 
 from garbtui.commands.progress import progress_bar
+from garbtui.core.atomic import sweep_temp_files
 from garbtui.core.cleanup import auto_recipe, clean_crops
 from garbtui.core.workspace import Workspace
 
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise InputError("--workers must be 0 (one per CPU) or more")
     ws = Workspace.open(args.workspace)
+    sweep_temp_files(ws.root / "crops")  # half-written files of a killed earlier run (their writer is gone)
     if args.crop_ids:
         crop_ids = list(dict.fromkeys(args.crop_ids))
     elif args.force:

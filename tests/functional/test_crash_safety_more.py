@@ -98,9 +98,6 @@ def test_clean_killed_anywhere_then_rerun(tmp_path: Path) -> None:
     assert partial, "no kill landed in the middle of the job"
 
 
-@pytest.mark.xfail(strict=True, reason="garbtui/commands/clean.py does not call "
-                   "garbtui.core.atomic.sweep_temp_files(ws.root) before cleaning, as extract does: the temporary "
-                   "files of a killed clean stay in crop folders until some other command sweeps them")
 def test_clean_rerun_sweeps_the_killed_runs_temporary_files(tmp_path: Path) -> None:
     ws = copy_sample(tmp_path / "ws")
     crop_id = Workspace.open(ws).crop_ids()[0]
