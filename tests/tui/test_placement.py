@@ -266,6 +266,44 @@ async def test_open_edit_delete_and_stale_renders(placement_ws: Path) -> None:
         assert not ws.scene_backups("kept")  # we saved over the scene we had opened: no conflict
 
 
+async def test_drops_area_warnings_and_toggles(placement_ws: Path) -> None:
+    from textual.widgets import OptionList
+
+    from garbtui.core.models import Placement, Scene
+
+    ws = Workspace.open(placement_ws)
+    ws.save_scene(Scene(id="busy", background_id=ROAD_BG, placements=[
+        Placement(crop_id=DONE[0], x=480, y=500, scale=0.3),
+        Placement(crop_id=DONE[1], x=480, y=505, scale=2.5),  # covers the first one
+        Placement(crop_id=DONE[0], x=700, y=312, scale=0.5),  # below the horizon, above the placement band
+    ]))
+    app = GarbApp(placement_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_placement(pilot, app)
+        await settle(pilot, screen)
+        assert screen.open_scene("busy")
+        await settle(pilot, screen)
+        hidden, cover, far = screen.result.objects
+        assert hidden.dropped and not cover.dropped and not far.in_area
+        listing = str(screen.query_one("#pl-objects").render())
+        assert "dropped: hidden" in listing and "outside placement area" in listing
+        assert "above the placement band" in listing  # the render's warning, word for word
+        screen.query_one("#pl-placements", OptionList).focus()
+        await pilot.press("down")
+        await wait_for(pilot, lambda: screen.selected == 1)
+        screen.query_one("#pf-flip").focus()
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.placements[1].flip)
+        screen.query_one("#pf-blend").focus()
+        await pilot.press("enter", "down", "enter")
+        await wait_for(pilot, lambda: screen.placements[1].blend == "poisson")
+        screen.query_one("#pf-shadow").focus()
+        await pilot.press("space")
+        await wait_for(pilot, lambda: screen.placements[1].shadow)
+        await settle(pilot, screen)
+        assert screen._last[0].placements[1].blend == "poisson" and screen.placements[0].blend == "feather"
+
+
 async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
     from garbtui.tui.screens.placement import PlacementScreen
 

@@ -25,17 +25,13 @@ from garbtui.core.errors import GarbError, InputError
 from garbtui.core.models import BackgroundMeta, CropMeta, Placement, Scene
 from garbtui.core.workspace import FileStamp
 from garbtui.tui.widgets.image_view import Frame, ImageView, RenderSpec, make_frame
-from garbtui.tui.widgets.placement_fields import NumberField, PlacementForm, format_number
+from garbtui.tui.widgets.placement_fields import NumberField, PlacementForm
+from garbtui.tui.widgets.placement_lists import background_prompt, fragment_prompt, placement_prompt
 from garbtui.tui.widgets.placement_preview import objects_text, preview_max_size, preview_overlay
 from garbtui.tui.widgets.styles import theme_colour
 
 UNSAVED_ID = "unsaved"  # the id a scene is rendered under before its first save
 SCENE_PREFIX = "scene"
-LIST_TEXT = 40  # characters an entry of the left-hand lists may take (OptionList wraps longer ones)
-
-
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class PreviewRendered(Message):
@@ -121,7 +117,7 @@ class PlacementScreen(Screen):
         self._last: tuple[Scene, int, Any] | None = None  # (scene, max_size, result) of the newest render
         self._metas: dict[str, CropMeta] = {}
         self._priors: Any = None
-        self._leave_warned = False
+        self._discard_warned: str | None = None  # the action a "press again to discard" warning was for
         self._resize_timer: Any = None
 
     # -- layout -----------------------------------------------------------------------------
@@ -169,10 +165,7 @@ class PlacementScreen(Screen):
         for bg_id in ws.background_ids():
             try:
                 meta = ws.load_background_meta(bg_id)
-                horizon = f"h {meta.horizon_row:g}" if meta.horizon_row is not None else "no horizon"
-                detail = f"{meta.width}×{meta.height}" + (f" · {horizon}" if meta.scene == "road" else "")
-                prompt = Text.assemble((f"{meta.scene:<6}", "bold"), f"{_fit(bg_id, LIST_TEXT - 6)}\n", (f"      {detail}", "dim"),
-                                       no_wrap=True, overflow="ellipsis")
+                prompt = background_prompt(meta)
                 options.append(Option(prompt, id=bg_id))
             except GarbError as exc:
                 options.append(Option(Text(f"{bg_id}: {exc.message}", style="dim"), id=bg_id, disabled=True))
@@ -201,8 +194,7 @@ class PlacementScreen(Screen):
             if row.meta is None:
                 continue
             self._metas[row.id] = row.meta
-            prompt = Text.assemble((f"{row.meta.label:<18.18}", "bold"), " ", (_fit(row.id, LIST_TEXT - 19), "dim"), no_wrap=True,
-                                   overflow="ellipsis")
+            prompt = fragment_prompt(row.meta)
             options.append(Option(prompt, id=row.id))
         if [o.id for o in options] == [o.id for o in frag_list.options]:
             return
@@ -217,7 +209,7 @@ class PlacementScreen(Screen):
 
     def fill_placements(self) -> None:
         plist = self.query_one("#pl-placements", OptionList)
-        prompts = [self._placement_prompt(i, p) for i, p in enumerate(self.placements)]
+        prompts = [placement_prompt(i, p, self.label_of(p.crop_id)) for i, p in enumerate(self.placements)]
         if plist.option_count == len(prompts):
             for i, prompt in enumerate(prompts):
                 plist.replace_option_prompt_at_index(i, prompt)
@@ -225,18 +217,6 @@ class PlacementScreen(Screen):
             plist.set_options([Option(p) for p in prompts])
         if self.selected is not None and plist.highlighted != self.selected:
             plist.highlighted = self.selected
-
-    def _placement_prompt(self, index: int, p: Placement) -> Text:
-        scale = p.scale if isinstance(p.scale, str) else format_number(p.scale)
-        text = Text.assemble((f"{index + 1:>2} ", "bold"), (f"{self.label_of(p.crop_id):<14.14}", ""),
-                             (f" {format_number(p.x)},{format_number(p.y)}", ""), (f" ×{scale}", "dim"),
-                             no_wrap=True, overflow="ellipsis")
-        if p.rotation:
-            text.append(f" {format_number(p.rotation)}°", style="dim")
-        if p.flip:
-            text.append(" flip", style="dim")
-        text.append(f" {p.blend}", style="dim")
-        return text
 
     def label_of(self, crop_id: str) -> str:
         meta = self.crop_meta(crop_id)
@@ -353,7 +333,7 @@ class PlacementScreen(Screen):
         if index == self.selected:
             form.accept(placement)
         self.dirty = True
-        self._leave_warned = False
+        self._discard_warned = None
         self.fill_placements()
         self._update_title()
         self.request_render()
@@ -435,6 +415,10 @@ class PlacementScreen(Screen):
             self.error = message.error
             objects.set_class(True, "-error")
             objects.update(Text(f"cannot render: {message.error}"))
+            if self.selected is not None and message.error.startswith(f"placement {self.selected}:"):
+                # e.g. another background put the contact point above its horizon: point at the field.
+                key = "y" if "horizon (row" in message.error else "scale"
+                self.query_one(PlacementForm).set_external_error(key, message.error)
             self._update_title()
             return
         self.error = ""
@@ -490,7 +474,7 @@ class PlacementScreen(Screen):
             placement = placement.model_copy(update={"scale": 1.0})  # a road without a horizon: start at 1:1
         self.placements.append(placement)
         self.dirty = True
-        self._leave_warned = False
+        self._discard_warned = None
         self.selected = None
         self.fill_placements()
         self.select(len(self.placements) - 1)
@@ -598,6 +582,8 @@ class PlacementScreen(Screen):
 
         ws = self.app.ws
         ids = ws.scene_ids()
+        if ids and not self.discard_ok("opens another scene", "o"):
+            return
         if not ids:
             self.notify("No saved scenes yet: s saves this one.", timeout=3)
             return
@@ -647,7 +633,7 @@ class PlacementScreen(Screen):
         if scene.background_id in ids:
             bg_list.highlighted = ids.index(scene.background_id)
         self.dirty = dirty
-        self._leave_warned = False
+        self._discard_warned = None
         self.fill_placements()
         self.select(0 if self.placements else None)
         self._update_title()
@@ -669,6 +655,8 @@ class PlacementScreen(Screen):
         images = [i for i in self.app.ws.image_ids() if counts.get(i)]
         if not images:
             self.notify("No annotated photos with crops in this workspace.", severity="warning")
+            return
+        if not self.discard_ok("replaces this scene", "e"):
             return
         options = [(i, f"{i}  ({counts[i]} object(s))") for i in images]
         bg_id = self.background.id
@@ -705,7 +693,18 @@ class PlacementScreen(Screen):
         self.notify(f"Recreated {len(scene.placements)} object(s) of {message.image_id} as {scene.id} "
                     "(notes under the preview). s saves, R renders.", timeout=6)
 
+    def discard_ok(self, action: str, key: str) -> bool:
+        """True when nothing unsaved would be lost; otherwise warn once, and the same key again goes ahead."""
+        if not self.dirty or self._discard_warned == action:
+            self._discard_warned = None
+            return True
+        self._discard_warned = action
+        self.notify(f"Unsaved changes: s saves; {key} again {action} without saving.", severity="warning")
+        return False
+
     def action_new(self) -> None:
+        if not self.discard_ok("starts a new scene", "n"):
+            return
         self.scene_id = None
         self.stamp = None
         self.seed = 0
@@ -724,11 +723,8 @@ class PlacementScreen(Screen):
         if isinstance(focused, (Input, Select, Checkbox)) and focused in self.query_one(PlacementForm).query("*"):
             self.query_one("#pl-placements", OptionList).focus()  # first escape leaves the field
             return
-        if self.dirty and not self._leave_warned:
-            self._leave_warned = True
-            self.notify("Unsaved changes: s saves, escape again leaves without saving.", severity="warning")
-            return
-        self.app.pop_screen()
+        if self.discard_ok("leaves", "escape"):
+            self.app.pop_screen()
 
     # -- resizing and themes ----------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
