@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +261,32 @@ class Workspace:
 
     def save_background_meta(self, meta: BackgroundMeta) -> None:
         meta.save(self.background_dir(meta.id) / "meta.json")
+
+    # -- read-modify-write under the item's lock ---------------------------------------------
+    def update_crop_meta(self, crop_id: str, change: Callable[[CropMeta], None]) -> CropMeta:
+        """Load a crop's meta, apply `change` to it, save it, all under the crop's lock (the one save_proc
+        holds), so two people editing the same crop never lose each other's changes."""
+        with self.lock(crop_id):
+            meta = self.load_crop_meta(crop_id)
+            change(meta)
+            self.save_crop_meta(meta)
+        return meta
+
+    def update_image_meta(self, image_id: str, change: Callable[[ImageMeta], None]) -> ImageMeta:
+        """update_crop_meta for an image's meta.json (scene, surface, horizon...)."""
+        with self.lock(image_id, "images"):
+            meta = self.load_image_meta(image_id)
+            change(meta)
+            self.save_image_meta(meta)
+        return meta
+
+    def update_background_meta(self, bg_id: str, change: Callable[[BackgroundMeta], None]) -> BackgroundMeta:
+        """update_crop_meta for a background's meta.json (horizon, camera height, placement area...)."""
+        with self.lock(bg_id, "backgrounds"):
+            meta = self.load_background_meta(bg_id)
+            change(meta)
+            self.save_background_meta(meta)
+        return meta
 
     def load_scene(self, scene_id: str) -> Scene:
         return Scene.load(self.scene_dir(scene_id) / "scene.json")

@@ -236,6 +236,28 @@ def test_backup_names_never_collide(tmp_ws: Workspace, monkeypatch: pytest.Monke
     assert sorted(tag_of(p) for p in tmp_ws.proc_backups("c")) == [1, 2]
 
 
+# -- metadata edited by two people ----------------------------------------------------------------
+def _bump_loop(root: str, bg_id: str, crop_id: str, worker: int, start: mp.synchronize.Event) -> None:
+    ws = Workspace.open(Path(root))
+    start.wait(30)
+    for _ in range(SAVES * 3):
+        ws.update_background_meta(bg_id, lambda m: setattr(m, "horizon_row", (m.horizon_row or 0) + 1))
+        ws.update_crop_meta(crop_id, lambda m: setattr(m, "result_ids", [*m.result_ids, f"w{worker}"]))
+
+
+def test_two_processes_editing_the_same_metas_lose_no_change(tmp_ws: Workspace) -> None:
+    from garbtui.core.models import BackgroundMeta
+
+    make_crop(tmp_ws, "c")
+    tmp_ws.save_background_meta(BackgroundMeta(id="bg", file="image.jpg", width=100, height=80, horizon_row=0))
+    args = (str(tmp_ws.root), "bg", "c")
+    _run_writers(_bump_loop, [(*args, 1), (*args, 2)])
+    # Every read-modify-write counted: no increment and no appended id was lost to the other process.
+    assert tmp_ws.load_background_meta("bg").horizon_row == 2 * SAVES * 3
+    ids = tmp_ws.load_crop_meta("c").result_ids
+    assert ids.count("w1") == ids.count("w2") == SAVES * 3
+
+
 # -- the TUI and a second person -------------------------------------------------------------------
 ELSEWHERE = """
 import sys
