@@ -324,3 +324,20 @@ def test_not_a_workspace_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(WorkspaceError, match="not a garbtui workspace"):
         GarbApp(tmp_path)
+
+
+async def test_cleanup_redraws_for_a_new_terminal_size(sample_ws: Path) -> None:
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_cleanup(pilot, app)
+        screen = app.screen
+        await pilot.press("c")
+        await settle(pilot, app)
+        cutout = screen.query_one("#cl-cutout", ImageView)
+        before = cutout.shown_key
+        runs = screen._sessions[screen.crop_id].kmeans_runs
+        await pilot.resize_terminal(120, 36)
+        await wait_for(pilot, lambda: cutout.shown_key != before and screen.shown_generation == screen.generation)
+        frame = cutout.query_one("_TextFrame").frame
+        assert frame.cols <= cutout.content_region.width and frame.rows <= cutout.content_region.height
+        assert screen._sessions[screen.crop_id].kmeans_runs == runs

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -68,6 +69,7 @@ class CleanupScreen(Screen):
         self.busy = False
         self._lock = threading.Lock()
         self._sessions: OrderedDict[str, Any] = OrderedDict()
+        self._resize_timer: Any = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -280,6 +282,18 @@ class CleanupScreen(Screen):
 
     def on_theme_switched(self) -> None:
         if self.result is not None:
+            self.rerun(self.recipe, remember=False)
+
+    def on_resize(self, event: Resize) -> None:
+        # The panels changed size: redraw the cutout and clusters for the new boxes (the session's
+        # caches make this a re-render, not a re-clustering).
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(0.1, self._redraw_after_resize)
+
+    def _redraw_after_resize(self) -> None:
+        self._resize_timer = None
+        if self.result is not None and self.shown_generation == self.generation:
             self.rerun(self.recipe, remember=False)
 
 

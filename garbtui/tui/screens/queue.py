@@ -69,12 +69,13 @@ class QueueScreen(Screen):
         self.metas_done = not rest
         self.refill()
         self.query_one(CropList).focus()
+        self.call_after_refresh(self._painted, rest)
+
+    def _painted(self, rest: list[str]) -> None:
+        self.first_paint_at = time.perf_counter()
+        # The other metas are read only now: a thread started earlier would slow the first paint down.
         if rest:
             self.run_worker(lambda: self._load_metas(rest), thread=True, group="metas", exclusive=True)
-        self.call_after_refresh(self._painted)
-
-    def _painted(self) -> None:
-        self.first_paint_at = time.perf_counter()
 
     def _load_metas(self, ids: list[str]) -> None:
         queue = self.app.queue
