@@ -258,6 +258,39 @@ def test_two_processes_editing_the_same_metas_lose_no_change(tmp_ws: Workspace) 
     assert ids.count("w1") == ids.count("w2") == SAVES * 3
 
 
+def _blocked_by_the_lock(ws: Workspace, item_id: str, sub: str, call) -> bool:  # noqa: ANN001
+    """True when `call()` waits while another holder has the item's lock (i.e. it edits under the lock)."""
+    with ws.lock(item_id, sub):
+        worker = threading.Thread(target=call)
+        worker.start()
+        worker.join(0.5)
+        blocked = worker.is_alive()
+    worker.join(10)
+    return blocked
+
+
+def test_update_metas_wait_for_the_lock(tmp_ws: Workspace) -> None:
+    from garbtui.core.models import BackgroundMeta
+
+    make_crop(tmp_ws, "c")
+    tmp_ws.save_background_meta(BackgroundMeta(id="bg", file="image.jpg", width=100, height=80))
+    assert _blocked_by_the_lock(tmp_ws, "bg", "backgrounds",
+                                lambda: tmp_ws.update_background_meta("bg", lambda m: None))
+    assert _blocked_by_the_lock(tmp_ws, "c", "crops", lambda: tmp_ws.update_crop_meta("c", lambda m: None))
+
+
+@pytest.mark.xfail(strict=True, reason="garbtui.core.backgrounds.set_horizon does load_background_meta + "
+                   "save_background_meta without the background's lock: a change another process makes in between "
+                   "(camera height, placement area) is silently lost; it should go through "
+                   "Workspace.update_background_meta(bg_id, change)")
+def test_set_horizon_edits_under_the_lock(tmp_ws: Workspace) -> None:
+    from garbtui.core.backgrounds import set_horizon
+    from garbtui.core.models import BackgroundMeta
+
+    tmp_ws.save_background_meta(BackgroundMeta(id="bg", file="image.jpg", width=100, height=80, scene="road"))
+    assert _blocked_by_the_lock(tmp_ws, "bg", "backgrounds", lambda: set_horizon(tmp_ws, "bg", 30.0))
+
+
 # -- the TUI and a second person -------------------------------------------------------------------
 ELSEWHERE = """
 import sys
