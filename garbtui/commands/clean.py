@@ -91,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     failed = [o for o in outcomes if not o.ok]
     done = len(outcomes) - len(failed)
     replaced = sum(1 for o in outcomes if o.backup is not None)
-    for o in failed:
-        print(f"garbtui: crop {o.crop_id}: {o.message}", file=sys.stderr)
+    for o in outcomes:
+        if o.message:  # failures, and notes on crops that were saved (e.g. over another's new cutout)
+            print(f"garbtui: crop {o.crop_id}: {o.message}", file=sys.stderr)
     note = f", {replaced} earlier proc.png kept as backup" if replaced else ""
     print(f"cleaned {done} of {len(outcomes)} crop(s){note}" + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0

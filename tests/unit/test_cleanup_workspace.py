@@ -95,3 +95,18 @@ def test_batch_in_threads_matches_serial_and_reports_failures(tmp_path: Path) ->
         results[workers] = [read_rgba(ws.proc_path(c)) for c in ids]
     for a, b in zip(results[1], results[2]):
         assert np.array_equal(a, b)
+
+
+def test_save_result_says_when_someone_else_saved_meanwhile(tmp_ws: Workspace) -> None:
+    crop_id = add_crop(tmp_ws, "box")
+    session = CleanupSession.from_workspace(tmp_ws, crop_id)
+    opened = tmp_ws.proc_stamp(crop_id)  # no proc.png when the crop was opened
+    theirs = session.run(auto_recipe(k=3))
+    tmp_ws.save_proc(crop_id, theirs.rgba, theirs.recipe)  # another process saves first
+    ours = session.run(auto_recipe(k=5))
+    saved = save_result(tmp_ws, crop_id, ours, expected=opened)
+    assert saved.conflict and saved.backup is not None
+    assert np.array_equal(read_rgba(saved.backup)[:, :, 3], theirs.alpha)  # theirs is kept
+    assert np.array_equal(read_rgba(tmp_ws.proc_path(crop_id))[:, :, 3], ours.alpha)
+    again = save_result(tmp_ws, crop_id, ours, expected=tmp_ws.proc_stamp(crop_id))
+    assert not again.conflict

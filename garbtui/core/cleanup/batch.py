@@ -10,7 +10,7 @@ from pathlib import Path
 from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
 from garbtui.core.errors import CleanupError, GarbError
 from garbtui.core.models import CleanupRecipe
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace import UNCHECKED, FileStamp, SaveResult, Workspace
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -21,27 +21,39 @@ class CleanOutcome:
 
     crop_id: str
     ok: bool
-    message: str = ""  # the reason when not ok
+    message: str = ""  # the reason when not ok; a note when ok (e.g. a save that met another's)
     coverage: float = 0.0  # fraction of the crop kept
     backup: Path | None = None  # the earlier proc.png, when one was replaced
 
 
-def save_result(ws: Workspace, crop_id: str, result: CleanupResult) -> Path | None:
-    """Save a cutout as proc.png with its recipe; refuse a fully transparent one. Returns the backup made."""
+def save_result(
+    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: FileStamp | None | object = UNCHECKED
+) -> SaveResult:
+    """Save a cutout as proc.png with its recipe; refuse a fully transparent one.
+
+    `expected` is ws.proc_stamp(crop_id) from when the crop was opened: the result then says whether
+    someone else saved proc.png meanwhile (their file is kept as a backup either way).
+    """
     if result.empty:
         raise CleanupError(f"crop {crop_id}: the cutout is fully transparent (no cluster kept); nothing was saved")
-    return ws.save_proc(crop_id, result.rgba, result.recipe)
+    return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)  # type: ignore[arg-type]
+
+
+def _clean_and_save(
+    ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool
+) -> tuple[CleanupResult, SaveResult]:
+    stamp = ws.proc_stamp(crop_id)
+    if stamp is not None and not force:
+        raise CleanupError(f"crop {crop_id} already has proc.png; use --force to redo it (the old one is kept as a backup)")
+    result = CleanupSession.from_workspace(ws, crop_id).run(recipe or auto_recipe())
+    return result, save_result(ws, crop_id, result, expected=stamp)
 
 
 def clean_crop(
     ws: Workspace, crop_id: str, recipe: CleanupRecipe | None = None, force: bool = False
 ) -> CleanupResult:
     """Run `recipe` (automatic by default) on a crop and save proc.png; a done crop needs `force`."""
-    if ws.proc_path(crop_id).exists() and not force:
-        raise CleanupError(f"crop {crop_id} already has proc.png; use --force to redo it (the old one is kept as a backup)")
-    result = CleanupSession.from_workspace(ws, crop_id).run(recipe or auto_recipe())
-    save_result(ws, crop_id, result)
-    return result
+    return _clean_and_save(ws, crop_id, recipe, force)[0]
 
 
 def _one(ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool, replay: bool) -> CleanOutcome:
@@ -56,10 +68,9 @@ def _one(ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool,
             use = stored if stored is not None else recipe
         if ws.proc_path(crop_id).exists() and not force:
             return CleanOutcome(crop_id, False, "already has proc.png (use --force to redo it)")
-        backups = len(ws.proc_backups(crop_id))
-        result = clean_crop(ws, crop_id, use, force=force)
-        after = ws.proc_backups(crop_id)
-        return CleanOutcome(crop_id, True, "", result.coverage, after[-1] if len(after) > backups else None)
+        result, saved = _clean_and_save(ws, crop_id, use, force)
+        note = "another process saved a cutout meanwhile; it is kept as a backup" if saved.conflict else ""
+        return CleanOutcome(crop_id, True, note, result.coverage, saved.backup)
     except GarbError as exc:
         return CleanOutcome(crop_id, False, str(exc))
     except (OSError, ValueError, MemoryError) as exc:
