@@ -146,6 +146,7 @@ class CleanupSession:
         self._codes: dict[str, np.ndarray | None] = {}
         self._clusters: dict[tuple[Any, ...], _ClusterInfo] = {}
         self._masks: dict[tuple[Any, ...], np.ndarray] = {}
+        self._keeps: dict[tuple[Any, ...], list[int]] = {}
 
     @classmethod
     def from_workspace(cls, ws: Any, crop_id: str) -> CleanupSession:
@@ -273,6 +274,15 @@ class CleanupSession:
         self._remember(key, mask)
         return mask
 
+    def _auto_keep(self, recipe: CleanupRecipe, info: _ClusterInfo) -> list[int]:
+        """The clusters the automatic cutout keeps: those mostly inside it (within the object prior)."""
+        key = ("auto-keep", self._cluster_key(recipe), recipe.refine)
+        keep = self._keeps.get(key)
+        if keep is None:
+            keep = keep_from_mask(info.clustering.labels, recipe.k, self._auto_mask(recipe, info), self.object_prior)
+            self._keeps[key] = keep
+        return list(keep)
+
     def _manual_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int]) -> np.ndarray:
         key = ("manual", self._cluster_key(recipe), tuple(keep), recipe.refine)
         mask = self._masks.get(key)
@@ -305,11 +315,10 @@ class CleanupSession:
             t1 = time.perf_counter()
             automatic = recipe.keep is None
             if not automatic and recipe.auto:
-                auto_mask = self._auto_mask(recipe, info)
-                automatic = sorted(recipe.keep or []) == keep_from_mask(info.clustering.labels, k, auto_mask, self.object_prior)
+                automatic = sorted(recipe.keep or []) == self._auto_keep(recipe, info)
             if automatic:
                 mask = self._auto_mask(recipe, info)
-                keep = keep_from_mask(info.clustering.labels, k, mask, self.object_prior)
+                keep = self._auto_keep(recipe, info)
             else:
                 keep = sorted({int(i) for i in recipe.keep or [] if 0 <= int(i) < k})
                 mask = self._manual_mask(recipe, info, keep)
