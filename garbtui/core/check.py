@@ -13,10 +13,7 @@ PROC_HINT = "delete it (earlier versions are kept as proc.bak-*.png) and clean t
 
 def check_workspace(ws: Workspace) -> list[tuple[str, str]]:
     """Return (item, reason) for every unreadable or invalid file; an empty list means all is well."""
-    problems: list[tuple[str, str]] = [
-        (folder, "folder name is not a valid id (letters, digits, '.', '_', '-'); it is ignored")
-        for folder in ws.stray_folders()
-    ]
+    problems: list[tuple[str, str]] = list(ws.stray_folders())
     for crop_id in ws.crop_ids():
         entry = ws.crop_entry(crop_id)
         if entry.status == "broken":

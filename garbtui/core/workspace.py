@@ -168,24 +168,33 @@ class Workspace:
 
     # -- listing ---------------------------------------------------------------------------
     def _ids(self, sub: str) -> list[str]:
-        # A folder whose name is not a safe id (say "New Folder" made by hand) is left out of every
-        # listing rather than breaking it; `status --check` reports it via stray_folders().
-        return [name for name in self._folders(sub) if is_safe_id(name)]
+        # A folder whose name is not a safe id (say "New Folder" made by hand), or a link that leads
+        # out of the workspace, is left out of every listing rather than breaking it; `status --check`
+        # reports it via stray_folders().
+        return [name for name, reason in self._folders(sub) if not reason]
 
-    def _folders(self, sub: str) -> list[str]:
+    def _folders(self, sub: str) -> list[tuple[str, str]]:
+        """Every folder in `sub`, with why it cannot be an item ("" when it can)."""
         base = self.root / sub
         if not base.is_dir():
             return []
         out = []
+        real_base = base.resolve()
         with os.scandir(base) as it:
             for entry in it:
-                if entry.is_dir() and not entry.name.startswith("."):
-                    out.append(entry.name)
+                if entry.name.startswith(".") or not entry.is_dir():
+                    continue
+                reason = ""
+                if not is_safe_id(entry.name):
+                    reason = "folder name is not a valid id (letters, digits, '.', '_', '-'); it is ignored"
+                elif entry.is_symlink() and Path(entry.path).resolve().parent != real_base:
+                    reason = "a link to a folder outside the workspace; it is ignored"
+                out.append((entry.name, reason))
         return sorted(out)
 
-    def stray_folders(self) -> list[str]:
-        """Folders inside images/, crops/, backgrounds/, scenes/ whose names are not valid ids (sub/name)."""
-        return [f"{sub}/{name}" for sub in SUBDIRS for name in self._folders(sub) if not is_safe_id(name)]
+    def stray_folders(self) -> list[tuple[str, str]]:
+        """Folders in images/, crops/, backgrounds/, scenes/ that are not items: (sub/name, why)."""
+        return [(f"{sub}/{name}", reason) for sub in SUBDIRS for name, reason in self._folders(sub) if reason]
 
     def image_ids(self) -> list[str]:
         return self._ids("images")

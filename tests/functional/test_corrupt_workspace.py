@@ -60,6 +60,9 @@ def broken(tmp_path: Path) -> Broken:
     truncate(ws.proc_path(truncated_proc), 0.3)
     (ws.crop_dir(empty_meta) / "meta.json").write_bytes(b"")
     (root / "crops" / "New Folder").mkdir()  # made by hand in a file manager: not a valid id
+    outside = root.parent / "elsewhere"
+    shutil.copytree(ws.crop_dir(good[0]), outside)
+    (root / "crops" / "linked").symlink_to(outside, target_is_directory=True)  # would lead out of the workspace
     image_id = ws.load_crop_meta(good[-1]).image_id
     assert image_id not in {ws.load_crop_meta(c).image_id for c in (truncated_raw, no_raw)}
     (ws.image_dir(image_id) / "meta.json").write_text("[]")
@@ -76,6 +79,7 @@ def broken(tmp_path: Path) -> Broken:
         f"crops/{truncated_proc}/proc.png": "corrupt or truncated",
         f"crops/{empty_meta}": "invalid JSON",
         "crops/New Folder": "not a valid id",
+        "crops/linked": "outside the workspace",
         f"images/{image_id}": "invalid ImageMeta",
         f"backgrounds/{bg_id}": "corrupt or truncated",
         "scenes/s1": "background_id",
@@ -142,7 +146,7 @@ def test_clean_skips_broken_crops_with_reasons_and_cleans_the_rest(broken: Broke
     reasons = {m.group(1): m.group(2) for m in re.finditer(r"^garbtui: crop (\S+): (.*)$", captured.err, re.M)}
     for item, phrase in broken.expected.items():
         parts = item.split("/")
-        if parts[0] != "crops" or item.endswith("proc.png") or phrase in ("raw.png is missing", "not a valid id"):
+        if parts[0] != "crops" or item.endswith("proc.png") or phrase in ("raw.png is missing", "not a valid id", "outside the workspace"):
             continue  # done (proc.png exists) and raw-less crops are not pending; stray folders are not crops
         assert parts[1] in reasons, f"{item} is not reported by clean"
         assert phrase in reasons[parts[1]], (item, reasons[parts[1]])
@@ -182,5 +186,5 @@ def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) ->
     broken_rows = asyncio.run(drive())
     for item, phrase in broken.expected.items():
         parts = item.split("/")
-        if parts[0] == "crops" and len(parts) == 2 and phrase != "not a valid id":
+        if parts[0] == "crops" and len(parts) == 2 and phrase not in ("not a valid id", "outside the workspace"):
             assert phrase in broken_rows.get(parts[1], ""), (item, broken_rows.get(parts[1]))
