@@ -13,7 +13,7 @@ import numpy as np
 from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
 from garbtui.core.cleanup.features import color_codes, pixel_features
 from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels, sample_rows
-from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, trimap_around, trimap_from_priors
+from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, grabcut_edges, trimap_from_priors
 from garbtui.core.errors import CleanupError
 from garbtui.core.models import CleanupRecipe
 
@@ -220,9 +220,6 @@ class CleanupSession:
         with self._lock:
             return self._cluster_info(recipe or auto_recipe(), {}).clustering
 
-    def _edge_band(self, fraction: float) -> int:
-        return max(1, round(fraction * max(self.shape)))
-
     def _remember(self, key: tuple[Any, ...], mask: np.ndarray) -> None:
         limit = max(4, min(32, _CACHE_BYTES // max(1, mask.size)))
         while len(self._masks) >= limit:
@@ -249,7 +246,7 @@ class CleanupSession:
         if self.precise:
             mask = self.object_prior
             if recipe.refine:
-                prob = grabcut(self.rgb, trimap_around(self.object_prior, self._edge_band(PRECISE_BAND)), seed=recipe.seed)
+                prob = grabcut_edges(self.rgb, self.object_prior, PRECISE_BAND, seed=recipe.seed)
                 if prob is not None:
                     refined = clean_mask(prob > 0.5, self.object_prior)
                     if refined.sum() >= 0.5 * self.object_prior.sum():
@@ -291,7 +288,7 @@ class CleanupSession:
         mask = clean_mask(self._cluster_mask(info.clustering.labels, keep, recipe.k), self.object_prior)
         if recipe.refine and mask.any():
             # Respect the user's clusters: only let GrabCut move the edge by a few pixels.
-            prob = grabcut(self.rgb, trimap_around(mask, self._edge_band(MANUAL_BAND)), seed=recipe.seed)
+            prob = grabcut_edges(self.rgb, mask, MANUAL_BAND, seed=recipe.seed)
             if prob is not None:
                 refined = clean_mask(prob > 0.5, self.object_prior)
                 if refined.any():
