@@ -224,15 +224,17 @@ def _upright_rgb(path: Path) -> np.ndarray:
 
 def set_horizon(ws: Workspace, bg_id: str, row: float) -> BackgroundMeta:
     """Type the horizon row of a background by hand; the placement band follows it."""
-    meta = ws.load_background_meta(bg_id)
-    if not (0 <= row < meta.height):
-        raise InputError(f"horizon row {row:g} is outside background {bg_id} (0..{meta.height - 1})")
-    meta.horizon_row = float(row)
-    meta.horizon_estimated = False
-    meta.horizon_confidence = None
-    meta.placement = default_area(meta.scene, meta.height, meta.horizon_row)
-    ws.save_background_meta(meta)
-    return meta
+
+    def change(meta: BackgroundMeta) -> None:
+        if not (0 <= row < meta.height):
+            raise InputError(f"horizon row {row:g} is outside background {bg_id} (0..{meta.height - 1})")
+        meta.horizon_row = float(row)
+        meta.horizon_estimated = False
+        meta.horizon_confidence = None
+        meta.placement = default_area(meta.scene, meta.height, meta.horizon_row)
+
+    # Under the background's lock, so a camera height or area another person saves meanwhile is kept.
+    return ws.update_background_meta(bg_id, change)
 
 
 def list_backgrounds(ws: Workspace) -> list[BackgroundMeta]:

@@ -279,10 +279,6 @@ def test_update_metas_wait_for_the_lock(tmp_ws: Workspace) -> None:
     assert _blocked_by_the_lock(tmp_ws, "c", "crops", lambda: tmp_ws.update_crop_meta("c", lambda m: None))
 
 
-@pytest.mark.xfail(strict=True, reason="garbtui.core.backgrounds.set_horizon does load_background_meta + "
-                   "save_background_meta without the background's lock: a change another process makes in between "
-                   "(camera height, placement area) is silently lost; it should go through "
-                   "Workspace.update_background_meta(bg_id, change)")
 def test_set_horizon_edits_under_the_lock(tmp_ws: Workspace) -> None:
     from garbtui.core.backgrounds import set_horizon
     from garbtui.core.models import BackgroundMeta
