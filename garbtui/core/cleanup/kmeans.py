@@ -148,7 +148,7 @@ def assign_codes(codes: np.ndarray, centers: np.ndarray) -> np.ndarray:
     slack[rows, best] = np.inf
     lut = np.full(_LUT_SIDE**3, -1, dtype=np.int32)  # -1: an ambiguous cell, decided per pixel
     lut[present] = np.where(slack.min(axis=1) > 1e-3, best, -1)
-    out = lut[idx]
+    out = np.take(lut, idx)  # faster than fancy indexing for a flat gather
     redo = np.flatnonzero(out < 0)
     if redo.size:
         out[redo] = assign(codes[redo].astype(np.float32), c)
