@@ -187,6 +187,13 @@ async def test_invalid_values_show_an_error_and_do_not_rerender(placement_ws: Pa
         await settle(pilot, screen)
         assert form.errors == "" and screen.placements[0].y == 480 and screen.placements[0].x == 12
         assert screen.generation > generation and screen.error == ""
+        # Nudging `auto` starts from the scale perspective gave it in the preview.
+        auto = screen.result.objects[0].scale.scale
+        field(screen, "scale").focus()
+        await pilot.press("up")
+        await settle(pilot, screen)
+        assert screen.placements[0].scale == pytest.approx(round(auto, 3) + 0.05)
+        assert screen.result.objects[0].scale.source == "manual"
 
 
 async def test_recreate_loads_the_reference_layout(placement_ws: Path) -> None:
@@ -305,6 +312,7 @@ async def test_drops_area_warnings_and_toggles(placement_ws: Path) -> None:
 
 
 async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
+    from garbtui.tui.screens.help import _key, _section
     from garbtui.tui.screens.placement import PlacementScreen
 
     app = GarbApp(placement_ws)
@@ -315,6 +323,9 @@ async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
             assert binding.description in titles
         footer_keys = {b.binding.action for b in screen.active_bindings.values() if b.binding.show}
         assert {"add", "delete", "save", "render", "open", "recreate", "new", "back"} <= footer_keys
+        text = str(_section("Placement", PlacementScreen.BINDINGS, PlacementScreen.HELP_EXTRA))
+        for binding in PlacementScreen.BINDINGS:  # what the help screen shows once it lists this screen
+            assert binding.description in text and _key(binding) in text
         await pilot.press("a")
         await wait_for(pilot, lambda: app.focused is field(screen, "x"))
         footer_keys = {b.binding.action for b in screen.active_bindings.values() if b.binding.show}

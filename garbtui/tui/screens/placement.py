@@ -72,15 +72,17 @@ class PlacementScreen(Screen):
     DEFAULT_CSS = """
     PlacementScreen #pl-title { height: 1; padding: 0 1; background: $boost; color: $text; }
     PlacementScreen #pl-body { height: 1fr; }
-    PlacementScreen #pl-lists { width: 44; min-width: 30; border-right: vkey $panel; }
-    PlacementScreen #pl-lists OptionList { border: none; background: $surface; padding: 0; }
+    PlacementScreen #pl-lists { width: 3fr; max-width: 44; min-width: 22; border-right: vkey $panel; }
+    PlacementScreen #pl-lists OptionList {
+        border: none; background: $surface; padding: 0; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     PlacementScreen #pl-lists OptionList:focus { background: $surface; }
     PlacementScreen #pl-backgrounds { height: auto; max-height: 8; }
     PlacementScreen #pl-fragments { height: 1fr; }
     PlacementScreen #pl-placements { height: 1fr; }
-    PlacementScreen #pl-edit { width: 36; min-width: 30; border-right: vkey $panel; background: $surface; }
+    PlacementScreen #pl-edit { width: 2fr; max-width: 34; min-width: 24; border-right: vkey $panel; background: $surface; }
     PlacementScreen #pl-keys { height: auto; color: $text-muted; padding: 1 1 0 1; }
-    PlacementScreen #pl-preview { width: 1fr; background: $surface; }
+    PlacementScreen #pl-preview { width: 5fr; min-width: 24; background: $surface; }
     PlacementScreen #pl-view { height: 1fr; margin: 0 1; }
     PlacementScreen #pl-objects { height: auto; max-height: 12; padding: 0 1; background: $boost; }
     PlacementScreen #pl-objects.-error { color: $error; }
@@ -95,6 +97,15 @@ class PlacementScreen(Screen):
         Binding("e", "recreate", "Recreate photo"),
         Binding("n", "new", "New scene"),
         Binding("escape", "back", "Back"),
+    ]
+    # Keys that belong to the fields and lists rather than the screen, for the help screen.
+    HELP_EXTRA: list[tuple[str, str]] = [
+        ("up down", "in a number field: nudge it (x, y by 0.5% of the photo; scale 0.05; rotation 1°)"),
+        ("shift+up down", "in a number field: nudge by ten steps"),
+        ("tab, shift+tab", "next / previous field or list"),
+        ("space", "toggle flip, colour match, shadow"),
+        ("enter", "on a fragment: put it in the selected placement; on a placement: edit it"),
+        ("delete", "delete the selected placement (like d)"),
     ]
 
     def __init__(self) -> None:

@@ -31,7 +31,7 @@ def fragment_prompt(meta: CropMeta) -> Text:
 def placement_prompt(index: int, p: Placement, label: str) -> Text:
     """`1 Drink can 300,420 ×auto 20° flip feather`: number (1-based), label, contact point, scale, extras."""
     scale = p.scale if isinstance(p.scale, str) else format_number(p.scale)
-    text = Text.assemble((f"{index + 1:>2} ", "bold"), f"{label:<14.14}",
+    text = Text.assemble((f"{index + 1:>2} ", "bold"), f"{label:<12.12}",
                          f" {format_number(p.x)},{format_number(p.y)}", (f" ×{scale}", "dim"), no_wrap=True)
     if p.rotation:
         text.append(f" {format_number(p.rotation)}°", style="dim")
