@@ -124,19 +124,29 @@ class Transformed:
     alpha: np.ndarray  # h x w float32, 0..255
 
 
+def premultiply(rgba: np.ndarray, flip: bool = False) -> np.ndarray:
+    """An RGBA cutout (mirrored with flip) as float32 with colour premultiplied by alpha: what every
+    transform starts from, and what a cache of fragments may keep to skip this step."""
+    img = rgba[:, ::-1] if flip else rgba
+    a = img[:, :, 3:4].astype(np.float32)
+    return np.concatenate([img[:, :, :3].astype(np.float32) * (a / 255.0), a], axis=2)
+
+
 def transform_fragment(rgba: np.ndarray, scale: float, rotation: float = 0.0, flip: bool = False) -> Transformed:
     """Flip (horizontal), scale, then rotate (degrees, anticlockwise on screen) an RGBA cutout.
 
     Resampling runs on premultiplied colour so transparent pixels never bleed a dark or stale fringe.
     Downscaling uses area averaging (no aliasing); rotation expands the canvas so nothing is cut.
     """
-    h, w = rgba.shape[:2]
+    return transform_premultiplied(premultiply(rgba, flip), scale, rotation)
+
+
+def transform_premultiplied(pm: np.ndarray, scale: float, rotation: float = 0.0) -> Transformed:
+    """transform_fragment on an already premultiplied (and flipped) fragment (see premultiply)."""
+    h, w = pm.shape[:2]
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     if max(nw, nh) > MAX_FRAGMENT_SIDE:
         raise InputError(f"scale {scale:g} makes the fragment {nw}x{nh} px, over {MAX_FRAGMENT_SIDE} px a side")
-    img = rgba[:, ::-1] if flip else rgba
-    a = img[:, :, 3:4].astype(np.float32)
-    pm = np.concatenate([img[:, :, :3].astype(np.float32) * (a / 255.0), a], axis=2)
     if (nw, nh) != (w, h):
         interp = cv2.INTER_AREA if nw < w or nh < h else cv2.INTER_LINEAR
         pm = cv2.resize(pm, (nw, nh), interpolation=interp)

@@ -21,11 +21,12 @@ import numpy as np
 from garbtui.core.atomic import atomic_write_bytes, atomic_write_text, encode_jpeg
 from garbtui.core.compose.blend import alpha_composite, color_match, poisson_colors, ring_lab, shape_alpha
 from garbtui.core.compose.fragment import (
-    MAX_FRAGMENT_SIDE,
     Fragment,
     Transformed,
     alpha_extent,
     load_fragment,
+    premultiply,
+    transform_premultiplied,
 )
 from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
 from garbtui.core.compose.render import RenderedObject, RenderResult
@@ -84,9 +85,7 @@ class RenderCache:
             if pm is not None:
                 self._premultiplied.move_to_end(key)
                 return pm
-        img = frag.rgba[:, ::-1] if flip else frag.rgba
-        a = img[:, :, 3:4].astype(np.float32)
-        pm = np.concatenate([img[:, :, :3].astype(np.float32) * (a / 255.0), a], axis=2)
+        pm = premultiply(frag.rgba, flip)
         pm.flags.writeable = False
         with self._lock:
             self._premultiplied[key] = pm
@@ -135,34 +134,8 @@ def _stamp(path: Path) -> tuple[int, int, int]:
 
 def transform_cached(cache: RenderCache, frag: Fragment, scale: float, rotation: float = 0.0,
                      flip: bool = False) -> Transformed:
-    """compose.fragment.transform_fragment, starting from the cached premultiplied fragment.
-
-    The same operations in the same order, so the result is bit-identical (a unit test renders a recipe
-    and the equivalent scene and compares pixels); only the per-call premultiplication is saved.
-    """
-    pm = cache.premultiplied(frag, flip)
-    h, w = pm.shape[:2]
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    if max(nw, nh) > MAX_FRAGMENT_SIDE:
-        raise InputError(f"scale {scale:g} makes the fragment {nw}x{nh} px, over {MAX_FRAGMENT_SIDE} px a side")
-    if (nw, nh) != (w, h):
-        interp = cv2.INTER_AREA if nw < w or nh < h else cv2.INTER_LINEAR
-        pm = cv2.resize(pm, (nw, nh), interpolation=interp)
-    rot = rotation % 360.0
-    if rot != 0.0:
-        rad = math.radians(rot)
-        c, s = abs(math.cos(rad)), abs(math.sin(rad))
-        bw = int(math.ceil(nw * c + nh * s)) + 2
-        bh = int(math.ceil(nw * s + nh * c)) + 2
-        m = cv2.getRotationMatrix2D(((nw - 1) / 2.0, (nh - 1) / 2.0), rot, 1.0)
-        m[0, 2] += (bw - 1) / 2.0 - (nw - 1) / 2.0
-        m[1, 2] += (bh - 1) / 2.0 - (nh - 1) / 2.0
-        pm = cv2.warpAffine(pm, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    alpha = np.clip(pm[:, :, 3], 0.0, 255.0)
-    safe = np.maximum(alpha, 1e-3)[:, :, None] / 255.0
-    rgb = np.clip(pm[:, :, :3] / safe, 0.0, 255.0)
-    rgb[alpha <= 0] = 0.0
-    return Transformed(rgb.astype(np.float32), alpha.astype(np.float32))
+    """compose.fragment.transform_fragment, starting from the cached premultiplied fragment."""
+    return transform_premultiplied(cache.premultiplied(frag, flip), scale, rotation)
 
 
 def crop_resize(photo: np.ndarray, window: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
