@@ -130,6 +130,7 @@ class PlacementScreen(Screen):
         self._priors: Any = None
         self._discard_warned: str | None = None  # the action a "press again to discard" warning was for
         self._resize_timer: Any = None
+        self._objects_lines = -1
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -426,6 +427,7 @@ class PlacementScreen(Screen):
             self.error = message.error
             objects.set_class(True, "-error")
             objects.update(Text(f"cannot render: {message.error}"))
+            self._objects_lines = -1
             if self.selected is not None and message.error.startswith(f"placement {self.selected}:"):
                 # e.g. another background put the contact point above its horizon: point at the field.
                 key = "y" if "horizon (row" in message.error else "scale"
@@ -442,7 +444,12 @@ class PlacementScreen(Screen):
     def _show_objects(self) -> None:
         text = objects_text(self.result, self.selected, error_style=theme_colour(self.app, "error", "red"),
                             warn_style=theme_colour(self.app, "warning", "yellow"), notes=self.notes)
-        self.query_one("#pl-objects", Static).update(text)
+        objects = self.query_one("#pl-objects", Static)
+        width = max(1, objects.content_region.width)
+        lines = sum(max(1, -(-len(line) // width)) for line in text.plain.splitlines())  # rows after wrapping
+        # A new layout only when the list's height changes: the preview beside it then keeps its pixels.
+        objects.update(text, layout=lines != self._objects_lines)
+        self._objects_lines = lines
 
     @property
     def busy(self) -> bool:
@@ -466,7 +473,7 @@ class PlacementScreen(Screen):
             text.append("  · unsaved", style="italic")
         if self.busy:
             text.append("  · rendering…", style="italic")
-        self.query_one("#pl-title", Static).update(text)
+        self.query_one("#pl-title", Static).update(text, layout=False)
         self.sub_title = f"placement · {name}"
 
     # -- actions ----------------------------------------------------------------------------
