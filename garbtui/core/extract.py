@@ -26,6 +26,7 @@ from garbtui.core.coco import parse_coco
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.geometry import bounds, clamp_bbox, region_from_box
 from garbtui.core.ids import short_hash, slugify
+from garbtui.core.jsonfile import read_json
 from garbtui.core.imageio import ImageInfo, probe_image, read_bgr
 from garbtui.core.labelstudio import LabelConfig, detect_format, parse_labelstudio
 from garbtui.core.models import BBox, CropMeta, ImageMeta, Region
@@ -68,18 +69,7 @@ def load_export(
     """Read an export file (Label Studio JSON / JSON-MIN, or COCO) into SourceItems."""
     options = options or ExtractOptions()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("export file not found", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read export: {exc}", where=str(path)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=str(path)) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply to be an export", where=str(path)) from None
+    data = read_json(path, InputError, "export file")
     try:
         fmt = detect_format(data)
     except InputError as exc:

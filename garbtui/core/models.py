@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from garbtui.core.atomic import atomic_write_text
 from garbtui.core.errors import WorkspaceError
+from garbtui.core.jsonfile import read_json
 from garbtui.core.ids import is_safe_id
 
 SCHEMA_VERSION = 1
@@ -43,18 +43,7 @@ class GarbModel(BaseModel):
     def load(cls, path: Path) -> Self:
         """Read and validate one JSON file, raising WorkspaceError that names the file."""
         path = Path(path)
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise WorkspaceError("file is missing", where=str(path)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WorkspaceError(f"cannot read: {exc}", where=str(path)) from None
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise WorkspaceError(f"invalid JSON at line {exc.lineno} column {exc.colno}", where=str(path)) from None
-        except RecursionError:
-            raise WorkspaceError("invalid JSON: nested too deeply", where=str(path)) from None
+        data = read_json(path, WorkspaceError)
         try:
             model = cls.model_validate(data)
         except ValidationError as exc:

@@ -256,7 +256,7 @@ def test_every_shared_export_extracts(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "malformed JSON"),
+        ("{not json", "invalid JSON"),
         ('{"hello": 1}', "neither a Label Studio export"),
         ("42", "neither a Label Studio export"),
     ],
