@@ -381,7 +381,7 @@ def test_tui_notices_changes_by_another_process_without_a_key(sample_copy: Path)
             await pilot.pause(0.2)
             elsewhere(sample_copy, "new=zz-new-crop", f"save={pending[0]}")
             assert await _until(pilot, lambda: "zz-new-crop" in app.queue.rows
-                                and app.queue.rows[pending[0]].status == "done", timeout=6.0)
+                                and app.queue.rows[pending[0]].status == "done", timeout=3.0)
 
     asyncio.run(drive())
 

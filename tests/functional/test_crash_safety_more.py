@@ -78,7 +78,9 @@ def test_clean_killed_anywhere_then_rerun(tmp_path: Path) -> None:
     crops = Workspace.open(reference_ws).crop_ids()
     rng = random.Random(7)
     partial = 0
-    for attempt in range(5):
+    for attempt in range(8):  # three kills, more only while none has landed mid-job (a slow machine)
+        if attempt >= 3 and partial:
+            break
         ws = copy_sample(tmp_path / f"ws{attempt}")
         proc = spawn(clean_args(ws))
         kill_mid_run(proc, ws / "crops", rng, first_file="proc.png", delay=(0.0, 0.3))
@@ -137,7 +139,9 @@ def test_generate_killed_anywhere_then_rerun(tmp_path: Path) -> None:
     reference = dataset_files(reference_out)
     rng = random.Random(11)
     partial = 0
-    for attempt in range(3):
+    for attempt in range(8):  # three kills, more only while none has landed mid-job (a slow machine)
+        if attempt >= 3 and partial:
+            break
         out = tmp_path / f"out{attempt}"
         proc = spawn(generate_args(ws, out, count))
         kill_mid_run(proc, out, rng, first_file=".jpg", delay=(0.0, 0.5))
@@ -171,7 +175,7 @@ def test_generate_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)  # the main process only
         proc.wait()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 4
         while group_alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not group_alive(proc.pid), "worker processes outlived the killed generate"

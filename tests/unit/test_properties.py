@@ -223,7 +223,7 @@ def _snapshot(root: Path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
-@settings(parent=CI, max_examples=40)
+@settings(parent=CI, max_examples=25)
 @given(data=st.data(), name=st.sampled_from(sorted(EXTRACT_DOCS)))
 def test_extraction_of_mutated_exports_stays_in_the_workspace(data: st.DataObject, name: str) -> None:
     doc = data.draw(mutated(EXTRACT_DOCS[name], max_mutations=2))
