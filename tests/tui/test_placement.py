@@ -309,6 +309,11 @@ async def test_drops_area_warnings_and_toggles(placement_ws: Path) -> None:
         await wait_for(pilot, lambda: screen.placements[1].shadow)
         await settle(pilot, screen)
         assert screen._last[0].placements[1].blend == "poisson" and screen.placements[0].blend == "feather"
+        await pilot.press("q")  # unsaved: the first q only warns
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running)
 
 
 async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
@@ -330,6 +335,18 @@ async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
         await wait_for(pilot, lambda: app.focused is field(screen, "x"))
         footer_keys = {b.binding.action for b in screen.active_bindings.values() if b.binding.show}
         assert {"nudge(1)", "nudge(10)", "add", "save", "render"} <= footer_keys
+        # Back from another screen (help here; the images screen via the palette), a horizon typed
+        # meanwhile is picked up and drawn.
+        from garbtui.core.backgrounds import set_horizon
+
+        await pick_background(pilot, screen, ROAD_BG)
+        await settle(pilot, screen)
+        set_horizon(Workspace.open(placement_ws), ROAD_BG, 350)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen and screen.background.horizon_row == 350)
+        await settle(pilot, screen)
 
 
 def test_placement_screen_snapshot(placement_ws: Path, snap_compare) -> None:  # noqa: ANN001

@@ -48,9 +48,10 @@ class PreviewRendered(Message):
 class SceneRendered(Message):
     """A full-size render with labels was written (or failed)."""
 
-    def __init__(self, scene_id: str, result: Any, error: str = "") -> None:
+    def __init__(self, scene: Scene, result: Any, error: str = "") -> None:
         super().__init__()
-        self.scene_id = scene_id
+        self.scene = scene
+        self.scene_id = scene.id
         self.result = result
         self.error = error
 
@@ -97,6 +98,7 @@ class PlacementScreen(Screen):
         Binding("e", "recreate", "Recreate photo"),
         Binding("n", "new", "New scene"),
         Binding("escape", "back", "Back"),
+        Binding("q", "quit_app", "Quit"),  # the app's q, but it asks before losing a scene
     ]
     # Keys that belong to the fields and lists rather than the screen, for the help screen.
     HELP_EXTRA: list[tuple[str, str]] = [
@@ -165,9 +167,19 @@ class PlacementScreen(Screen):
         self._update_title()
 
     def on_screen_resume(self) -> None:
-        # Back from a dialog or the help screen: crops may have been cleaned, backgrounds added meanwhile.
+        # Back from a dialog, help or the images screen (command palette): crops may have been cleaned,
+        # backgrounds added, a horizon typed meanwhile.
         self.fill_backgrounds()
         self.fill_fragments()
+        if self.background is not None:
+            try:
+                meta = self.app.ws.load_background_meta(self.background.id)
+            except GarbError:
+                return
+            if meta != self.background:
+                self.background = meta
+                self.query_one(PlacementForm).set_background(meta.width, meta.height)
+                self.request_render()
 
     # -- lists ------------------------------------------------------------------------------
     def fill_backgrounds(self) -> None:
@@ -183,6 +195,8 @@ class PlacementScreen(Screen):
                 options.append(Option(Text(f"{bg_id}: {exc.message}", style="dim"), id=bg_id, disabled=True))
         keep = self.background.id if self.background is not None else None
         if [o.id for o in options] == [o.id for o in bg_list.options]:
+            for index, option in enumerate(options):  # same backgrounds: refresh their details in place
+                bg_list.replace_option_prompt_at_index(index, option.prompt)
             return
         bg_list.set_options(options)
         if not options:
@@ -257,9 +271,10 @@ class PlacementScreen(Screen):
         if self.selected is None:
             self.action_add()
             return
-        placement = self.placements[self.selected].model_copy(update={"crop_id": event.option.id})
-        self.commit(self.selected, placement)
-        self.query_one(PlacementForm).load(placement, self.label_of(placement.crop_id))
+        index = self.selected
+        placement = self.placements[index].model_copy(update={"crop_id": event.option.id})
+        if self.commit(index, placement):
+            self.query_one(PlacementForm).load(placement, self.label_of(placement.crop_id))
 
     @on(OptionList.OptionHighlighted, "#pl-placements")
     def _placement_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -396,7 +411,6 @@ class PlacementScreen(Screen):
         try:
             with self._lock:
                 if generation != self.generation:
-                    self.post_message(PreviewRendered(generation, None, None, "superseded"))
                     return  # a newer request came in before this one started: skip the work
                 size = preview_max_size(spec)
                 last = self._last
@@ -413,8 +427,9 @@ class PlacementScreen(Screen):
                 overlay = preview_overlay([(o.placement_index, o.bbox, o.dropped) for o in result.objects],
                                           None if horizon is None else horizon * f, selected, contact)
                 frame = make_frame(result.image, spec, ("placement", generation), overlay=overlay)
-        except (GarbError, ValueError, MemoryError) as exc:
-            self.post_message(PreviewRendered(generation, None, None, getattr(exc, "message", str(exc))))
+        except Exception as exc:  # a broken file or value must show as a message, never crash the app
+            message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
+            self.post_message(PreviewRendered(generation, None, None, str(message)))
             return
         self.post_message(PreviewRendered(generation, result, frame))
 
@@ -572,10 +587,10 @@ class PlacementScreen(Screen):
 
             try:
                 result = save_and_render(ws, scene, fragments=self.fragments)
-            except (GarbError, OSError, ValueError) as exc:
-                self.post_message(SceneRendered(scene.id, None, getattr(exc, "message", str(exc))))
+            except Exception as exc:  # shown as a message, never a traceback
+                self.post_message(SceneRendered(scene, None, getattr(exc, "message", None) or repr(exc)))
                 return
-            self.post_message(SceneRendered(scene.id, result))
+            self.post_message(SceneRendered(scene, result))
 
         self.run_worker(work, thread=True, group="placement-render", exit_on_error=False)
 
@@ -586,7 +601,8 @@ class PlacementScreen(Screen):
         folder = self.app.ws.scene_dir(message.scene_id)
         if message.scene_id == self.scene_id:
             self.stamp = self.app.ws.scene_stamp(message.scene_id)
-            self.dirty = False
+            # scene.json now holds what was rendered: clean, unless the user edited while it rendered.
+            self.dirty = self.build_scene() != message.scene
             self._update_title()
         result = message.result
         h, w = result.image.shape[:2]
@@ -694,8 +710,8 @@ class PlacementScreen(Screen):
 
             try:
                 scene, notes = recreate_scene(ws, image_id, bg_id, seed=seed)
-            except (GarbError, OSError, ValueError) as exc:
-                self.post_message(SceneRecreated(image_id, None, [], getattr(exc, "message", str(exc))))
+            except Exception as exc:  # shown as a message, never a traceback
+                self.post_message(SceneRecreated(image_id, None, [], getattr(exc, "message", None) or repr(exc)))
                 return
             self.post_message(SceneRecreated(image_id, scene, notes))
 
@@ -735,6 +751,10 @@ class PlacementScreen(Screen):
         self.select(None)
         self.request_render()
         self._update_title()
+
+    def action_quit_app(self) -> None:
+        if self.discard_ok("quits", "q"):
+            self.app.exit()
 
     def action_back(self) -> None:
         focused = self.focused
