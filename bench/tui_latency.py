@@ -29,6 +29,7 @@ os.environ.setdefault("GARBTUI_IMAGE_PROTOCOL", "halfcell")
 # A true-colour terminal (what `garbtui doctor` recommends); with 256 colours Rich spends most of each
 # repaint matching every cell's colour to the palette, for any app.
 os.environ.setdefault("COLORTERM", "truecolor")
+os.environ.setdefault("TEXTUAL_FPS", "120")  # what `garbtui open` sets before Textual is imported
 os.environ["GARBTUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="garbtui-bench-config-")
 
 from garbtui.core.atomic import encode_png  # noqa: E402

@@ -124,9 +124,10 @@ class GarbApp(App[None]):
                 continue
             seen.add(binding.action)
             keys = binding.key_display or binding.key
+            what = binding.tooltip or binding.action.replace("_", " ")
             yield SystemCommand(
                 binding.description,
-                f"{binding.action.replace('_', ' ')}  (key: {keys})",
+                f"{what}  (key: {keys})",
                 lambda action=binding.action, s=screen: self.call_later(s.run_action, action),
             )
         yield SystemCommand("Images and backgrounds", "browse photos, set scene and horizon, add backgrounds",

@@ -141,3 +141,14 @@ def test_make_frame_fits_the_box(protocol: str) -> None:
     else:
         assert frame.strips is not None and len(frame.strips) == 40
         assert all(s.cell_length == 80 for s in frame.strips)
+
+
+def test_shrink_over_checker_matches_the_slow_path() -> None:
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (64, 48, 4), dtype=np.uint8)
+    rgba[:10, :, 3] = 0
+    rgba[10:20, :, 3] = 255
+    fast = pixels.shrink_over_checker(rgba, 12, 16, (2, 2), pixels.CHECKER_DARK).astype(int)
+    slow = pixels.over_checker(pixels.shrink(rgba, 12, 16), (2, 2), pixels.CHECKER_DARK).astype(int)
+    assert np.abs(fast - slow).max() <= 3
+    assert (fast[:2] == slow[:2]).all()  # fully transparent rows show the board exactly

@@ -44,6 +44,27 @@ def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=interp)
 
 
+def shrink_over_checker(
+    rgba: np.ndarray, width: int, height: int, square: tuple[int, int], colours: tuple[Colour, Colour]
+) -> np.ndarray:
+    """Shrink an RGBA cutout and lay it over a checkerboard, in one pass of uint8 work.
+
+    Premultiplied colour is what compositing needs anyway, so it is resized as such and never divided
+    back; a fully opaque picture takes the plain RGB path.
+    """
+    alpha = rgba[:, :, 3]
+    if int(alpha.min()) == 255:
+        return shrink(np.ascontiguousarray(rgba[:, :, :3]), width, height)
+    h, w = rgba.shape[:2]
+    interp = cv2.INTER_AREA if width < w or height < h else cv2.INTER_NEAREST
+    a3 = cv2.merge([alpha, alpha, alpha])
+    premult = cv2.multiply(np.ascontiguousarray(rgba[:, :, :3]), a3, scale=1.0 / 255.0)
+    small = cv2.resize(premult, (width, height), interpolation=interp).astype(np.float32)
+    a_small = cv2.resize(alpha, (width, height), interpolation=interp).astype(np.float32)[:, :, None] / 255.0
+    board = checkerboard(width, height, square, colours).astype(np.float32)
+    return np.clip(small + board * (1.0 - a_small) + 0.5, 0, 255).astype(np.uint8)
+
+
 def checkerboard(width: int, height: int, square: tuple[int, int], colours: tuple[Colour, Colour]) -> np.ndarray:
     """An RGB checkerboard with squares of square=(w, h) pixels."""
     ys = (np.arange(height) // max(1, square[1]))[:, None]

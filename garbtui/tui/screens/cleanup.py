@@ -43,19 +43,19 @@ class CleanupScreen(Screen):
     """One crop at a time; `n` / `N` move to the next / previous pending crop without leaving."""
 
     BINDINGS = [
-        Binding("c", "auto", "Auto clean"),
-        Binding("1", "toggle(0)", "Toggle cluster", key_display="1-9"),
+        Binding("c", "auto", "Auto clean", tooltip="run the automatic k-means cleanup"),
+        Binding("1", "toggle(0)", "Toggle cluster", key_display="1-9", tooltip="keep or drop cluster 1 (2-9 for the others)"),
         *[Binding(str(i + 1), f"toggle({i})", f"Toggle cluster {i + 1}", show=False, id=f"toggle-{i + 1}")
           for i in range(1, 9)],
-        Binding("plus,equals_sign", "k(1)", "More clusters", key_display="+"),
-        Binding("minus", "k(-1)", "Fewer clusters", key_display="-", show=False),
-        Binding("r", "refine", "Refine edges"),
-        Binding("f", "feather", "Feather"),
-        Binding("s", "save", "Save proc.png"),
-        Binding("u", "undo", "Undo"),
-        Binding("n", "next(1)", "Next pending"),
-        Binding("N", "next(-1)", "Previous pending", key_display="N", show=False),
-        Binding("escape", "back", "Back"),
+        Binding("plus,equals_sign", "k(1)", "More clusters", key_display="+", tooltip="k + 1 (up to 9)"),
+        Binding("minus", "k(-1)", "Fewer clusters", key_display="-", show=False, tooltip="k - 1 (down to 2)"),
+        Binding("r", "refine", "Refine edges", tooltip="edge refinement (GrabCut) on or off"),
+        Binding("f", "feather", "Feather", tooltip="cycle the edge feather: 0, 1, 2, 4, 8 px"),
+        Binding("s", "save", "Save proc.png", tooltip="write the cutout and its recipe (the old proc.png is kept)"),
+        Binding("u", "undo", "Undo", tooltip="back to the previous recipe"),
+        Binding("n", "next(1)", "Next pending", tooltip="the next crop without proc.png"),
+        Binding("N", "next(-1)", "Previous pending", key_display="N", show=False, tooltip="the previous crop without proc.png"),
+        Binding("escape", "back", "Back", tooltip="back to the crop queue"),
     ]
 
     def __init__(self, crop_id: str) -> None:

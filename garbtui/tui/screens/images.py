@@ -36,14 +36,14 @@ class ImagesScreen(Screen):
     """Browse photos and backgrounds; `b` switches between the two lists."""
 
     BINDINGS = [
-        Binding("b", "switch_list", "Photos/backgrounds"),
-        Binding("k", "cycle_scene", "Scene kind"),
-        Binding("h", "set_horizon", "Horizon row"),
-        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="["),
-        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]"),
-        Binding("e", "estimate", "Estimate horizon"),
-        Binding("a", "add_background", "Add background"),
-        Binding("escape", "back", "Back"),
+        Binding("b", "switch_list", "Photos/backgrounds", tooltip="switch between source photos and backgrounds"),
+        Binding("k", "cycle_scene", "Scene kind", tooltip="cycle road / front (/ unknown) and save"),
+        Binding("h", "set_horizon", "Horizon row", tooltip="type the horizon row in pixels"),
+        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[", tooltip="move the horizon up by 1 % of the height"),
+        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]", tooltip="move the horizon down by 1 % of the height"),
+        Binding("e", "estimate", "Estimate horizon", tooltip="estimate it from lane and kerb lines"),
+        Binding("a", "add_background", "Add background", tooltip="copy a clean photo into the workspace"),
+        Binding("escape", "back", "Back", tooltip="back to the crop queue"),
     ]
 
     def __init__(self) -> None:

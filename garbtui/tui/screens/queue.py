@@ -28,14 +28,14 @@ class QueueScreen(Screen):
 
     prefetch_offsets: tuple[int, ...] = (1, -1, 2, 3)  # neighbours prepared while the user looks
     BINDINGS = [
-        Binding("enter", "open_crop", "Clean crop", priority=False),
-        Binding("f", "cycle_status", "Filter status"),
-        Binding("l", "pick_label", "Label"),
-        Binding("g", "pick_scene", "Scene"),
-        Binding("x", "clear_filters", "Clear filters"),
-        Binding("i", "app.images", "Images"),
-        Binding("p", "placement", "Placement"),
-        Binding("R", "rescan", "Rescan", key_display="R"),
+        Binding("enter", "open_crop", "Clean crop", tooltip="open the highlighted crop in the cleanup screen"),
+        Binding("f", "cycle_status", "Filter status", tooltip="show pending, done or all crops"),
+        Binding("l", "pick_label", "Label", tooltip="show only crops with one label"),
+        Binding("g", "pick_scene", "Scene", tooltip="show only crops of one scene kind (road / front)"),
+        Binding("x", "clear_filters", "Clear filters", tooltip="back to every pending crop"),
+        Binding("i", "app.images", "Images", tooltip="photos with their objects outlined, backgrounds, horizons"),
+        Binding("p", "placement", "Placement", tooltip="place fragments on a background"),
+        Binding("R", "rescan", "Rescan", key_display="R", tooltip="read the workspace folder again"),
     ]
 
     def __init__(self) -> None:

@@ -94,12 +94,13 @@ def make_frame(
     cols, rows, pw, ph = frame_pixels(spec, w, h)
     if cols == 0:
         return Frame(key, 0, 0, strips=())
-    small = pixels.shrink(image, pw, ph)
-    if small.ndim == 3 and small.shape[2] == 4:
+    if image.ndim == 3 and image.shape[2] == 4 and checker:
         square = (2, 2) if spec.protocol in ("halfcell", "unicode") else (spec.cell[0], spec.cell[0])
         colours = pixels.CHECKER_DARK if spec.dark else pixels.CHECKER_LIGHT
-        small = pixels.over_checker(small, square, colours) if checker else small[:, :, :3]
-    small = np.ascontiguousarray(pixels.to_rgb(small))
+        small = pixels.shrink_over_checker(image, pw, ph, square, colours)
+    else:
+        small = pixels.shrink(np.ascontiguousarray(pixels.to_rgb(image)), pw, ph)
+    small = np.ascontiguousarray(small)
     if overlay is not None:
         small = overlay(small, (pw / w, ph / h))
     pil = PILImage.fromarray(small, "RGB")
