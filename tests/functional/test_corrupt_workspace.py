@@ -176,9 +176,9 @@ def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) ->
             await pilot.pause(0.3)
             await pilot.press("i")  # the images / backgrounds screen, with a broken meta and a torn photo
             await pilot.pause(0.3)
-            for _ in range(8):
-                await pilot.press("down")
-                await pilot.pause(0.02)
+            for key in ("down",) * 8 + ("b", "e", "down", "e", "down", "e"):  # photos, then backgrounds
+                await pilot.press(key)
+                await pilot.pause(0.05)
             await pilot.pause(0.3)
             assert app.is_running
             return {row.id: row.reason for row in app.queue.rows.values() if row.status == "broken"}

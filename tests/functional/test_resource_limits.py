@@ -231,3 +231,44 @@ def test_generate_memory_stays_flat_over_1000_images(tmp_path: Path) -> None:
     assert early and late, "the sampler missed the run"
     # Flat: the whole job (main + workers) holds no more after 900 images than after 250.
     assert max(late) <= 1.10 * max(early) + 16, (max(early), max(late))
+
+
+def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dict[str, Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bomb in place of a raw.png and of a background photo: previews say why, the app keeps running."""
+    import asyncio
+
+    pytest.importorskip("textual")
+    from garbtui.tui import GarbApp
+
+    monkeypatch.setenv("GARBTUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("GARBTUI_IMAGE_PROTOCOL", "halfcell")
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    crops = sorted(p.name for p in (root / "crops").iterdir())
+    shutil.copy(big_files["bomb"], root / "crops" / crops[0] / "raw.png")
+    background = sorted((root / "backgrounds").glob("*/image.jpg"))[0]
+    shutil.copy(big_files["huge"], background)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    async def drive() -> None:
+        app = GarbApp(root)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause(0.3)
+            for _ in range(3):
+                await pilot.press("down")
+                await pilot.pause(0.05)
+            await pilot.press("up", "up", "up")
+            await pilot.pause(0.3)
+            await pilot.press("i")
+            await pilot.pause(0.3)
+            # The backgrounds list ("b"), each one previewed and its horizon estimated ("e"), bomb included.
+            for key in ("b", "e", "down", "e", "down", "e", "up", "up"):
+                await pilot.press(key)
+                await pilot.pause(0.1)
+            await pilot.pause(0.3)
+            assert app.is_running
+
+    asyncio.run(drive())
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    assert grown < 400, f"the test process grew by {grown:.0f} MB while the TUI looked at the bombs"
