@@ -272,3 +272,24 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
     asyncio.run(drive())
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
     assert grown < 400, f"the test process grew by {grown:.0f} MB while the TUI looked at the bombs"
+
+
+def test_generate_refuses_bombs_among_fragments_and_backgrounds(tmp_path: Path, big_files: dict[str, Path]) -> None:
+    pytest.importorskip("garbtui.commands.generate")
+    from garbtui.cli import main
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    assert main(["clean", "-w", str(root)]) == 0
+    proc_png = sorted((root / "crops").glob("*/proc.png"))[0]
+    shutil.copy(big_files["bomb"], proc_png)
+    args = ["generate", "-w", str(root), "--count", "6", "--workers", "2", "--size", "160x120", "-q"]
+    proc = run_cli(*args, "--out", str(tmp_path / "out1"))
+    assert proc.returncode == 0, proc.stderr  # the bombed fragment is left out, with the reason
+    assert f"crop {proc_png.parent.name} skipped" in proc.stderr and "900 MP, over the limit of 120 MP" in proc.stderr
+    background = sorted((root / "backgrounds").glob("*/image.jpg"))[0]
+    shutil.copy(big_files["huge"], background)
+    proc = run_cli(*args, "--out", str(tmp_path / "out2"), "--background", background.parent.name)
+    # A bombed background is refused by name and limit (today the whole run stops: exit 2).
+    assert proc.returncode in (0, 2), proc.stderr
+    assert f"{background}: image is 20000x20000 = 400 MP, over the limit of 120 MP" in proc.stderr
