@@ -42,11 +42,15 @@ class CleanupRendered(Message):
 class CropSaved(Message):
     """proc.png was written for a crop (backup: the earlier proc.png kept aside, if there was one)."""
 
-    def __init__(self, crop_id: str, backup: str | None, error: str = "") -> None:
+    def __init__(
+        self, crop_id: str, backup: str | None, error: str = "", *, conflict: bool = False, stamp: Any = None
+    ) -> None:
         super().__init__()
         self.crop_id = crop_id
         self.backup = backup
         self.error = error
+        self.conflict = conflict  # proc.png had been saved by someone else since the crop was opened
+        self.stamp = stamp  # the new proc.png's FileStamp
 
 
 class WorkspaceChanged(Message):

@@ -1,0 +1,1 @@
+"""TUI tests: Pilot-driven screens, snapshots, terminal detection, the open/demo/doctor commands."""

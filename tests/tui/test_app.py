@@ -341,3 +341,27 @@ async def test_cleanup_redraws_for_a_new_terminal_size(sample_ws: Path) -> None:
         frame = cutout.query_one("_TextFrame").frame
         assert frame.cols <= cutout.content_region.width and frame.rows <= cutout.content_region.height
         assert screen._sessions[screen.crop_id].kmeans_runs == runs
+
+
+async def test_someone_elses_save_is_kept_and_reported(sample_ws: Path) -> None:
+    from garbtui.core.cleanup import CleanupSession
+
+    ws = Workspace.open(sample_ws)
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        crop_id = table_ids(app)[0]
+        await open_cleanup(pilot, app)
+        screen = app.screen
+        await pilot.press("c")
+        await settle(pilot, app)
+        # Meanwhile another process (garbtui clean, a colleague) saves this crop.
+        other = CleanupSession.from_workspace(ws, crop_id).run()
+        ws.save_proc(crop_id, other.rgba, other.recipe.model_copy(update={"feather": 4}))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(ws.proc_backups(crop_id)) == 1)
+        await wait_for(pilot, lambda: any("someone else" in str(n.message) for n in app._notifications))
+        await pilot.press("s")  # a second save of our own is not a conflict
+        await wait_for(pilot, lambda: len(ws.proc_backups(crop_id)) == 2)
+        await pilot.pause(0.2)
+        assert sum("someone else" in str(n.message) for n in app._notifications) == 1
+        assert ws.load_crop_meta(crop_id).cleanup == screen.result.recipe

@@ -70,6 +70,7 @@ class CleanupScreen(Screen):
         self._lock = threading.Lock()
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._resize_timer: Any = None
+        self._proc_stamp: Any = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -114,6 +115,7 @@ class CleanupScreen(Screen):
         cutout = self.query_one("#cl-cutout", ImageView)
         clusters.clear("press c to cluster")
         proc = ws.proc_path(crop_id)
+        self._proc_stamp = ws.proc_stamp(crop_id)  # which proc.png we saw, to notice someone else's save
         if proc.is_file():
             cutout.show(("proc", crop_id, _stamp(proc)), file_frame_maker(proc, cache=cache))
         else:
@@ -250,13 +252,16 @@ class CleanupScreen(Screen):
             return
         result, crop_id, ws = self.result, self.crop_id, self.app.ws
 
+        expected = self._proc_stamp
+
         def save() -> None:
             try:
-                backup = ws.save_proc(crop_id, result.rgba, result.recipe)
+                saved = ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
             except (GarbError, OSError) as exc:
                 self.post_message(CropSaved(crop_id, None, getattr(exc, "message", str(exc))))
                 return
-            self.post_message(CropSaved(crop_id, str(backup) if backup else None))
+            backup = str(saved.backup) if saved.backup else None
+            self.post_message(CropSaved(crop_id, backup, conflict=saved.conflict, stamp=saved.stamp))
 
         self.run_worker(save, thread=True, group="save", exit_on_error=False)
 
@@ -265,8 +270,16 @@ class CleanupScreen(Screen):
             self.notify(message.error, severity="error")
             return
         self.app.queue.refresh_status(message.crop_id)
-        note = f" (the earlier one kept as {message.backup.rsplit('/', 1)[-1]})" if message.backup else ""
-        self.notify(f"Saved proc.png for {message.crop_id}{note}. n: next pending crop", timeout=4)
+        if message.crop_id == self.crop_id:
+            self._proc_stamp = message.stamp
+        backup_name = message.backup.rsplit("/", 1)[-1] if message.backup else ""
+        if message.conflict:
+            # Someone else (another terminal, `garbtui clean`) saved this crop since we opened it.
+            self.notify(f"Saved, but proc.png of {message.crop_id} had been changed by someone else meanwhile; "
+                        f"their version is kept as {backup_name}.", severity="warning", timeout=8)
+        else:
+            note = f" (the earlier one kept as {backup_name})" if backup_name else ""
+            self.notify(f"Saved proc.png for {message.crop_id}{note}. n: next pending crop", timeout=4)
         if message.crop_id == self.crop_id:
             self._update_recipe_bar("saved")
 

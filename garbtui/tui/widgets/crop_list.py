@@ -7,7 +7,6 @@ repaints two lines. Columns: label, scene, size, status, crop id (a broken crop 
 from __future__ import annotations
 
 from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
