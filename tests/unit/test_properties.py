@@ -479,3 +479,43 @@ def test_odd_numbers_in_geometry_are_skipped_with_a_reason(tmp_path: Path, where
         assert entry.status == "pending", (crop_id, entry.reason)
         meta = entry.meta
         assert 1 <= meta.crop_width <= meta.image_width and 1 <= meta.crop_height <= meta.image_height
+
+
+# -- labeling configs (XML) --------------------------------------------------------------------------
+LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol">
+""" + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10)) + """]>
+<View><Image name="image" value="$image"/><Text name="t" value="&lol9;"/></View>"""
+EXTERNAL = """<?xml version="1.0"?>
+<!DOCTYPE v [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>
+<View><Image name="image" value="$image"/><Choices name="&xxe;" toName="image"/></View>"""
+
+
+@pytest.mark.parametrize("text", [LAUGHS, EXTERNAL, "", "<View>", "<View/>", "\x00\xff", "<a><b></a>"],
+                         ids=["billion-laughs", "external-entity", "empty", "unclosed", "no-image", "binary", "bad"])
+def test_hostile_or_broken_configs_are_input_errors(tmp_path: Path, text: str) -> None:
+    from garbtui.core.labelstudio import parse_config
+
+    path = tmp_path / "config.xml"
+    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    with pytest.raises(GarbError):
+        parse_config(path)
+
+
+@CI
+@given(data=st.data(), name=st.sampled_from(sorted(p.name for p in LABELSTUDIO.glob("*.config.xml"))))
+def test_mutated_configs_parse_or_raise_input_errors(data: st.DataObject, name: str) -> None:
+    from garbtui.core.labelstudio import parse_config
+
+    text = (LABELSTUDIO / name).read_text(encoding="utf-8")
+    cut = data.draw(st.integers(0, len(text)))
+    insert = data.draw(st.sampled_from(["", "<", ">", "&", "&lol;", '"', "<Choices name='x'>", "\x00", "$", "]]>"]))
+    mutated_text = text[:cut] + insert + text[cut + data.draw(st.integers(0, 20)):]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_text(mutated_text, encoding="utf-8")
+        try:
+            config = parse_config(path)
+        except GarbError:
+            return
+        assert config.image_key  # a config that parses always names the image
