@@ -13,7 +13,7 @@ from textual.theme import Theme
 
 from garbtui.core.workspace import Workspace
 from garbtui.tui.data.cache import ImageCache
-from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig
+from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig, config_dir
 from garbtui.tui.data.queue import CropQueue
 from garbtui.tui.data.themes import load_themes
 from garbtui.tui.terminal import TerminalInfo, detect
@@ -57,7 +57,8 @@ class GarbApp(App[None]):
         self.queue = CropQueue.scan(self.ws)
         self.config = TuiConfig.load()
         self._remember_theme = remember_theme
-        self.garb_themes: list[Theme] = load_themes()
+        # Ours first, then the user's own (config folder/themes/*.toml), which may override ours by name.
+        self.garb_themes: list[Theme] = load_themes() + load_themes(config_dir() / "themes")
         for t in self.garb_themes:
             self.register_theme(t)
         wanted = theme or self.config.theme or DEFAULT_THEME

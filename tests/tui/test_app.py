@@ -365,3 +365,14 @@ async def test_someone_elses_save_is_kept_and_reported(sample_ws: Path) -> None:
         await pilot.pause(0.2)
         assert sum("someone else" in str(n.message) for n in app._notifications) == 1
         assert ws.load_crop_meta(crop_id).cleanup == screen.result.recipe
+
+
+async def test_user_theme_file_is_offered(sample_ws: Path) -> None:
+    themes = config_path().parent / "themes"
+    themes.mkdir(parents=True)
+    (themes / "mine.toml").write_text('name = "my-theme"\nprimary = "#AA3377"\ndark = true\n', encoding="utf-8")
+    app = GarbApp(sample_ws, theme="my-theme")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "my-theme"
+        assert "Theme: my-theme" in [c.title for c in app.get_system_commands(app.screen)]
