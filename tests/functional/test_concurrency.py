@@ -440,3 +440,33 @@ def test_tui_warns_when_saving_over_a_cutout_saved_elsewhere(sample_copy: Path) 
 
     warnings = asyncio.run(drive())
     assert any("another" in m.lower() or "elsewhere" in m.lower() or "meanwhile" in m.lower() for m in warnings)
+
+
+def test_two_extracts_of_one_export_at_once(tmp_path: Path) -> None:
+    """Two people run the same extraction into one workspace at the same moment: one clean result."""
+    import os
+    import subprocess
+    import sys
+
+    from garbtui.cli import main
+    from garbtui.core.check import check_workspace
+    from tests.conftest import LABELSTUDIO, REPO
+
+    def args(ws: Path) -> list[str]:
+        return ["extract", str(LABELSTUDIO / "taco_sample.json"), "-w", str(ws), "--local-files-root",
+                str(LABELSTUDIO.parent), "-q"]
+
+    reference = tmp_path / "reference"
+    assert main(args(reference)) == 0
+    shared = tmp_path / "shared"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-m", "garbtui", *args(shared)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+
+    def files(root: Path) -> dict[Path, bytes]:
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
+
+    assert files(shared) == files(reference)  # same files, same bytes, nothing twice, no temporary file left
+    assert check_workspace(Workspace.open(shared)) == []
