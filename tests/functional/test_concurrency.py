@@ -423,10 +423,6 @@ def test_tui_save_over_a_cutout_saved_elsewhere_keeps_it(sample_copy: Path) -> N
     assert ws.load_crop_meta(crop_id).cleanup.seed != 4242
 
 
-@pytest.mark.xfail(strict=True, reason="the cleanup screen saves with Workspace.save_proc without `expected=` "
-                   "(garbtui/tui/screens/cleanup.py action_save): the colleague's cutout is kept as a backup, but the "
-                   "user is not told that it was someone else's newer save; it should take ws.proc_stamp(crop_id) when "
-                   "the crop is opened, call ws.save_proc_checked(..., expected=stamp) and warn when result.conflict")
 def test_tui_warns_when_saving_over_a_cutout_saved_elsewhere(sample_copy: Path) -> None:
     import asyncio
 
