@@ -15,10 +15,13 @@ from garbtui.core.workspace import Workspace
 from garbtui.tui.data.cache import ImageCache
 from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig, config_dir
 from garbtui.tui.data.queue import CropQueue
+from garbtui.tui.data import watch
 from garbtui.tui.data.themes import load_themes
+from garbtui.tui.messages import WorkspaceChanged
 from garbtui.tui.terminal import TerminalInfo, detect
 
 PLACEMENT_MODULE = "garbtui.tui.screens.placement"
+WATCH_INTERVAL = 1.0  # seconds between looks at the crop folders for changes made by other processes
 
 
 def placement_available() -> bool:
@@ -74,6 +77,29 @@ class GarbApp(App[None]):
             # Screenshots and tests have no terminal to show graphics: draw half-cells instead.
             self.terminal_info = detect("halfcell")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._crops_seen = watch.snapshot(self.ws.root / "crops")
+        self.set_interval(WATCH_INTERVAL, self._poll_workspace, name="watch-workspace")
+
+    # -- other processes --------------------------------------------------------------------
+    def _poll_workspace(self) -> None:
+        self.run_worker(self._check_workspace, thread=True, group="watch", exclusive=True, exit_on_error=False)
+
+    def _check_workspace(self) -> None:
+        """Thread: find crop folders changed by anyone (another terminal, `garbtui clean`) and re-read them."""
+        now = watch.snapshot(self.ws.root / "crops")
+        changes = watch.diff(self._crops_seen, now)
+        self._crops_seen = now
+        if changes:
+            rows = self.queue.read_metas(changes.added + changes.changed)
+            self.post_message(WorkspaceChanged("crops", rows=rows, removed=changes.removed))
+
+    def on_workspace_changed(self, message: WorkspaceChanged) -> None:
+        for crop_id in message.removed:
+            self.queue.rows.pop(crop_id, None)
+        self.queue.update(message.rows)
+        for screen in self.screen_stack:
+            if hasattr(screen, "on_crops_changed"):
+                screen.on_crops_changed()
 
     def _theme_changed(self, theme: Theme) -> None:
         if self._remember_theme and theme.name != self.config.theme:

@@ -54,9 +54,10 @@ class CropSaved(Message):
 
 
 class WorkspaceChanged(Message):
-    """Something in the workspace changed on disk (a save, a new background): lists should refresh."""
+    """Crop folders changed on disk (anyone's save, new or removed crops): `rows` are re-read, `removed` gone."""
 
-    def __init__(self, what: str, item_id: str | None = None) -> None:
+    def __init__(self, what: str, rows: list[CropRow] | None = None, removed: list[str] | None = None) -> None:
         super().__init__()
         self.what = what
-        self.item_id = item_id
+        self.rows = rows or []
+        self.removed = removed or []

@@ -197,7 +197,8 @@ def tmux_advice(info: TerminalInfo) -> list[str]:
     if not info.tmux:
         return []
     return [
-        "inside tmux: images are passed through only with   set -g allow-passthrough on",
-        "for true colour half-cells add   set -ga terminal-overrides ',*:Tc'   (or RGB)",
-        "sixel needs tmux >= 3.4 built with --enable-sixel; otherwise use --image-protocol halfcell",
+        "inside tmux, add to ~/.tmux.conf (then `tmux kill-server` or reattach):",
+        "  set -g allow-passthrough on            # tmux >= 3.3: lets Kitty graphics / Sixel reach your terminal",
+        "  set -as terminal-features ',*:RGB'     # true-colour half-cells (older tmux: terminal-overrides ',*:Tc')",
+        "sixel inside tmux needs tmux >= 3.4 built with sixel; otherwise images fall back to half-cells",
     ]

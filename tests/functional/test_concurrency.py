@@ -365,9 +365,6 @@ def test_tui_rescan_shows_crops_and_cutouts_made_by_another_process(sample_copy:
     asyncio.run(drive())
 
 
-@pytest.mark.xfail(strict=True, reason="the TUI notices files changed by another process only when the user presses "
-                   "R on the queue screen (garbtui/tui/screens/queue.py action_rescan); nothing watches or polls the "
-                   "workspace, so new crops and proc.png saved elsewhere do not appear on their own")
 def test_tui_notices_changes_by_another_process_without_a_key(sample_copy: Path) -> None:
     import asyncio
 

@@ -376,3 +376,20 @@ async def test_user_theme_file_is_offered(sample_ws: Path) -> None:
         await pilot.pause()
         assert app.theme == "my-theme"
         assert "Theme: my-theme" in [c.title for c in app.get_system_commands(app.screen)]
+
+
+async def test_queue_follows_changes_made_by_other_processes(sample_ws: Path) -> None:
+    import shutil
+
+    from garbtui.core.cleanup import CleanupSession
+
+    ws = Workspace.open(sample_ws)
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        ids = table_ids(app)
+        # Another process cleans the second crop and removes the third.
+        result = CleanupSession.from_workspace(ws, ids[1]).run()
+        ws.save_proc(ids[1], result.rgba, result.recipe)
+        shutil.rmtree(ws.crop_dir(ids[2]))
+        await wait_for(pilot, lambda: ids[1] not in table_ids(app) and ids[2] not in table_ids(app), timeout=10)
+        assert app.queue.rows[ids[1]].status == "done" and ids[2] not in app.queue.rows

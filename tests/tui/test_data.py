@@ -152,3 +152,21 @@ def test_shrink_over_checker_matches_the_slow_path() -> None:
     slow = pixels.over_checker(pixels.shrink(rgba, 12, 16), (2, 2), pixels.CHECKER_DARK).astype(int)
     assert np.abs(fast - slow).max() <= 3
     assert (fast[:2] == slow[:2]).all()  # fully transparent rows show the board exactly
+
+
+def test_watch_sees_new_removed_and_saved_crops(tmp_path: Path) -> None:
+    from garbtui.tui.data import watch
+
+    ws = _workspace_with_crops(tmp_path / "ws", 3)
+    before = watch.snapshot(ws.root / "crops")
+    assert sorted(before) == ["c00", "c01", "c02"] and not watch.diff(before, before)
+    from garbtui.core.models import CleanupRecipe
+
+    time.sleep(0.01)
+    ws.save_proc("c01", np.dstack([read_rgb(ws.raw_path("c01")), np.full((40, 50), 255, np.uint8)]), CleanupRecipe())
+    import shutil
+
+    shutil.rmtree(ws.crop_dir("c02"))
+    (ws.root / "crops" / "c03").mkdir()
+    changes = watch.diff(before, watch.snapshot(ws.root / "crops"))
+    assert (changes.added, changes.removed, changes.changed) == (["c03"], ["c02"], ["c01"])

@@ -268,6 +268,12 @@ class QueueScreen(Screen):
     def on_theme_switched(self) -> None:
         self.refill()
 
+    def on_crops_changed(self) -> None:
+        """Crops were added, removed or saved by another process: show the list as it is now."""
+        if self.is_current:
+            self.refill()
+        # Otherwise the list is refilled when this screen is shown again (on_screen_resume).
+
 
 def _stamp(path) -> tuple[int, int]:  # noqa: ANN001
     try:
