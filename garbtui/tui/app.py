@@ -58,6 +58,7 @@ class GarbApp(App[None]):
         self.terminal_info: TerminalInfo = detect(image_protocol)
         self.image_cache = ImageCache()
         self.queue = CropQueue.scan(self.ws)
+        self._crops_seen: watch.Snapshot | None = None
         self.config = TuiConfig.load()
         self._remember_theme = remember_theme
         # Ours first, then the user's own (config folder/themes/*.toml), which may override ours by name.
@@ -77,7 +78,7 @@ class GarbApp(App[None]):
             # Screenshots and tests have no terminal to show graphics: draw half-cells instead.
             self.terminal_info = detect("halfcell")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self._crops_seen = watch.snapshot(self.ws.root / "crops")
+        self._poll_workspace()  # the first look only records the folders (in a thread: 5,000 stats)
         self.set_interval(WATCH_INTERVAL, self._poll_workspace, name="watch-workspace")
 
     # -- other processes --------------------------------------------------------------------
@@ -87,8 +88,10 @@ class GarbApp(App[None]):
     def _check_workspace(self) -> None:
         """Thread: find crop folders changed by anyone (another terminal, `garbtui clean`) and re-read them."""
         now = watch.snapshot(self.ws.root / "crops")
-        changes = watch.diff(self._crops_seen, now)
-        self._crops_seen = now
+        seen, self._crops_seen = self._crops_seen, now
+        if seen is None:
+            return
+        changes = watch.diff(seen, now)
         if changes:
             rows = self.queue.read_metas(changes.added + changes.changed)
             self.post_message(WorkspaceChanged("crops", rows=rows, removed=changes.removed))
