@@ -333,3 +333,26 @@ def test_next_scene_id(ws) -> None:
     assert first == "my-scene-0001"
     ws.scene_dir(first).mkdir(parents=True)
     assert next_scene_id(ws, "My scene") == "my-scene-0002"
+
+
+def test_background_cache_gives_the_same_render_and_follows_the_file(tmp_path) -> None:
+    """A preview cache of decoded backgrounds changes nothing in the output, and a new photo is read again."""
+    shutil.copytree(SAMPLE_DATA / "workspace", tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    crop = ws.crop_ids()[0]
+    ws.save_proc(crop, outline_cutout(ws, crop), CleanupRecipe())
+    bg = next(b for b in ws.background_ids() if ws.load_background_meta(b).scene == "front")
+    scene = Scene(id="s", background_id=bg, placements=[Placement(crop_id=crop, x=400, y=500, scale=1.0)])
+    cache: dict = {}
+    plain = render_scene(ws, scene, max_size=320)
+    first = render_scene(ws, scene, max_size=320, backgrounds=cache)
+    second = render_scene(ws, scene, max_size=320, backgrounds=cache)
+    assert len(cache) == 1
+    assert np.array_equal(plain.image, first.image) and np.array_equal(first.image, second.image)
+    assert first.factor == plain.factor and first.objects[0].bbox == plain.objects[0].bbox
+    path = ws.background_path(bg)
+    dark = (cv2.imread(str(path)) // 2)
+    cv2.imwrite(str(path.with_name("new.jpg")), dark)
+    path.with_name("new.jpg").replace(path)
+    third = render_scene(ws, scene, max_size=320, backgrounds=cache)
+    assert third.image.mean() < second.image.mean() - 10

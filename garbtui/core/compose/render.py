@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -109,29 +111,61 @@ def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, np.nd
     return meta, rgb
 
 
-def render_scene(
-    ws: Workspace,
-    scene: Scene,
-    *,
-    max_size: int | None = None,
-    fragments: dict[str, Fragment] | None = None,
-) -> RenderResult:
-    """Render `scene` in memory. Deterministic: the same scene and files give the same pixels.
+def _file_stamp(path: Path) -> tuple[int, int, int]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    max_size downsizes the background first (longest side) for fast previews; positions, scales and
-    labels follow. `fragments` is an optional cache (crop id -> Fragment) the caller may keep between
-    renders; it is filled as fragments are loaded, and an entry whose proc.png was saved again since
-    is reloaded. Placements outside the placement area are rendered
-    and flagged (RenderedObject.in_area, RenderResult.warnings), never refused.
-    """
-    bg_meta, bg = _load_background(ws, scene)
+
+def _background_at(
+    ws: Workspace, scene: Scene, max_size: int | None, cache: dict[tuple, tuple[BackgroundMeta, np.ndarray, float]] | None
+) -> tuple[BackgroundMeta, np.ndarray, float]:
+    """The background photo, shrunk to max_size when given, from `cache` when its files are unchanged."""
+    key = None
+    if cache is not None:
+        folder = ws.background_dir(scene.background_id)
+        key = (scene.background_id, max_size, _file_stamp(folder / "meta.json"),
+               tuple(_file_stamp(p) for p in sorted(folder.glob("image.*"))))
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    meta, bg = _load_background(ws, scene)
     H0, W0 = bg.shape[:2]
     factor = 1.0
     if max_size is not None and max(W0, H0) > max_size:
         factor = max_size / max(W0, H0)
         size = (max(1, round(W0 * factor)), max(1, round(H0 * factor)))
         bg = cv2.resize(bg, size, interpolation=cv2.INTER_AREA)
-    canvas = np.ascontiguousarray(bg)
+    bg = np.ascontiguousarray(bg)
+    if cache is not None and key is not None:
+        bg.flags.writeable = False
+        if len(cache) >= 8:  # a few backgrounds at a few preview sizes; never grows without bound
+            cache.pop(next(iter(cache)))
+        cache[key] = (meta, bg, factor)
+    return meta, bg, factor
+
+
+def render_scene(
+    ws: Workspace,
+    scene: Scene,
+    *,
+    max_size: int | None = None,
+    fragments: dict[str, Fragment] | None = None,
+    backgrounds: dict[tuple, tuple[BackgroundMeta, np.ndarray, float]] | None = None,
+) -> RenderResult:
+    """Render `scene` in memory. Deterministic: the same scene and files give the same pixels.
+
+    max_size downsizes the background first (longest side) for fast previews; positions, scales and
+    labels follow. `fragments` is an optional cache (crop id -> Fragment) the caller may keep between
+    renders; it is filled as fragments are loaded, and an entry whose proc.png was saved again since
+    is reloaded. `backgrounds` is the same for decoded (and preview-sized) background photos, keyed on
+    the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements outside the placement area are rendered
+    and flagged (RenderedObject.in_area, RenderResult.warnings), never refused.
+    """
+    bg_meta, bg, factor = _background_at(ws, scene, max_size, backgrounds)
+    canvas = bg.copy()
     H, W = canvas.shape[:2]
     priors = load_size_priors(ws.root)
     seg = load_seg(ws, bg_meta.id)

@@ -126,6 +126,7 @@ class PlacementScreen(Screen):
         self.result: Any = None  # the RenderResult of the preview on screen
         self.error = ""
         self.fragments: dict[str, Any] = {}  # crop id -> Fragment, shared by every render of this screen
+        self.backgrounds: dict[tuple, Any] = {}  # decoded, preview-sized background photos
         self._lock = threading.Lock()
         self._last: tuple[Scene, int, Any] | None = None  # (scene, max_size, result) of the newest render
         self._metas: dict[str, CropMeta] = {}
@@ -417,7 +418,8 @@ class PlacementScreen(Screen):
                 if last is not None and last[0] == scene and last[1] == size:
                     result = last[2]  # only the selection changed: redraw the overlay on the same pixels
                 else:
-                    result = render_scene(self.app.ws, scene, max_size=size, fragments=self.fragments)
+                    result = render_scene(self.app.ws, scene, max_size=size, fragments=self.fragments,
+                                          backgrounds=self.backgrounds)
                     self._last = (scene, size, result)
                 f = result.factor
                 contact = None
