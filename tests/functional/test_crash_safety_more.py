@@ -182,3 +182,41 @@ def test_generate_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -
     finally:
         if group_alive(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)  # never leave the orphans behind
+
+
+SAVER = """
+import sys
+from pathlib import Path
+from garbtui.core.models import CleanupRecipe
+from garbtui.core.workspace import Workspace
+from tests.functional.test_concurrency import tagged_cutout
+ws = Workspace.open(Path(sys.argv[1]))
+crop_id = sys.argv[2]
+for tag in range(int(sys.argv[3]), int(sys.argv[3]) + 1000):
+    ws.save_proc(crop_id, tagged_cutout(ws, crop_id, tag), CleanupRecipe(seed=tag))
+    print(tag, flush=True)  # reported only once save_proc has returned: this cutout is saved
+"""
+
+
+def test_a_save_killed_midway_never_costs_an_earlier_cutout(tmp_path: Path) -> None:
+    """The TUI or clean killed while saving proc.png: every cutout saved before is still there."""
+    from garbtui.core.imageio import read_rgba
+    from tests.functional.test_concurrency import make_crop, tag_of
+
+    ws = Workspace.create(tmp_path / "ws")
+    make_crop(ws, "c")
+    rng = random.Random(5)
+    saved: list[int] = []
+    for attempt in range(5):
+        child = subprocess.Popen([sys.executable, "-c", SAVER, str(ws.root), "c", str(attempt * 1000)], env=ENV,
+                                 stdout=subprocess.PIPE, text=True, start_new_session=True)
+        first = child.stdout.readline()  # running: at least one save done
+        time.sleep(rng.uniform(0.0, 0.2))
+        os.killpg(child.pid, signal.SIGKILL)
+        rest = child.communicate()[0]
+        saved += [int(line) for line in (first + rest).split()]
+        versions = [tag_of(p) for p in [ws.proc_path("c"), *ws.proc_backups("c")] if p.exists()]
+        assert set(saved) <= set(versions), f"lost after a kill: {sorted(set(saved) - set(versions))[:5]}"
+        read_rgba(ws.proc_path("c"))  # whole
+        assert ws.load_crop_meta("c").cleanup is not None
+    assert len(saved) > 5
