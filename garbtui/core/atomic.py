@@ -11,22 +11,38 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from garbtui.core.errors import WriteError
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers only ever see the old or the new complete file."""
+    """Write `data` to `path` so readers only ever see the old or the new complete file.
+
+    A failed write (disk full, read-only folder...) raises WriteError naming the file; the old file,
+    if any, is left as it was and no temporary file stays behind.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The PID in the name lets a later run tell a killed writer's leftovers from a live writer's file.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The PID in the name lets a later run tell a killed writer's leftovers from a live writer's file.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise _write_error(path, exc) from None
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    return WriteError(f"cannot write: {exc.strerror or exc}", where=str(path))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -77,15 +93,21 @@ def atomic_write_jpeg(path: Path, image: np.ndarray, quality: int = 92) -> None:
 def atomic_copy(src: Path, dst: Path) -> None:
     """Place a copy of `src` at `dst` atomically: a hard link when possible, else a byte copy."""
     dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.parent / f".{dst.name}.{os.getpid()}.copy.tmp"
-    _unlink_quietly(tmp)
     try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _unlink_quietly(tmp)
         try:
             os.link(src, tmp)
         except OSError:
             shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
+    except FileNotFoundError:
+        _unlink_quietly(tmp)
+        raise  # the source is gone: the caller's problem to report, not a storage failure
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise _write_error(dst, exc) from None
     except BaseException:
         _unlink_quietly(tmp)
         raise

@@ -26,6 +26,10 @@ class WorkspaceError(GarbError):
     exit_code = 3
 
 
+class WriteError(WorkspaceError):
+    """A file could not be written (disk full, read-only folder, no permission); the old file is intact."""
+
+
 class ImageTooLargeError(InputError):
     """An image is over the configured pixel limit (decompression-bomb guard)."""
 

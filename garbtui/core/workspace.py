@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 
 from garbtui.core.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
-from garbtui.core.errors import GarbError, WorkspaceError
+from garbtui.core.errors import GarbError, WorkspaceError, WriteError
 from garbtui.core.ids import check_id, is_safe_id
 from garbtui.core.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 
@@ -410,8 +410,11 @@ class Workspace:
         Not re-entrant: a holder that needs a nested lock on the same item uses another `name`.
         """
         directory = self._child(sub, item_id)
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory / name, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(directory / name, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise WriteError(f"cannot lock: {exc.strerror or exc}", where=str(directory / name)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

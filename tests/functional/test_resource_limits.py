@@ -293,3 +293,43 @@ def test_generate_refuses_bombs_among_fragments_and_backgrounds(tmp_path: Path, 
     # A bombed background is refused by name and limit (today the whole run stops: exit 2).
     assert proc.returncode in (0, 2), proc.stderr
     assert f"{background}: image is 20000x20000 = 400 MP, over the limit of 120 MP" in proc.stderr
+
+
+def run_cli_small_disk(*args: str, max_file: int) -> subprocess.CompletedProcess[str]:
+    """garbtui with no file allowed to grow past `max_file` bytes: writes fail as on a full disk."""
+    import signal
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file, max_file))
+
+    return subprocess.run([sys.executable, "-m", "garbtui", *args], env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, preexec_fn=limit, timeout=120)
+
+
+def test_full_disk_is_a_clear_error_and_a_rerun_finishes(tmp_path: Path) -> None:
+    from garbtui.cli import main
+    from tests.conftest import LABELSTUDIO
+    from tests.functional.test_crash_safety import complete_files_only
+
+    def extract_args(ws: Path) -> list[str]:
+        return ["extract", str(LABELSTUDIO / "taco_sample.json"), "-w", str(ws), "--local-files-root",
+                str(LABELSTUDIO.parent)]
+
+    reference = tmp_path / "reference"
+    assert main([*extract_args(reference), "-q"]) == 0
+    ws = tmp_path / "ws"
+    proc = run_cli_small_disk(*extract_args(ws), max_file=150_000)
+    assert proc.returncode in (1, 2), proc.stderr
+    assert "cannot write: File too large" in proc.stderr and "Traceback" not in proc.stderr
+    assert not complete_files_only(ws), "no temporary file is left behind"
+    assert main([*extract_args(ws), "-q"]) == 0  # space again: the re-run finishes the job
+    files = {p.relative_to(ws): p.read_bytes() for p in ws.rglob("*") if p.is_file() and p.name != ".lock"}
+    ref = {p.relative_to(reference): p.read_bytes() for p in reference.rglob("*") if p.is_file() and p.name != ".lock"}
+    assert files == ref
+    # clean on a full disk: each crop fails with the reason, nothing is half-written, a re-run completes.
+    proc = run_cli_small_disk("clean", "-w", str(ws), "--workers", "2", max_file=4_000)
+    assert proc.returncode == 1 and "cannot write: File too large" in proc.stderr and "Traceback" not in proc.stderr
+    assert not complete_files_only(ws)
+    assert main(["clean", "-w", str(ws)]) == 0
+    assert main(["status", "-w", str(ws), "--check"]) == 0
