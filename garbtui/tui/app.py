@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -21,6 +24,8 @@ from garbtui.tui.messages import WorkspaceChanged
 from garbtui.tui.terminal import TerminalInfo, detect
 
 PLACEMENT_MODULE = "garbtui.tui.screens.placement"
+IDLE_GC_CHECK = 2.0  # seconds between checks for an idle moment to collect garbage in
+IDLE_GC_AFTER = 1.5  # seconds without a key or click that count as idle
 WATCH_INTERVAL = 1.0  # seconds between looks at the crop folders for changes made by other processes
 
 
@@ -78,8 +83,37 @@ class GarbApp(App[None]):
             # Screenshots and tests have no terminal to show graphics: draw half-cells instead.
             self.terminal_info = detect("halfcell")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._tune_gc()
         self._poll_workspace()  # the first look only records the folders (in a thread: 5,000 stats)
         self.set_interval(WATCH_INTERVAL, self._poll_workspace, name="watch-workspace")
+
+    # -- garbage collection ------------------------------------------------------------------
+    def _tune_gc(self) -> None:
+        """Run Python's full garbage collections only while the user is idle.
+
+        Previews are made of many small objects (a Segment and a Style per cell); with a few hundred
+        cached, a full collection takes 100 ms or more and would land in the middle of a keypress.
+        Young generations are still collected as usual; the full pass runs after a pause in typing.
+        """
+        self._gc_thresholds = gc.get_threshold()
+        young, middle, _ = self._gc_thresholds
+        gc.set_threshold(young, middle, 1_000_000)
+        self._last_input = time.monotonic()
+        self.set_interval(IDLE_GC_CHECK, self._collect_when_idle, name="idle-gc")
+
+    def _collect_when_idle(self) -> None:
+        if time.monotonic() - self._last_input > IDLE_GC_AFTER and gc.get_count()[2] > 0:
+            gc.collect()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def on_unmount(self) -> None:
+        thresholds = getattr(self, "_gc_thresholds", None)
+        if thresholds is not None:
+            gc.set_threshold(*thresholds)
 
     # -- other processes --------------------------------------------------------------------
     def _poll_workspace(self) -> None:

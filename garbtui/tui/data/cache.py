@@ -70,7 +70,7 @@ class LRU(Generic[V]):
 class ImageCache:
     """Decoded RGBA arrays of workspace files (raw.png, proc.png, photos), plus rendered previews."""
 
-    def __init__(self, decoded: int = 48, frames: int = 512) -> None:
+    def __init__(self, decoded: int = 48, frames: int = 256) -> None:
         self.decoded: LRU[np.ndarray] = LRU(decoded)
         self.frames: LRU[object] = LRU(frames)
 

@@ -117,24 +117,38 @@ def draw_horizon(rgb: np.ndarray, row: float, scale_y: float, colour: Colour = (
     return out
 
 
-def draw_numbers(rgb: np.ndarray, labels_small: np.ndarray, k: int) -> np.ndarray:
-    """Write each cluster's number (1-based) at a point well inside its largest patch."""
-    out = np.ascontiguousarray(rgb.copy())
+def number_positions(labels_small: np.ndarray, k: int) -> list[tuple[int, int, int]]:
+    """(cluster, x, y): a point well inside each cluster's largest patch, where its number is written."""
     h, w = labels_small.shape
+    out: list[tuple[int, int, int]] = []
     if h < 8 or w < 8:
         return out
-    # Hershey digits are about 22 px tall at scale 1: aim for a twelfth of the picture, readable but small.
-    scale = max(0.3, min(1.0, min(h, w) / 12 / 22))
-    thick = 1
     for idx in range(k):
         mask = (labels_small == idx).astype(np.uint8)
         if mask.sum() < 4:
             continue
         dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
         y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        out.append((idx, int(x), int(y)))
+    return out
+
+
+def draw_numbers_at(rgb: np.ndarray, positions: list[tuple[int, int, int]]) -> np.ndarray:
+    """Write cluster numbers (1-based), white on a black outline, at the given points."""
+    out = np.ascontiguousarray(rgb.copy())
+    h, w = out.shape[:2]
+    # Hershey digits are about 22 px tall at scale 1: aim for a twelfth of the picture, readable but small.
+    scale = max(0.3, min(1.0, min(h, w) / 12 / 22))
+    thick = 1
+    for idx, x, y in positions:
         text = str(idx + 1)
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-        org = (int(np.clip(x - tw // 2, 0, w - tw)), int(np.clip(y + th // 2, th, h - 1)))
+        org = (int(np.clip(x - tw // 2, 0, max(0, w - tw))), int(np.clip(y + th // 2, th, h - 1)))
         cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 1, cv2.LINE_8)
         cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_8)
     return out
+
+
+def draw_numbers(rgb: np.ndarray, labels_small: np.ndarray, k: int) -> np.ndarray:
+    """Write each cluster's number (1-based) at a point well inside its largest patch."""
+    return draw_numbers_at(rgb, number_positions(labels_small, k))

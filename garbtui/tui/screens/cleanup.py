@@ -71,6 +71,7 @@ class CleanupScreen(Screen):
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._resize_timer: Any = None
         self._proc_stamp: Any = None
+        self._number_cache: dict[tuple[Any, ...], list[tuple[int, int, int]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -160,9 +161,18 @@ class CleanupScreen(Screen):
                 labels = result.labels
 
                 def numbers(rgb: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
-                    small = cv2.resize(labels.astype(np.uint8), (rgb.shape[1], rgb.shape[0]),
-                                       interpolation=cv2.INTER_NEAREST)
-                    return pixels.draw_numbers(rgb, small, result.k)
+                    # Toggling clusters keeps the clustering (the session caches it), so the places
+                    # of the numbers are found once per clustering and picture size.
+                    key = (crop_id, id(labels), result.k, rgb.shape[:2])
+                    positions = self._number_cache.get(key)
+                    if positions is None:
+                        small = cv2.resize(labels.astype(np.uint8), (rgb.shape[1], rgb.shape[0]),
+                                           interpolation=cv2.INTER_NEAREST)
+                        positions = pixels.number_positions(small, result.k)
+                        if len(self._number_cache) > 32:
+                            self._number_cache.clear()
+                        self._number_cache[key] = positions
+                    return pixels.draw_numbers_at(rgb, positions)
 
                 frames = CleanupFrames(
                     make_frame(result.cluster_preview, cspec, ("clusters", crop_id, generation), overlay=numbers),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 from rich.text import Text
@@ -73,6 +74,9 @@ class QueueScreen(Screen):
 
     def _painted(self, rest: list[str]) -> None:
         self.first_paint_at = time.perf_counter()
+        # Everything made so far (Textual's DOM, styles, the crop rows) lives as long as the app: keep it
+        # out of the full garbage collections, which would otherwise walk it again and again.
+        gc.freeze()
         # The other metas are read only now: a thread started earlier would slow the first paint down.
         if rest:
             self.run_worker(lambda: self._load_metas(rest), thread=True, group="metas", exclusive=True)

@@ -67,13 +67,28 @@ class RenderSpec:
 
 @dataclass(frozen=True)
 class Frame:
-    """A picture ready to draw: strips for text protocols, a PIL image for graphics ones."""
+    """A picture ready to draw: strips for text protocols, a PIL image for graphics ones.
+
+    A half-cell frame also keeps its shrunk pixels: caches hold only those (compact()), because
+    thousands of cached Segment and Style objects would make Python's full garbage collections take
+    100 ms and more; strips are rebuilt from the pixels (a few ms) when a cached frame is shown.
+    """
 
     key: Hashable
     cols: int
     rows: int
     strips: tuple[Strip, ...] | None = None
     pil: PILImage.Image | None = None
+    pixels: np.ndarray | None = None  # half-cell: the (2 * rows) x cols RGB picture
+
+    def compact(self) -> Frame:
+        """This frame without its strips when they can be rebuilt from pixels (for caches)."""
+        return replace(self, strips=None) if self.pixels is not None and self.strips is not None else self
+
+    def text_strips(self) -> tuple[Strip, ...]:
+        if self.strips is not None:
+            return self.strips
+        return halfcell_strips(self.pixels) if self.pixels is not None else ()
 
 
 def frame_pixels(spec: RenderSpec, width: int, height: int) -> tuple[int, int, int, int]:
@@ -106,6 +121,8 @@ def make_frame(
     pil = PILImage.fromarray(small, "RGB")
     if spec.protocol in ("kitty", "sixel"):
         return Frame(key, cols, rows, pil=pil)
+    if spec.protocol == "halfcell":
+        return Frame(key, cols, rows, strips=halfcell_strips(small), pixels=small)
     return Frame(key, cols, rows, strips=_text_strips(pil, cols, rows, spec.protocol))
 
 
@@ -142,12 +159,18 @@ def halfcell_strips(rgb: np.ndarray) -> tuple[Strip, ...]:
         return c
 
     from_color = Style.from_color
-    strips = []
-    for y in range(0, h, 2):
-        top = packed[y].tolist()
-        bottom = packed[y + 1].tolist()
-        segments = [Segment("▀", from_color(colour(t), colour(b))) for t, b in zip(top, bottom, strict=True)]
-        strips.append(Strip(segments, w))
+    # Flat-coloured pictures (the clusters panel, checkerboards) repeat cell colour pairs: reuse segments.
+    pairs: dict[int, Segment] = {}
+
+    def cell(pair: int) -> Segment:
+        segment = pairs.get(pair)
+        if segment is None:
+            segment = Segment("▀", from_color(colour(pair >> 24), colour(pair & 0xFFFFFF)))
+            pairs[pair] = segment
+        return segment
+
+    keys = (packed[0::2].astype(np.uint64) << np.uint64(24)) | packed[1::2].astype(np.uint64)
+    strips = [Strip([cell(pair) for pair in row], w) for row in keys.tolist()]
     return tuple(strips)
 
 
@@ -182,11 +205,12 @@ class _TextFrame(Widget):
             return self._lines
         blank = Strip.blank(width, self.rich_style)
         lines = [blank] * height
-        if frame is not None and frame.strips:
+        strips = frame.text_strips() if frame is not None else ()
+        if frame is not None and strips:
             top = max(0, (height - frame.rows) // 2)
             left = max(0, (width - frame.cols) // 2)
             pad = Segment(" " * left, self.rich_style) if left else None
-            for row, strip in enumerate(frame.strips[: max(0, height - top)]):
+            for row, strip in enumerate(strips[: max(0, height - top)]):
                 if pad is not None:
                     strip = Strip([pad, *strip], left + frame.cols)
                 lines[top + row] = strip.extend_cell_length(width, self.rich_style).crop(0, width)
