@@ -233,12 +233,15 @@ async def bench_startup(ws_root: Path) -> tuple[float, float, float]:
         def compose(self) -> ComposeResult:
             yield Static("hello")
 
-    t0 = time.perf_counter()
-    bare = Bare()
-    async with bare.run_test(size=SIZE) as pilot:
-        clock = PaintClock(bare)
-        await painted_after(pilot, clock, 0.0)
-        bare_s = clock.last - t0
+    bare_runs = []
+    for _ in range(3):  # the first run also pays for one-time imports and caches: keep the best
+        t0 = time.perf_counter()
+        bare = Bare()
+        async with bare.run_test(size=SIZE) as pilot:
+            clock = PaintClock(bare)
+            await painted_after(pilot, clock, 0.0)
+            bare_runs.append(clock.last - t0)
+    bare_s = min(bare_runs)
     t0 = time.perf_counter()
     app = GarbApp(ws_root, remember_theme=False)
     async with app.run_test(size=SIZE) as pilot:
