@@ -102,6 +102,9 @@ def atomic_copy(src: Path, dst: Path) -> None:
         except OSError:
             shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
+        # When dst is already a link to the same file (another process copied it a moment ago),
+        # rename(2) succeeds without doing anything and tmp stays: it must not be left behind.
+        _unlink_quietly(tmp)
     except FileNotFoundError:
         _unlink_quietly(tmp)
         raise  # the source is gone: the caller's problem to report, not a storage failure
@@ -116,7 +119,7 @@ def atomic_copy(src: Path, dst: Path) -> None:
 def _unlink_quietly(path: str | Path) -> None:
     try:
         os.unlink(path)
-    except FileNotFoundError:
+    except OSError:  # best-effort cleanup: never hide the error that brought us here
         pass
 
 

@@ -26,8 +26,11 @@ class WorkspaceError(GarbError):
     exit_code = 3
 
 
-class WriteError(WorkspaceError):
-    """A file could not be written (disk full, read-only folder, no permission); the old file is intact."""
+class WriteError(WorkspaceError, OSError):
+    """A file could not be written (disk full, read-only folder, no permission); the old file is intact.
+
+    Also an OSError, so code that already handled failed writes as OSError keeps working.
+    """
 
 
 class ImageTooLargeError(InputError):

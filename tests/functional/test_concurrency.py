@@ -463,3 +463,16 @@ def test_two_extracts_of_one_export_at_once(tmp_path: Path) -> None:
 
     assert files(shared) == files(reference)  # same files, same bytes, nothing twice, no temporary file left
     assert check_workspace(Workspace.open(shared)) == []
+
+
+def test_copying_onto_a_link_of_the_same_file_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """What two extracts of one photo do at the same moment: the second copy finds the first one's link."""
+    import os
+
+    from garbtui.core.atomic import atomic_copy
+
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(PHOTO.read_bytes())
+    os.link(src, tmp_path / "image.jpg")  # the other process's copy, as a hard link to the source
+    atomic_copy(src, tmp_path / "image.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image.jpg", "photo.jpg"]

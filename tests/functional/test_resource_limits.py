@@ -333,3 +333,19 @@ def test_full_disk_is_a_clear_error_and_a_rerun_finishes(tmp_path: Path) -> None
     assert not complete_files_only(ws)
     assert main(["clean", "-w", str(ws)]) == 0
     assert main(["status", "-w", str(ws), "--check"]) == 0
+
+
+def test_write_errors_are_garb_errors_and_os_errors(tmp_path: Path) -> None:
+    from garbtui.core.atomic import atomic_copy, atomic_write_text
+    from garbtui.core.errors import GarbError, WriteError
+
+    (tmp_path / "file").write_text("a file where a folder should be")
+    for write in (lambda: atomic_write_text(tmp_path / "file" / "a.json", "new"),
+                  lambda: atomic_copy(tmp_path / "file", tmp_path / "file" / "copy")):
+        with pytest.raises(WriteError) as info:
+            write()
+        # One clear line for the CLI, and still an OSError for code that handled failed writes that way.
+        assert isinstance(info.value, GarbError) and isinstance(info.value, OSError)
+        assert str(info.value).startswith(str(tmp_path / "file")) and "cannot write:" in str(info.value)
+    assert (tmp_path / "file").read_text() == "a file where a folder should be"
+    assert os.listdir(tmp_path) == ["file"]
