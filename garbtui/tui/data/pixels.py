@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 Colour = tuple[int, int, int]
+MIN_NUMBERED = 60  # pictures smaller than this (pixels, either side) get no cluster numbers written on
 CHECKER_DARK: tuple[Colour, Colour] = ((58, 58, 62), (92, 92, 98))
 CHECKER_LIGHT: tuple[Colour, Colour] = ((196, 196, 200), (230, 230, 234))
 
@@ -137,13 +138,20 @@ def draw_numbers_at(rgb: np.ndarray, positions: list[tuple[int, int, int]]) -> n
     """Write cluster numbers (1-based), white on a black outline, at the given points."""
     out = np.ascontiguousarray(rgb.copy())
     h, w = out.shape[:2]
+    if min(h, w) < MIN_NUMBERED:
+        return out  # too small to write on legibly: the legend under the panels still has the numbers
     # Hershey digits are about 22 px tall at scale 1: aim for a twelfth of the picture, readable but small.
     scale = max(0.3, min(1.0, min(h, w) / 12 / 22))
     thick = 1
+    taken: list[tuple[int, int, int, int]] = []
     for idx, x, y in positions:
         text = str(idx + 1)
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         org = (int(np.clip(x - tw // 2, 0, max(0, w - tw))), int(np.clip(y + th // 2, th, h - 1)))
+        box = (org[0] - 1, org[1] - th - 1, org[0] + tw + 1, org[1] + 2)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+            continue  # would cover another number: this cluster is read from the legend instead
+        taken.append(box)
         cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 1, cv2.LINE_8)
         cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_8)
     return out

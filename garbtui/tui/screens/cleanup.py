@@ -204,13 +204,13 @@ class CleanupScreen(Screen):
         keep = "auto" if r.keep is None else (",".join(str(i + 1) for i in r.keep) or "none")
         mode = "auto" if r.auto else "manual"
         text = Text.assemble(
-            ("k ", "dim"), (str(r.k), "bold"), ("  space ", "dim"), (r.color_space, "bold"),
-            ("  keep ", "dim"), (keep, "bold"), (f" ({mode})", "dim"),
-            ("  refine ", "dim"), ("on" if r.refine else "off", "bold"),
-            ("  feather ", "dim"), (str(r.feather), "bold"),
+            ("k ", "dim"), (str(r.k), "bold"), (" · ", "dim"), (r.color_space, "bold"),
+            (" · keep ", "dim"), (keep, "bold"), (f" {mode}", "dim"),
+            (" · refine ", "dim"), ("on" if r.refine else "off", "bold"),
+            (" · feather ", "dim"), (str(r.feather), "bold"),
         )
         if self.result is not None and self.shown_generation == self.generation:
-            text.append(f"  kept {self.result.coverage * 100:.0f}% of the crop", style="dim")
+            text.append(f" · {self.result.coverage * 100:.0f}% of the crop kept", style="dim")
         if state:
             text.append(f"   {state}", style="italic")
         bar = self.query_one("#recipe-bar", Static)

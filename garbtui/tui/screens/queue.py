@@ -51,8 +51,9 @@ class QueueScreen(Screen):
         with Horizontal():
             with Vertical(id="queue-pane"):
                 yield Static(id="filter-bar")
-                yield Static(header_text(), id="list-header")
-                yield CropList(id="crop-list")
+                header = Static(header_text(), id="list-header")
+                yield header
+                yield CropList(id="crop-list", header=header)
             with Vertical(id="preview-pane"):
                 yield Static("", id="crop-title", classes="pane-title")
                 yield ImageView("no crop selected", id="raw-view")

@@ -14,10 +14,19 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import Static
 
 from garbtui.tui.data.queue import CropRow
 
 COLUMNS: tuple[tuple[str, int], ...] = (("label", 26), ("scene", 8), ("size", 10), ("status", 9), ("crop", 0))
+MIN_LABEL = 12
+
+
+def columns(width: int) -> tuple[tuple[str, int], ...]:
+    """Column widths for a list `width` cells wide: the label column gives way first, down to MIN_LABEL."""
+    fixed = sum(w for name, w in COLUMNS if name != "label")
+    label = max(MIN_LABEL, min(COLUMNS[0][1], width - fixed - 12))
+    return (("label", label),) + COLUMNS[1:]
 
 
 def _fit(text: str, width: int) -> str:
@@ -26,8 +35,8 @@ def _fit(text: str, width: int) -> str:
     return text[: width - 2] + "… " if len(text) > width - 1 else text.ljust(width)
 
 
-def header_text() -> str:
-    return "".join(_fit(name, width) for name, width in COLUMNS)
+def header_text(width: int = 200) -> str:
+    return "".join(_fit(name, w) for name, w in columns(width))
 
 
 class CropList(ScrollView, can_focus=True):
@@ -75,8 +84,9 @@ class CropList(ScrollView, can_focus=True):
             self.crop_list = crop_list
             self.crop_id = crop_id
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, header: Static | None = None) -> None:
         super().__init__(id=id)
+        self.header = header  # a one-line Static above the list that shows the column names
         self.rows: list[CropRow] = []
         self._index: dict[str, int] = {}
         self.cursor = 0
@@ -144,8 +154,9 @@ class CropList(ScrollView, can_focus=True):
         status = row.status
         crop = row.id if row.status != "broken" else f"{row.reason or 'unreadable'} · {row.id}"
         cells = (row.label, row.scene, row.size, status)
-        segments = [Segment(_fit(text, w), style) for text, (_, w) in zip(cells[:3], COLUMNS, strict=False)]
-        segments.append(Segment(_fit(status, COLUMNS[3][1]), status_style))
+        cols = columns(self.size.width)
+        segments = [Segment(_fit(text, w), style) for text, (_, w) in zip(cells[:3], cols, strict=False)]
+        segments.append(Segment(_fit(status, cols[3][1]), status_style))
         segments.append(Segment(crop, status_style if row.status == "broken" and not cursor else style))
         width = self._line_width()
         strip = Strip(segments)
@@ -160,6 +171,8 @@ class CropList(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
         self.virtual_size = Size(self._line_width(), len(self.rows))
+        if self.header is not None:
+            self.header.update(header_text(self.size.width), layout=False)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._cache.clear()
