@@ -70,7 +70,7 @@ async def test_clean_toggle_save_writes_proc_and_recipe(sample_ws: Path) -> None
         assert toggled not in screen.result.keep and not screen.result.recipe.auto
         assert session.kmeans_runs == runs  # toggling a cluster never re-runs k-means
         legend = str(screen.query_one("#legend").render())
-        assert "dropped" in legend
+        assert f" {toggled + 1} " in legend and "drop" in legend
         await pilot.press("s")
         await wait_for(pilot, lambda: ws.proc_path(crop_id).is_file())
         await wait_for(pilot, lambda: ws.load_crop_meta(crop_id).cleanup is not None)
