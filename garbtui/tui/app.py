@@ -150,6 +150,25 @@ class GarbApp(App[None]):
                 screen.on_theme_switched()
 
     # -- actions ----------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit; first ask when a cleaned cutout has not been saved."""
+        unsaved = [s for s in self.screen_stack if getattr(s, "has_unsaved_cutout", lambda: False)()]
+        if not unsaved:
+            self.exit()
+            return
+        from garbtui.tui.dialogs.confirm import ConfirmDialog
+
+        crop_id = getattr(unsaved[-1], "crop_id", "")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(
+            ConfirmDialog("Quit without saving?", f"The cutout of {crop_id} is not saved (s saves it).", yes="Quit"),
+            answered,
+        )
+
     def action_help(self) -> None:
         from garbtui.tui.screens.help import HelpScreen
 

@@ -43,7 +43,14 @@ class CropSaved(Message):
     """proc.png was written for a crop (backup: the earlier proc.png kept aside, if there was one)."""
 
     def __init__(
-        self, crop_id: str, backup: str | None, error: str = "", *, conflict: bool = False, stamp: Any = None
+        self,
+        crop_id: str,
+        backup: str | None,
+        error: str = "",
+        *,
+        conflict: bool = False,
+        stamp: Any = None,
+        generation: int = 0,
     ) -> None:
         super().__init__()
         self.crop_id = crop_id
@@ -51,6 +58,7 @@ class CropSaved(Message):
         self.error = error
         self.conflict = conflict  # proc.png had been saved by someone else since the crop was opened
         self.stamp = stamp  # the new proc.png's FileStamp
+        self.generation = generation  # which cleanup result was saved
 
 
 class WorkspaceChanged(Message):

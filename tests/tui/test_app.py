@@ -393,3 +393,25 @@ async def test_queue_follows_changes_made_by_other_processes(sample_ws: Path) ->
         shutil.rmtree(ws.crop_dir(ids[2]))
         await wait_for(pilot, lambda: ids[1] not in table_ids(app) and ids[2] not in table_ids(app), timeout=10)
         assert app.queue.rows[ids[1]].status == "done" and ids[2] not in app.queue.rows
+
+
+async def test_quit_asks_before_losing_an_unsaved_cutout(sample_ws: Path) -> None:
+    from garbtui.tui.dialogs.confirm import ConfirmDialog
+    from garbtui.tui.screens.cleanup import CleanupScreen
+
+    ws = Workspace.open(sample_ws)
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=SIZE) as pilot:
+        crop_id = table_ids(app)[0]
+        await open_cleanup(pilot, app)
+        await pilot.press("c")
+        await settle(pilot, app)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, CleanupScreen))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: ws.proc_path(crop_id).is_file() and not app.screen.has_unsaved_cutout())
+        await pilot.press("q")  # saved: quits at once
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running

@@ -72,6 +72,7 @@ class CleanupScreen(Screen):
         self._resize_timer: Any = None
         self._proc_stamp: Any = None
         self._number_cache: dict[tuple[Any, ...], list[tuple[int, int, int]]] = {}
+        self.saved_generation = 0  # the generation whose result was saved last
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -121,6 +122,7 @@ class CleanupScreen(Screen):
             cutout.show(("proc", crop_id, _stamp(proc)), file_frame_maker(proc, cache=cache))
         else:
             cutout.clear("press c to make the cutout")
+        self.saved_generation = self.generation
         self.query_one(ClusterLegend).update(Text("keys: c clean · 1-9 toggle cluster · +/- k · r refine · f feather "
                                                   "· s save · u undo · n/N next/prev", style="italic"))
         self._update_recipe_bar("saved cutout shown" if proc.is_file() else "not cleaned yet")
@@ -263,6 +265,7 @@ class CleanupScreen(Screen):
         result, crop_id, ws = self.result, self.crop_id, self.app.ws
 
         expected = self._proc_stamp
+        generation = self.shown_generation
 
         def save() -> None:
             try:
@@ -271,14 +274,21 @@ class CleanupScreen(Screen):
                 self.post_message(CropSaved(crop_id, None, getattr(exc, "message", str(exc))))
                 return
             backup = str(saved.backup) if saved.backup else None
-            self.post_message(CropSaved(crop_id, backup, conflict=saved.conflict, stamp=saved.stamp))
+            self.post_message(CropSaved(crop_id, backup, conflict=saved.conflict, stamp=saved.stamp,
+                                        generation=generation))
 
         self.run_worker(save, thread=True, group="save", exit_on_error=False)
+
+    def has_unsaved_cutout(self) -> bool:
+        """True when the cutout on screen came from a change made after the last save (or load)."""
+        return self.result is not None and self.shown_generation != self.saved_generation
 
     def on_crop_saved(self, message: CropSaved) -> None:
         if message.error:
             self.notify(message.error, severity="error")
             return
+        if message.crop_id == self.crop_id:
+            self.saved_generation = message.generation
         self.app.queue.refresh_status(message.crop_id)
         if message.crop_id == self.crop_id:
             self._proc_stamp = message.stamp
