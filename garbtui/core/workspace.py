@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from garbtui.core.ids import check_id, is_safe_id
 from garbtui.core.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 
 CropStatus = Literal["pending", "done", "broken"]
+M = TypeVar("M", CropMeta, ImageMeta, BackgroundMeta, Scene)
 SUBDIRS = ("images", "crops", "backgrounds", "scenes")
 MARKER = "workspace.json"
 
@@ -254,19 +255,20 @@ class Workspace:
 
     # -- models ----------------------------------------------------------------------------
     def load_crop_meta(self, crop_id: str) -> CropMeta:
-        return CropMeta.load(self.crop_dir(crop_id) / "meta.json")
+        return _same_id(CropMeta.load(self.crop_dir(crop_id) / "meta.json"), crop_id, self.crop_dir(crop_id))
 
     def save_crop_meta(self, meta: CropMeta) -> None:
         meta.save(self.crop_dir(meta.id) / "meta.json")
 
     def load_image_meta(self, image_id: str) -> ImageMeta:
-        return ImageMeta.load(self.image_dir(image_id) / "meta.json")
+        return _same_id(ImageMeta.load(self.image_dir(image_id) / "meta.json"), image_id, self.image_dir(image_id))
 
     def save_image_meta(self, meta: ImageMeta) -> None:
         meta.save(self.image_dir(meta.id) / "meta.json")
 
     def load_background_meta(self, bg_id: str) -> BackgroundMeta:
-        return BackgroundMeta.load(self.background_dir(bg_id) / "meta.json")
+        return _same_id(BackgroundMeta.load(self.background_dir(bg_id) / "meta.json"), bg_id,
+                        self.background_dir(bg_id))
 
     def save_background_meta(self, meta: BackgroundMeta) -> None:
         meta.save(self.background_dir(meta.id) / "meta.json")
@@ -298,7 +300,7 @@ class Workspace:
         return meta
 
     def load_scene(self, scene_id: str) -> Scene:
-        return Scene.load(self.scene_dir(scene_id) / "scene.json")
+        return _same_id(Scene.load(self.scene_dir(scene_id) / "scene.json"), scene_id, self.scene_dir(scene_id))
 
     def save_scene(self, scene: Scene, *, expected: FileStamp | None | _Unchecked = UNCHECKED) -> SaveResult:
         """Write scene.json; a scene.json that is not the one the caller loaded is kept as a backup.
@@ -426,3 +428,15 @@ class Workspace:
 def _scene_bytes(scene: Scene) -> bytes:
     """scene.json exactly as GarbModel.save writes it (so equal scenes compare equal on disk)."""
     return (scene.model_dump_json(indent=2) + "\n").encode("utf-8")
+
+
+def _same_id(model: M, folder_id: str, folder: Path) -> M:
+    """The id inside a file must be its folder's name: saves go to the folder the id names, so a copied
+    or renamed folder would otherwise write into another item's files."""
+    if model.id != folder_id:  # type: ignore[attr-defined]
+        raise WorkspaceError(
+            f"its file says id {model.id!r} but the folder is {folder_id!r} (a copied or renamed folder?); "  # type: ignore[attr-defined]
+            "rename the folder back or set the id to the folder name",
+            where=str(folder),
+        )
+    return model

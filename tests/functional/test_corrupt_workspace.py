@@ -60,6 +60,7 @@ def broken(tmp_path: Path) -> Broken:
     truncate(ws.proc_path(truncated_proc), 0.3)
     (ws.crop_dir(empty_meta) / "meta.json").write_bytes(b"")
     (root / "crops" / "New Folder").mkdir()  # made by hand in a file manager: not a valid id
+    shutil.copytree(ws.crop_dir(good[1]), root / "crops" / "copied-crop")  # cp -r to try something out
     outside = root.parent / "elsewhere"
     shutil.copytree(ws.crop_dir(good[0]), outside)
     (root / "crops" / "linked").symlink_to(outside, target_is_directory=True)  # would lead out of the workspace
@@ -79,6 +80,7 @@ def broken(tmp_path: Path) -> Broken:
         f"crops/{truncated_proc}/proc.png": "corrupt or truncated",
         f"crops/{empty_meta}": "invalid JSON",
         "crops/New Folder": "not a valid id",
+        "crops/copied-crop": "but the folder is 'copied-crop'",
         "crops/linked": "outside the workspace",
         f"images/{image_id}": "invalid ImageMeta",
         f"backgrounds/{bg_id}": "corrupt or truncated",
@@ -151,6 +153,16 @@ def test_clean_skips_broken_crops_with_reasons_and_cleans_the_rest(broken: Broke
         assert parts[1] in reasons, f"{item} is not reported by clean"
         assert phrase in reasons[parts[1]], (item, reasons[parts[1]])
     assert "Traceback" not in captured.err
+
+
+def test_a_copied_crop_folder_never_writes_into_the_original(broken: Broken) -> None:
+    ws = broken.ws
+    original = broken.good[1]
+    before = (ws.crop_dir(original) / "meta.json").read_bytes()
+    assert main(["clean", "-w", str(ws.root), "copied-crop", "--workers", "1"]) == 1
+    assert main(["clean", "-w", str(ws.root), "--force", "copied-crop"]) == 1
+    assert (ws.crop_dir(original) / "meta.json").read_bytes() == before
+    assert not ws.proc_path("copied-crop").exists()
 
 
 def test_clean_named_broken_crop_says_why(broken: Broken, capsys: pytest.CaptureFixture[str]) -> None:
