@@ -49,6 +49,7 @@ class ImagesScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._boxes: dict[str, list[CropMeta]] | None = None
+        self._reading = False
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -92,17 +93,35 @@ class ImagesScreen(Screen):
         return key.value
 
     def boxes(self) -> dict[str, list[CropMeta]]:
-        """Crop metas per source image id (read once; the queue's already-read metas are reused)."""
+        """Crop metas per source image id, from the metas read so far (the queue reads the rest in a thread)."""
         if self._boxes is None:
             queue = self.app.queue
             missing = [r.id for r in queue.rows.values() if not r.loaded]
-            queue.update(queue.read_metas(missing))
+            if missing and not self._reading:
+                # Thousands of metas take seconds: read them off the UI thread, then redraw with all boxes.
+                self._reading = True
+                self.run_worker(lambda: self._read_missing(missing), thread=True, group="boxes", exit_on_error=False)
             out: dict[str, list[CropMeta]] = {}
             for row in queue.rows.values():
                 if row.meta is not None:
                     out.setdefault(row.meta.image_id, []).append(row.meta)
+            if missing:
+                return out  # partial: not remembered
             self._boxes = out
         return self._boxes
+
+    def _read_missing(self, missing: list[str]) -> None:
+        rows = self.app.queue.read_metas(missing)
+        self.app.call_from_thread(self._metas_read, rows)
+
+    def _metas_read(self, rows: list) -> None:  # noqa: ANN001 - CropRow list
+        self.app.queue.update(rows)
+        self._reading = False
+        self._boxes = None
+        if not self.is_mounted:
+            return
+        self.fill_photos(keep=self.current_id if self.kind == "image" else None)
+        self.show_current()
 
     def fill_photos(self, keep: str | None = None) -> None:
         table = self.query_one("#photos-table", DataTable)
