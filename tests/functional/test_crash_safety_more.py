@@ -160,10 +160,6 @@ def test_generate_killed_anywhere_then_rerun(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _generate_available(), reason="garbtui generate is not installed")
-@pytest.mark.xfail(strict=True, reason="when only the main `garbtui generate` process is SIGKILLed (the OOM killer "
-                   "picks one process), its multiprocessing forkserver, resource tracker and ProcessPoolExecutor "
-                   "workers (garbtui/core/generate/runner.py _start_pool) keep running forever as orphans holding "
-                   "memory; they should exit when their parent dies")
 def test_generate_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:
     ws = copy_sample(tmp_path / "ws")
     assert main(clean_args(ws)) == 0

@@ -385,11 +385,6 @@ def _image_record_doc() -> tuple[type[GarbModel], dict[str, Any]]:
     return ImageRecord, json.loads(record.model_dump_json())
 
 
-@pytest.mark.xfail(strict=True, reason="generate's recipes/<name>.json model (garbtui/core/generate/recipe.py): "
-                   "ImageRecord accepts NaN in Recipe.window, ObjectRecord.polygons and visible_fraction and then "
-                   "saves a file it cannot load back (pydantic writes NaN as null), so a resumed run would fail on "
-                   "it; Recipe, ObjectRecord and RunSettings are plain BaseModels: they need "
-                   "model_config = ConfigDict(allow_inf_nan=False) like garbtui.core.models")
 def test_generate_image_record_refuses_nan(tmp_path: Path) -> None:
     pytest.importorskip("garbtui.core.generate.recipe")
     cls, doc = _image_record_doc()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from garbtui.core.models import GarbModel, Placement, Point, SafeId
 
@@ -22,6 +22,8 @@ Split = Literal["train", "val"]
 
 class Recipe(BaseModel):
     """One image to render: a window of a background, resized to `size`, with fragments placed on it."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # NaN would be saved as null and never load back
 
     name: SafeId  # file stem of the image, label and record
     index: int = Field(ge=0)  # scene index in the run (several images share it with --blend all)
@@ -39,6 +41,8 @@ class Recipe(BaseModel):
 class ObjectRecord(BaseModel):
     """One labelled object of a rendered image (dropped objects are not recorded)."""
 
+    model_config = ConfigDict(allow_inf_nan=False)  # NaN would be saved as null and never load back
+
     label: str
     crop_id: str
     placement_index: int
@@ -48,6 +52,17 @@ class ObjectRecord(BaseModel):
     polygons: list[list[Point]] = Field(default_factory=list)  # outlines of the mask (Label Studio)
     visible_fraction: float
     clipped: bool = False
+
+    @field_validator("rle")
+    @classmethod
+    def _rle_shape(cls, value: dict) -> dict:
+        size, counts = value.get("size"), value.get("counts")
+        if not (isinstance(size, (list, tuple)) and len(size) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in size)):
+            raise ValueError("rle.size must be [height, width] as whole numbers")
+        if not (isinstance(counts, str) or (isinstance(counts, list) and all(isinstance(c, int) for c in counts))):
+            raise ValueError("rle.counts must be a COCO RLE string or a list of run lengths")
+        return value
 
 
 class ImageRecord(GarbModel):
@@ -69,6 +84,8 @@ ALL_MODES: tuple[str, ...] = ("none", "feather", "poisson")
 
 class RunSettings(BaseModel):
     """What decides a run's images besides the workspace files: the same settings give the same bytes."""
+
+    model_config = ConfigDict(allow_inf_nan=False)  # NaN would be saved as null and never load back
 
     seed: int = Field(default=0, ge=0)
     per_image: tuple[int, int] = (3, 8)  # fragments per road image (front images get 1 to min(3, max))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -83,11 +85,25 @@ def _check_manifest(out_dir: Path, manifest: RunManifest) -> None:
 _WORKER: dict = {}
 
 
-def _init_worker(ws_root: str) -> None:
+def _init_worker(ws_root: str, parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides (cancel, keep what is written, exit 130).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ws = Workspace(Path(ws_root))
     _WORKER.update(ws=ws, cache=RenderCache(ws))
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
+
+
+def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """A worker whose parent was killed outright (kill -9, the OOM killer) ends itself instead of living on
+    as an orphan holding memory; the forkserver and resource tracker then exit on their own."""
+    while True:
+        time.sleep(interval)
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
 
 
 def _warm() -> None:
@@ -103,7 +119,7 @@ def _start_pool(ws: Workspace, workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["garbtui.core.generate.render"])
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(str(ws.root),))
+                               initargs=(str(ws.root), os.getpid()))
     for _ in range(workers):
         pool.submit(_warm)
     return pool
