@@ -177,7 +177,8 @@ class CleanupScreen(Screen):
                     return pixels.draw_numbers_at(rgb, positions)
 
                 frames = CleanupFrames(
-                    make_frame(result.cluster_preview, cspec, ("clusters", crop_id, generation), overlay=numbers),
+                    make_frame(result.cluster_preview, cspec, ("clusters", crop_id, generation), overlay=numbers,
+                               nearest=True),
                     make_frame(result.rgba, ospec, ("cutout", crop_id, generation)),
                 )
             except (GarbError, ValueError) as exc:

@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
+from itertools import groupby
 
+import cv2
 import numpy as np
 from PIL import Image as PILImage
 from rich.color import Color, ColorType
@@ -102,9 +104,18 @@ def frame_pixels(spec: RenderSpec, width: int, height: int) -> tuple[int, int, i
 
 
 def make_frame(
-    image: np.ndarray, spec: RenderSpec, key: Hashable = None, *, checker: bool = True, overlay: Overlay | None = None
+    image: np.ndarray,
+    spec: RenderSpec,
+    key: Hashable = None,
+    *,
+    checker: bool = True,
+    overlay: Overlay | None = None,
+    nearest: bool = False,
 ) -> Frame:
-    """Shrink `image` (RGB or RGBA, any size) to the box and render it. Pure; safe in a thread worker."""
+    """Shrink `image` (RGB or RGBA, any size) to the box and render it. Pure; safe in a thread worker.
+
+    `nearest` keeps flat colours flat (a label map): no blended colours at region borders.
+    """
     h, w = image.shape[:2]
     cols, rows, pw, ph = frame_pixels(spec, w, h)
     if cols == 0:
@@ -113,6 +124,8 @@ def make_frame(
         square = (2, 2) if spec.protocol in ("halfcell", "unicode") else (spec.cell[0], spec.cell[0])
         colours = pixels.CHECKER_DARK if spec.dark else pixels.CHECKER_LIGHT
         small = pixels.shrink_over_checker(image, pw, ph, square, colours)
+    elif nearest:
+        small = cv2.resize(np.ascontiguousarray(pixels.to_rgb(image)), (pw, ph), interpolation=cv2.INTER_NEAREST)
     else:
         small = pixels.shrink(np.ascontiguousarray(pixels.to_rgb(image)), pw, ph)
     small = np.ascontiguousarray(small)
@@ -159,18 +172,22 @@ def halfcell_strips(rgb: np.ndarray) -> tuple[Strip, ...]:
         return c
 
     from_color = Style.from_color
-    # Flat-coloured pictures (the clusters panel, checkerboards) repeat cell colour pairs: reuse segments.
-    pairs: dict[int, Segment] = {}
+    # Flat-coloured pictures (the clusters panel, checkerboards) repeat cell colour pairs: styles are
+    # shared, and a run of equal cells becomes one segment (fewer segments to composite and send).
+    styles: dict[int, Style] = {}
 
-    def cell(pair: int) -> Segment:
-        segment = pairs.get(pair)
-        if segment is None:
-            segment = Segment("▀", from_color(colour(pair >> 24), colour(pair & 0xFFFFFF)))
-            pairs[pair] = segment
-        return segment
+    def style(pair: int) -> Style:
+        found = styles.get(pair)
+        if found is None:
+            found = from_color(colour(pair >> 24), colour(pair & 0xFFFFFF))
+            styles[pair] = found
+        return found
 
     keys = (packed[0::2].astype(np.uint64) << np.uint64(24)) | packed[1::2].astype(np.uint64)
-    strips = [Strip([cell(pair) for pair in row], w) for row in keys.tolist()]
+    strips = []
+    for row in keys.tolist():
+        segments = [Segment("▀" * len(list(run)), style(pair)) for pair, run in groupby(row)]
+        strips.append(Strip(segments, w))
     return tuple(strips)
 
 
