@@ -128,8 +128,7 @@ class Workspace:
                 "not a garbtui workspace (no workspace.json, images/ or crops/); create one with `garbtui extract`",
                 where=str(root),
             )
-        for sub in SUBDIRS:
-            (ws.root / sub).mkdir(exist_ok=True)
+        # Opening never writes: folders are made by the first file saved into them.
         return ws
 
     # -- paths -----------------------------------------------------------------------------
