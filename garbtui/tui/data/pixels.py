@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 Colour = tuple[int, int, int]
-MIN_NUMBERED = 60  # pictures smaller than this (pixels, either side) get no cluster numbers written on
+MIN_NUMBERED = 36  # pictures smaller than this (pixels, either side) get no cluster numbers written on
 CHECKER_DARK: tuple[Colour, Colour] = ((58, 58, 62), (92, 92, 98))
 CHECKER_LIGHT: tuple[Colour, Colour] = ((196, 196, 200), (230, 230, 234))
 
