@@ -1,13 +1,17 @@
-"""Load the theme files in garbtui/themes/ (TOML, data not code) into Textual Theme objects."""
+"""Load the theme files of the top-level themes/ folder (TOML, data not code) into Textual Theme objects."""
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
 from textual.theme import Theme
 
-THEMES_DIR = Path(__file__).resolve().parents[2] / "themes"
+# A source checkout or editable install reads the repository's themes/; a wheel installs them as data
+# files under <prefix>/share/garbtui/themes (see pyproject.toml).
+_CHECKOUT_THEMES = Path(__file__).resolve().parents[3] / "themes"
+THEMES_DIR = _CHECKOUT_THEMES if _CHECKOUT_THEMES.is_dir() else Path(sys.prefix) / "share" / "garbtui" / "themes"
 _COLOUR_KEYS = (
     "primary", "secondary", "warning", "error", "success", "accent",
     "foreground", "background", "surface", "panel", "boost",

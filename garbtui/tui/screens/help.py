@@ -56,6 +56,13 @@ def help_text() -> Text:
     text.append_text(_section("Photos and backgrounds (i)", ImagesScreen.BINDINGS,
                               [("up down", "move through the list")]))
     text.append("\n")
+    from garbtui.tui.app import placement_available
+
+    if placement_available():
+        from garbtui.tui.screens.placement import PlacementScreen
+
+        text.append_text(_section("Placement (p)", PlacementScreen.BINDINGS, PlacementScreen.HELP_EXTRA))
+        text.append("\n")
     text.append_text(_section("Everywhere", GarbApp.BINDINGS,
                               [("ctrl+p", "command palette: every action, themes"), ("tab", "move focus")]))
     return text
