@@ -74,6 +74,10 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
         await pilot.press("escape", "question_mark")
         await pilot.pause(0.3)
         save(app, "help.svg")
+        await pilot.press("escape", "p")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "PlacementScreen")
+        await _place_two(pilot, app.screen, workspace)
+        save(app, "placement.svg")
     light = GarbApp(ws, image_protocol="halfcell", theme="garb-light", remember_theme=False)
     async with light.run_test(size=SIZE) as pilot:
         light.sub_title = "demo workspace"
@@ -82,6 +86,29 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
         await pilot.pause(0.3)
         save(light, "queue-light.svg")
     return made
+
+
+async def _place_two(pilot, screen, workspace) -> None:  # noqa: ANN001
+    """Two cleaned fragments on the front background, typed in by keys as a user would."""
+    from textual.widgets import OptionList
+
+    from garbtui.tui.widgets.placement_fields import NumberField
+
+    front = next(b for b in workspace.background_ids() if workspace.load_background_meta(b).scene == "front")
+    backgrounds = screen.query_one("#pl-backgrounds", OptionList)
+    backgrounds.focus()
+    await pilot.press("home", *(["down"] * [o.id for o in backgrounds.options].index(front)))
+    await _until(pilot, lambda: screen.background is not None and screen.background.id == front)
+    fragments = screen.query_one("#pl-fragments", OptionList)
+    for n, (x, y, scale) in enumerate([("430", "700", "1.2"), ("820", "820", "1")]):
+        fragments.focus()
+        await pilot.press("home", *(["down"] * n), "a")
+        for key, value in (("x", x), ("y", y), ("scale", scale)):
+            screen.query_one(f"#pf-{key}", NumberField).focus()
+            await pilot.press("ctrl+a", "ctrl+k", *value)
+    await pilot.app.workers.wait_for_complete()
+    await _until(pilot, lambda: screen.shown_generation == screen.generation)
+    await pilot.pause(0.3)
 
 
 def main(argv: list[str] | None = None) -> int:
