@@ -64,7 +64,7 @@ class FileStamp:
     def of(cls, path: Path) -> FileStamp | None:
         try:
             st = os.stat(path)
-        except FileNotFoundError:
+        except OSError:  # missing, or unreadable (a dangling link, a permission problem): no version to hold
             return None
         return cls(st.st_ino, st.st_mtime_ns, st.st_size)
 

@@ -11,7 +11,7 @@ import numpy as np
 from garbtui.core.errors import InputError
 from garbtui.core.imageio import read_rgb, read_rgba
 from garbtui.core.models import CropMeta
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace import FileStamp, Workspace
 
 MAX_FRAGMENT_SIDE = 8000  # a typo like scale 80 must fail clearly, not allocate gigabytes
 
@@ -24,7 +24,7 @@ class Fragment:
     meta: CropMeta
     rgba: np.ndarray  # H x W x 4 uint8, trimmed: the first/last row and column each hold visible alpha
     source_bg_lab: tuple[float, float, float] | None  # mean Lab of the source photo around the object
-    stamp: tuple[int, int, int] = (0, 0, 0)  # proc.png (inode, mtime ns, size) when read: caches check it
+    stamp: FileStamp | None = None  # proc.png's version when read: caches check it
 
     @property
     def height_px(self) -> int:
@@ -68,7 +68,7 @@ def mean_lab(rgb: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, 
 
 
 def fragment_from_rgba(
-    crop_id: str, meta: CropMeta, rgba: np.ndarray, raw: np.ndarray | None = None, stamp: tuple[int, int, int] = (0, 0, 0)
+    crop_id: str, meta: CropMeta, rgba: np.ndarray, raw: np.ndarray | None = None, stamp: FileStamp | None = None
 ) -> Fragment:
     """Trim an RGBA cutout to its visible alpha; the raw crop (same size) gives the source background colour."""
     ext = alpha_extent(rgba[:, :, 3] > 0)
@@ -100,14 +100,10 @@ def load_fragment(ws: Workspace, crop_id: str) -> Fragment:
     return fragment_from_rgba(crop_id, meta, rgba, raw, stamp)
 
 
-def proc_stamp(ws: Workspace, crop_id: str) -> tuple[int, int, int]:
-    """proc.png's (inode, mtime ns, size), zeros when missing: a re-saved cutout (atomic replace, new inode)
-    invalidates cached fragments even on file systems with coarse timestamps."""
-    try:
-        st = ws.proc_path(crop_id).stat()
-    except FileNotFoundError:
-        return (0, 0, 0)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+def proc_stamp(ws: Workspace, crop_id: str) -> FileStamp | None:
+    """proc.png's version (None when missing): a re-saved cutout (atomic replace, new inode) invalidates
+    cached fragments even on file systems with coarse timestamps."""
+    return FileStamp.of(ws.proc_path(crop_id))
 
 
 def cutout_from_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:

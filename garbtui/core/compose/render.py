@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
@@ -26,7 +24,7 @@ from garbtui.core.imageio import read_rgb
 from garbtui.core.models import BackgroundMeta, Scene
 from garbtui.core.perspective import ScaleDecision, resolve_scale
 from garbtui.core.size_priors import load_size_priors
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace import FileStamp, Workspace
 
 
 @dataclass
@@ -111,14 +109,6 @@ def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, np.nd
     return meta, rgb
 
 
-def _file_stamp(path: Path) -> tuple[int, int, int]:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return (0, 0, 0)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
 def _background_at(
     ws: Workspace, scene: Scene, max_size: int | None, cache: dict[tuple, tuple[BackgroundMeta, np.ndarray, float]] | None
 ) -> tuple[BackgroundMeta, np.ndarray, float]:
@@ -126,8 +116,8 @@ def _background_at(
     key = None
     if cache is not None:
         folder = ws.background_dir(scene.background_id)
-        key = (scene.background_id, max_size, _file_stamp(folder / "meta.json"),
-               tuple(_file_stamp(p) for p in sorted(folder.glob("image.*"))))
+        key = (scene.background_id, max_size, FileStamp.of(folder / "meta.json"),
+               tuple(FileStamp.of(p) for p in sorted(folder.glob("image.*"))))
         hit = cache.get(key)
         if hit is not None:
             return hit

@@ -35,7 +35,7 @@ from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
 from garbtui.core.imageio import read_rgb
 from garbtui.core.labels import mask_polygons
 from garbtui.core.rle import coco_rle_encode
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace import FileStamp, Workspace
 
 IMAGES_DIR = "images"
 LABELS_DIR = "labels"
@@ -70,7 +70,7 @@ class RenderCache:
         if path is None:
             path = self._proc_paths[crop_id] = self.ws.proc_path(crop_id)  # resolves the id once
         frag = self._fragments.get(crop_id)
-        if frag is None or frag.stamp != _stamp(path):
+        if frag is None or frag.stamp != FileStamp.of(path):
             frag = load_fragment(self.ws, crop_id)
             with self._lock:
                 self._fragments[crop_id] = frag
@@ -113,7 +113,7 @@ class RenderCache:
             if not (self.ws.background_dir(bg_id) / "meta.json").is_file():
                 raise InputError(f"background {bg_id} does not exist in the workspace", where=str(self.ws.root))
             path = self._photo_paths[bg_id] = self.ws.background_path(bg_id)
-        stamp = _stamp(path)
+        stamp = FileStamp.of(path)
         got = self._photos.get(bg_id)
         if got is None or got[0] != stamp:
             got = (stamp, read_rgb(path))
@@ -121,15 +121,6 @@ class RenderCache:
                 self._photos[bg_id] = got
                 self._windows = {k: v for k, v in self._windows.items() if k[0] != bg_id or k[1] == stamp}
         return got
-
-
-def _stamp(path: Path) -> tuple[int, int, int]:
-    """(inode, mtime ns, size) of a file, as compose.fragment.proc_stamp: a re-saved file changes it."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return (0, 0, 0)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def transform_cached(cache: RenderCache, frag: Fragment, scale: float, rotation: float = 0.0,

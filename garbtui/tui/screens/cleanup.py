@@ -21,6 +21,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from garbtui.core.workspace import FileStamp
 from garbtui.core.errors import GarbError
 from garbtui.core.models import CleanupRecipe
 from garbtui.tui.data import pixels
@@ -112,14 +113,14 @@ class CleanupScreen(Screen):
         self.query_one("#cleanup-title", Static).update(title)
         cache = self.app.image_cache
         raw = ws.raw_path(crop_id)
-        self.query_one("#cl-raw", ImageView).show(("raw", crop_id, _stamp(raw)), file_frame_maker(raw, cache=cache))
+        self.query_one("#cl-raw", ImageView).show(("raw", crop_id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache))
         clusters = self.query_one("#cl-clusters", ImageView)
         cutout = self.query_one("#cl-cutout", ImageView)
         clusters.clear("press c to cluster")
         proc = ws.proc_path(crop_id)
         self._proc_stamp = ws.proc_stamp(crop_id)  # which proc.png we saw, to notice someone else's save
         if proc.is_file():
-            cutout.show(("proc", crop_id, _stamp(proc)), file_frame_maker(proc, cache=cache))
+            cutout.show(("proc", crop_id, FileStamp.of(proc)), file_frame_maker(proc, cache=cache))
         else:
             cutout.clear("press c to make the cutout")
         self.saved_generation = self.generation
@@ -331,10 +332,4 @@ class CleanupScreen(Screen):
             self.rerun(self.recipe, remember=False)
 
 
-def _stamp(path) -> tuple[int, int]:  # noqa: ANN001
-    try:
-        st = path.stat()
-    except OSError:
-        return (0, 0)
-    return (st.st_mtime_ns, st.st_size)
 

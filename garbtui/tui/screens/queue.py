@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from garbtui.core.workspace import FileStamp
 from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
 from garbtui.tui.messages import MetasLoaded
 from garbtui.tui.widgets.crop_list import CropList, header_text
@@ -138,12 +139,12 @@ class QueueScreen(Screen):
         info.update(self._info_text(row), layout=False)
         raw = ws.raw_path(crop_id)
         if raw.is_file():
-            raw_view.show(("raw", crop_id, _stamp(raw)), file_frame_maker(raw, cache=cache))
+            raw_view.show(("raw", crop_id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache))
         else:
             raw_view.clear(f"raw.png is missing\n{raw}")
         proc = ws.proc_path(crop_id)
         if proc.is_file():
-            cutout_view.show(("proc", crop_id, _stamp(proc)), file_frame_maker(proc, cache=cache))
+            cutout_view.show(("proc", crop_id, FileStamp.of(proc)), file_frame_maker(proc, cache=cache))
         elif row.status == "broken":
             cutout_view.clear(" ")
         else:
@@ -174,10 +175,10 @@ class QueueScreen(Screen):
                 continue
             wanted = lambda: self._prefetch_token is token  # noqa: E731
             raw = ws.raw_path(row.id)
-            raw_view.prefetch(("raw", row.id, _stamp(raw)), file_frame_maker(raw, cache=cache), wanted)
+            raw_view.prefetch(("raw", row.id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache), wanted)
             if row.status == "done":
                 proc = ws.proc_path(row.id)
-                cutout_view.prefetch(("proc", row.id, _stamp(proc)), file_frame_maker(proc, cache=cache), wanted)
+                cutout_view.prefetch(("proc", row.id, FileStamp.of(proc)), file_frame_maker(proc, cache=cache), wanted)
 
     def _info_text(self, row: CropRow) -> Text:
         text = Text()
@@ -280,9 +281,3 @@ class QueueScreen(Screen):
         # Otherwise the list is refilled when this screen is shown again (on_screen_resume).
 
 
-def _stamp(path) -> tuple[int, int]:  # noqa: ANN001
-    try:
-        st = path.stat()
-    except OSError:
-        return (0, 0)
-    return (st.st_mtime_ns, st.st_size)
