@@ -1,0 +1,1 @@
+"""CLI and end-to-end tests: real commands on real exports, photos and workspaces."""

@@ -1,0 +1,1 @@
+"""Unit tests of garbtui.core on real images and exports."""
