@@ -67,14 +67,14 @@ def test_silent_terminal_does_not_stall_start_up() -> None:
     out, _ = _run_on_pty(PROBE, _env())
     _, protocol, probed, seconds = _result(out)
     assert protocol == "halfcell" and probed == "False"
-    assert float(seconds) < 1.0  # our probe gives up after 0.35 s; textual-image alone would wait 2 s
+    assert float(seconds) < 1.5  # our probe gives up after 0.35 s (slack for a loaded CI box); textual-image alone waits 2 s
     assert out.count("\x1b[c") == 1  # importing textual-image afterwards did not query again
 
 
 def test_sixel_terminal_is_detected() -> None:
     out, _ = _run_on_pty(PROBE, _env(), answer=b"\x1b[?62;4;22c")
     _, protocol, probed, seconds = _result(out)
-    assert protocol == "sixel" and probed == "True" and float(seconds) < 1.0
+    assert protocol == "sixel" and probed == "True" and float(seconds) < 1.5
 
 
 def test_forced_protocol_never_queries_the_terminal() -> None:
