@@ -286,6 +286,9 @@ def _road_placements(rng: np.random.Generator, bg: BackgroundInfo, window: tuple
     return out
 
 
+MAX_FRONT_UPSCALE = 1.5  # largest enlargement of a fragment's own pixels in front scenes
+
+
 def _front_placements(rng: np.random.Generator, size: tuple[int, int], n: int, balancer: _Balancer,
                       fragments: list[FragmentInfo], blend: str) -> list[Placement]:
     W, H = size
@@ -294,7 +297,8 @@ def _front_placements(rng: np.random.Generator, size: tuple[int, int], n: int, b
         frag = balancer.pick(rng, fragments)
         balancer.commit(frag)
         side = float(rng.uniform(0.3, 0.55)) * min(W, H) / math.sqrt(n)
-        scale = side / max(frag.width, frag.height)
+        # Never blow a small cutout up into a blurred blob: a pop tab stays pop-tab sized.
+        scale = min(side / max(frag.width, frag.height), MAX_FRONT_UPSCALE)
         cx = W * float(np.clip(0.5 + rng.normal(0.0, 0.12), 0.2, 0.8))
         cy = H * float(np.clip(0.5 + rng.normal(0.0, 0.12), 0.2, 0.8))
         out.append(Placement(
