@@ -42,6 +42,18 @@ def k_for_object(object_height_px: float, bottom_row: float, horizon_row: float)
     return object_height_px / below
 
 
+def with_source_k(crop: CropMeta, image_horizon: float | None) -> CropMeta:
+    """The crop's meta carrying its own k when its source photo's horizon is known (set at extraction
+    or later, in the TUI or meta.json): k = region height / (region bottom - horizon). In memory only;
+    a k already in meta.json wins."""
+    if crop.k is not None or image_horizon is None:
+        return crop
+    box = crop.region.bbox
+    bottom = crop.bottom_row if crop.bottom_row is not None else box.y1
+    k = k_for_object(box.height, bottom, image_horizon)
+    return crop.model_copy(update={"k": k, "horizon_row": image_horizon}) if k else crop
+
+
 def k_from_source(
     source_k: float, source_camera_height: float | None = None, target_camera_height: float | None = None
 ) -> float:

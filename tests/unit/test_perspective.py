@@ -136,3 +136,31 @@ def test_rendered_height_follows_the_horizon(ws: Workspace, can) -> None:
     obj = render_scene(ws, scene).objects[0]
     frag_h = int(np.ptp(np.flatnonzero((outline_cutout(ws, can.id)[:, :, 3] > 0).any(axis=1)))) + 1
     assert abs((obj.bbox[3] - obj.bbox[1]) - 0.5 * frag_h) <= 1.0
+
+
+def test_a_source_horizon_gives_the_fragment_its_own_k(tmp_path) -> None:
+    """Once the source photo's horizon is known, an `auto` placement follows the photo's own k, not the prior."""
+    import shutil
+
+    from garbtui.core.compose import render_scene
+    from garbtui.core.compose.fragment import load_fragment, outline_cutout
+    from garbtui.core.models import CleanupRecipe, Placement, Scene
+    from garbtui.core.workspace import Workspace
+
+    shutil.copytree(SAMPLE_DATA / "workspace", tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    crop = next(c for c in ws.crop_ids() if "drink-can" in c and ws.load_crop_meta(c).scene == "road")
+    ws.save_proc(crop, outline_cutout(ws, crop), CleanupRecipe())
+    meta = ws.load_crop_meta(crop)
+    bg = next(b for b in ws.background_ids() if ws.load_background_meta(b).scene == "road")
+    scene = Scene(id="s", background_id=bg, placements=[Placement(crop_id=crop, x=500, y=600)])
+    assert render_scene(ws, scene).objects[0].scale.source == "prior"
+    horizon = meta.region.bbox.y0 - 3 * meta.region.bbox.height  # the photo's horizon, typed by a user
+    ws.update_image_meta(meta.image_id, lambda m: setattr(m, "horizon_row", horizon))
+    frag = load_fragment(ws, crop)
+    expected_k = meta.region.bbox.height / (meta.region.bbox.y1 - horizon)
+    assert frag.meta.k == pytest.approx(expected_k)
+    obj = render_scene(ws, scene).objects[0]
+    assert obj.scale.source == "source-k"
+    bg_meta = ws.load_background_meta(bg)
+    assert obj.bbox[3] - obj.bbox[1] == pytest.approx(expected_k * (600 - bg_meta.horizon_row), abs=2)

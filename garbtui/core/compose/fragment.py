@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from garbtui.core.errors import InputError
+from garbtui.core.errors import GarbError, InputError
 from garbtui.core.imageio import read_rgb, read_rgba
 from garbtui.core.models import CropMeta
+from garbtui.core.perspective import with_source_k
 from garbtui.core.workspace import FileStamp, Workspace
 
 MAX_FRAGMENT_SIDE = 8000  # a typo like scale 80 must fail clearly, not allocate gigabytes
@@ -94,10 +95,21 @@ def load_fragment(ws: Workspace, crop_id: str) -> Fragment:
                          where=str(proc.parent))
     stamp = proc_stamp(ws, crop_id)
     meta = ws.load_crop_meta(crop_id)
+    meta = with_source_k(meta, source_horizon(ws, meta.image_id))
     rgba = read_rgba(proc)
     raw_path = ws.raw_path(crop_id)
     raw = read_rgb(raw_path) if raw_path.is_file() else None
     return fragment_from_rgba(crop_id, meta, rgba, raw, stamp)
+
+
+def source_horizon(ws: Workspace, image_id: str | None) -> float | None:
+    """The horizon row of a crop's source photo, when someone has set or estimated it."""
+    if image_id is None:
+        return None
+    try:
+        return ws.load_image_meta(image_id).horizon_row
+    except GarbError:
+        return None
 
 
 def proc_stamp(ws: Workspace, crop_id: str) -> FileStamp | None:

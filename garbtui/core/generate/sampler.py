@@ -26,7 +26,7 @@ from garbtui.core.errors import GarbError, InputError
 from garbtui.core.generate.recipe import ALL_MODES, Recipe, RunSettings
 from garbtui.core.imageio import read_rgba
 from garbtui.core.models import BackgroundMeta, CropMeta, Placement
-from garbtui.core.perspective import resolve_scale
+from garbtui.core.perspective import resolve_scale, with_source_k
 from garbtui.core.size_priors import SizePriors, load_size_priors
 from garbtui.core.workspace import Workspace
 
@@ -79,6 +79,7 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
     notes: list[str] = []
     frags: list[FragmentInfo] = []
     cams: dict[str, float | None] = {}
+    horizons: dict[str, float | None] = {}
     for crop_id in ws.crop_ids():
         if ws.crop_status(crop_id) != "done":
             continue
@@ -93,9 +94,12 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
             continue
         if meta.image_id not in cams:
             try:
-                cams[meta.image_id] = ws.load_image_meta(meta.image_id).camera_height_m
+                image = ws.load_image_meta(meta.image_id)
+                cams[meta.image_id] = image.camera_height_m
+                horizons[meta.image_id] = image.horizon_row
             except GarbError:
-                cams[meta.image_id] = None
+                cams[meta.image_id] = horizons[meta.image_id] = None
+        meta = with_source_k(meta, horizons[meta.image_id])  # a source horizon gives the fragment its own k
         frags.append(FragmentInfo(crop_id, meta.label, ext[2] - ext[0], ext[3] - ext[1], meta, cams[meta.image_id]))
     if not frags:
         raise InputError("the workspace has no cleaned fragments (proc.png); run `garbtui clean` or the TUI first",
