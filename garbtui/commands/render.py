@@ -59,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     scene_file = _scene_file(args.scene)
     ws = Workspace.open(args.workspace if args.workspace else _infer_workspace(scene_file))
     scene = Scene.load(scene_file)
+    folder = scene_file.resolve().parent
+    if folder.parent == (ws.root / "scenes").resolve() and scene.id != folder.name:
+        # A copied or renamed scene folder: rendering it would overwrite scenes/<id>/ of the original.
+        raise InputError(f"scene.json says id {scene.id!r} but lies in scenes/{folder.name}/; set its \"id\" to "
+                         f"{folder.name!r} (or move it back)", where=str(scene_file))
     if args.strict:
         from garbtui.core.backgrounds import load_seg, placement_check
 

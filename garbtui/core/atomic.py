@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -96,7 +97,8 @@ def atomic_write_jpeg(path: Path, image: np.ndarray, quality: int = 92) -> None:
 def atomic_copy(src: Path, dst: Path) -> None:
     """Place a copy of `src` at `dst` atomically: a hard link when possible, else a byte copy."""
     dst = Path(dst)
-    tmp = dst.parent / f".{dst.name}.{os.getpid()}.copy.tmp"
+    # PID for sweep_temp_files, a random part so two threads copying to one place never share a temp file.
+    tmp = dst.parent / f".{dst.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         _unlink_quietly(tmp)

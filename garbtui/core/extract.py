@@ -99,7 +99,8 @@ def extract(
         except InputError as exc:
             report.skipped.append(Skip(item.where, exc.message))
             continue
-        groups.setdefault(str(path), []).append((item, path))
+        # Resolved, so two spellings of one file (a link, a/../a) are one image handled by one thread.
+        groups.setdefault(str(path.resolve()), []).append((item, path))
     total = len(groups)
     if progress:
         progress(0, total, "")

@@ -72,7 +72,13 @@ def mask_polygons(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[li
         parts.append((max(area, float(len(c))), [(float(x), float(y)) for x, y in pts]))
     parts.sort(key=lambda t: -t[0])
     kept = [p for a, p in parts if a >= MIN_PART_AREA and len(p) >= 3]
-    return kept or [parts[0][1]]
+    if kept:
+        return kept
+    # A sliver (one pixel wide, or a single pixel): its box outline, so every polygon has 3+ points.
+    ys, xs = np.nonzero(mask)
+    x0, y0 = xs.min() + offset[0], ys.min() + offset[1]
+    x1, y1 = xs.max() + 1 + offset[0], ys.max() + 1 + offset[1]
+    return [[(float(x0), float(y0)), (float(x1), float(y0)), (float(x1), float(y1)), (float(x0), float(y1))]]
 
 
 def merge_parts(parts: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:

@@ -104,8 +104,13 @@ def parse_labelstudio(
         if not new and fmt == "labelstudio-json" and not task.get("annotations") and not task.get("predictions"):
             skipped.append(Skip(task_where, "no annotation"))
         items.extend(new)
-    if fmt == "labelstudio-min" and annotations == "latest":
-        items = _latest_per_task(items, skipped)
+    if fmt == "labelstudio-min":
+        if annotations == "latest":
+            items = _latest_per_task(items, skipped)
+        for item in items:
+            if not item.regions:
+                skipped.append(Skip(item.where, "no regions"))
+        items = [item for item in items if item.regions]
     return ParsedExport(fmt, items, skipped)
 
 
@@ -311,9 +316,8 @@ def _items_from_min_row(
                 got = _region_from_value(region, rtype, [rid], size, f"{where} {name}[{n}]", skipped)
                 if got is not None:
                     regions.append(got)
-    if not regions:
-        skipped.append(Skip(where, "no regions"))
-        return []
+    # A row without regions is still an annotation: it must take part in choosing the latest one
+    # (a newer annotation that removed every box wins), and is dropped afterwards.
     ann_id = row.get("annotation_id")
     return [SourceItem(
         image_ref=ref, source_kind="labelstudio", task_id=str(row["id"]) if "id" in row else None,

@@ -95,6 +95,11 @@ class Region(BaseModel):
     mask_file: str | None = None  # brush: mask image beside raw.png, in crop pixels
     clamped: bool = False  # the annotation reached past the image and was cut at its border
 
+    @field_validator("mask_file")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_safe(value)
+
 
 class CleanupRecipe(BaseModel):
     """Everything needed to replay a cutout exactly."""
@@ -107,7 +112,7 @@ class CleanupRecipe(BaseModel):
     keep: list[int] | None = None  # cluster indices kept as garbage; None = chosen automatically
     refine: bool = True
     feather: int = Field(default=1, ge=0, le=16)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     sample_size: int = Field(default=4096, ge=64)
     auto: bool = True  # True when `keep` was chosen by the automatic rule, False once a user toggled
 
@@ -160,7 +165,7 @@ class ImageMeta(GarbModel):
     horizon_estimated: bool = False
     camera_height_m: float | None = None
 
-    _id_ok = field_validator("id")(_check_safe)
+    _id_ok = field_validator("id", "file")(_check_safe)  # file: a plain name inside the image's folder
 
 
 class PlacementArea(BaseModel):
@@ -189,7 +194,7 @@ class BackgroundMeta(GarbModel):
     horizon_confidence: float | None = None  # 0..1 when the horizon was estimated from lane lines
     source_sha1: str | None = None  # of the photo as added: re-adding the same photo is recognised
 
-    _id_ok = field_validator("id")(_check_safe)
+    _id_ok = field_validator("id", "file")(_check_safe)  # file: a plain name inside the background's folder
 
 
 class Placement(BaseModel):

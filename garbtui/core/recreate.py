@@ -31,7 +31,7 @@ from garbtui.core.backgrounds import SEG_FILE, SegMap, load_seg
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.generate.sampler import road_span
 from garbtui.core.generate.taxonomy import nearest_label, same_label
-from garbtui.core.ids import check_id, short_hash, slugify
+from garbtui.core.ids import check_id, is_safe_id, short_hash, slugify
 from garbtui.core.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
 from garbtui.core.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
 from garbtui.core.size_priors import SizePriors, load_size_priors
@@ -219,6 +219,9 @@ def default_scene_id(image_id: str, background_id: str) -> str:
     return f"{base}-{short_hash(image_id, background_id, length=6)}"
 
 
+MAX_SCALE = 100.0  # what a Placement accepts
+
+
 def recreate_scene(
     ws: Workspace,
     reference_image_id: str,
@@ -235,6 +238,8 @@ def recreate_scene(
     (label -> nearest class, and why) and every position that had to be moved into the placement area.
     use_own=False never uses the reference's own crops (a recreation with other objects of each class).
     """
+    if scene_id is not None and not is_safe_id(scene_id):
+        raise InputError(f"scene id {scene_id!r} is not a safe folder name (letters, digits, '.', '_', '-')")
     check_id(reference_image_id, "image id")
     check_id(background_id, "background id")
     if not (ws.image_dir(reference_image_id) / "meta.json").is_file():
@@ -305,6 +310,10 @@ def recreate_scene(
             scale = resolve_scale(probe, frag.meta, frag.height_px, bg_meta, priors, index=number).scale
         else:
             rotation, scale = _rotation_and_scale(frag, obj.width * diag, obj.height * diag)
+        if not 0 < scale <= MAX_SCALE:
+            notes.append(f"object {number} ({obj.label}): fragment {crop_id} would need scale {scale:.3g}; "
+                         f"clamped to {min(max(scale, 1e-3), MAX_SCALE):g}")
+            scale = min(max(scale, 1e-3), MAX_SCALE)
         placements.append(Placement(crop_id=crop_id, x=round(x, 2), y=round(y, 2), scale=round(scale, 5),
                                     rotation=rotation, blend=blend))
     if edges_used:
