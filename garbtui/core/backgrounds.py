@@ -22,7 +22,6 @@ polygons, it decides whether a contact point is allowed (`placement_check`).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from pydantic import Field
 from garbtui.core.atomic import atomic_copy, atomic_write_png
 from garbtui.core.errors import InputError, WorkspaceError
 from garbtui.core.horizon import HorizonEstimate, estimate_horizon
-from garbtui.core.ids import check_id, slugify
+from garbtui.core.ids import check_id, file_sha1, slugify
 from garbtui.core.imageio import probe_image, read_rgb
 from garbtui.core.models import BackgroundMeta, GarbModel, PlacementArea, Point
 from garbtui.core.workspace import Workspace
@@ -114,14 +113,6 @@ def default_area(scene: str, height: int, horizon: float | None) -> PlacementAre
     return PlacementArea()
 
 
-def _content_hash(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class AddedBackground:
     """What add_background did: the meta, the horizon estimate when one ran, and whether it was new."""
@@ -165,7 +156,7 @@ def add_background_ex(
     info = probe_image(path)
     if horizon is not None and not (0 <= horizon < info.height):
         raise InputError(f"horizon row {horizon:g} is outside the image (0..{info.height - 1})", where=str(path))
-    digest = _content_hash(path)
+    digest = file_sha1(path)
     bg_id = check_id(bg_id, "background id") if bg_id else f"{slugify(path.stem, 48)}-{digest[:6]}"
     folder = ws.background_dir(bg_id)
     existing = None
@@ -174,6 +165,7 @@ def add_background_ex(
         if existing.source_sha1 and existing.source_sha1 != digest:
             raise WorkspaceError(f"background {bg_id} already exists with a different photo; pick another --id")
     rgb: np.ndarray | None = None
+    rgb_reencoded: np.ndarray | None = None  # set when the stored photo is not a copy of the file's bytes
     suffix = path.suffix.lower()
     # The stored photo must be upright: copy the bytes when no EXIF turn is needed, else re-encode as PNG.
     if info.orientation == 1 and suffix in (".jpg", ".jpeg", ".png"):
@@ -182,7 +174,7 @@ def add_background_ex(
             atomic_copy(path, folder / file_name)
     else:
         file_name = "image.png"
-        rgb = _upright_rgb(path)
+        rgb = rgb_reencoded = _upright_rgb(path)
         if existing is None:
             atomic_write_png(folder / file_name, rgb)
     estimate = None
@@ -210,6 +202,7 @@ def add_background_ex(
         camera_height_m=camera_height if camera_height is not None else (existing.camera_height_m if existing else 1.5),
         placement=default_area(scene, info.height, horizon),
         source_sha1=digest,
+        file_sha1=digest if rgb_reencoded is None else file_sha1(folder / file_name),
     )
     ws.save_background_meta(meta)
     return AddedBackground(meta, estimate, existing is None)

@@ -9,7 +9,6 @@ Values within 1e-6 of an integer count as that integer, so float noise never add
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -25,7 +24,7 @@ from garbtui.core.atomic import atomic_copy, atomic_write_png, atomic_write_text
 from garbtui.core.coco import parse_coco
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.geometry import bounds, clamp_bbox, region_from_box
-from garbtui.core.ids import short_hash, slugify
+from garbtui.core.ids import file_sha1, short_hash, slugify
 from garbtui.core.jsonfile import read_json
 from garbtui.core.imageio import ImageInfo, probe_image, read_bgr
 from garbtui.core.labelstudio import LabelConfig, detect_format, parse_labelstudio
@@ -137,21 +136,14 @@ def _extract_image_safely(
     return part
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _extract_image(
     ws: Workspace, entries: list[tuple[SourceItem, Path]], options: ExtractOptions, report: ExtractReport,
     seen_crops: set[str],
 ) -> None:
     path = entries[0][1]
     info = probe_image(path)
-    image_id = f"{slugify(path.stem, 40)}-{_file_digest(path)[:10]}"
+    digest = file_sha1(path)
+    image_id = f"{slugify(path.stem, 40)}-{digest[:10]}"
     plans = []
     for item, _ in entries:
         for obj in _objects(item, info, report):
@@ -172,7 +164,7 @@ def _extract_image(
     bgr = read_bgr(path)  # kept in OpenCV's order end to end: no colour conversions
     if bgr.shape[:2] != (info.height, info.width):
         raise InputError(f"decoded size {bgr.shape[1]}x{bgr.shape[0]} differs from header {info.width}x{info.height}")
-    _store_image(ws, image_id, path, info, bgr, first, options)
+    _store_image(ws, image_id, path, info, bgr, first, options, digest)
     report.images_new += int(image_is_new)
     report.images_seen += int(not image_is_new)
     for item, obj, crop_id in todo:
@@ -330,7 +322,7 @@ def crop_window(box: BBox, margin: float, width: int, height: int) -> tuple[int,
 
 def _store_image(
     ws: Workspace, image_id: str, path: Path, info: ImageInfo, bgr: np.ndarray, item: SourceItem,
-    options: ExtractOptions,
+    options: ExtractOptions, digest: str,
 ) -> None:
     folder = ws.image_dir(image_id)
     meta_path = folder / "meta.json"
@@ -346,8 +338,8 @@ def _store_image(
         if changed:
             ws.save_image_meta(meta)
         return
-    suffix = path.suffix.lower()
-    if info.orientation == 1 and info.format in ("JPEG", "PNG") and not info.has_alpha:
+    copied = info.orientation == 1 and info.format in ("JPEG", "PNG") and not info.has_alpha
+    if copied:
         name = "image.jpg" if info.format == "JPEG" else "image.png"
         if not (folder / name).exists():
             atomic_copy(path, folder / name)
@@ -361,9 +353,9 @@ def _store_image(
     ImageMeta(
         id=image_id, file=name, source_path=item.image_ref, source_kind=item.source_kind, task_id=item.task_id,
         width=info.width, height=info.height, exif_orientation=info.orientation,
+        file_sha1=digest if copied else file_sha1(folder / name),
         scene=scene if scene in ("road", "front") else "unknown", surface=surface,
     ).save(meta_path)
-    del suffix
 
 
 def _store_crop(

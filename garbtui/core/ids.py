@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from pathlib import Path
 
 from garbtui.core.errors import WorkspaceError
 
@@ -36,3 +37,12 @@ def short_hash(*parts: object, length: int = 8) -> str:
     """A stable short hex digest of the parts, for ids that must not collide."""
     digest = hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
     return digest[:length]
+
+
+def file_sha1(path: Path) -> str:
+    """Hex SHA-1 of a file's bytes: content-based ids, and the check that a stored photo is unchanged."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

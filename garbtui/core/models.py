@@ -159,6 +159,7 @@ class ImageMeta(GarbModel):
     width: int = Field(ge=1)
     height: int = Field(ge=1)
     exif_orientation: int = 1  # orientation tag of the source; the stored image is already upright
+    file_sha1: str | None = None  # of the stored photo: `status --check` notices it changed under the crops
     scene: SceneKind = "unknown"
     surface: str = "unknown"
     horizon_row: float | None = None
@@ -183,6 +184,7 @@ class BackgroundMeta(GarbModel):
 
     id: SafeId
     file: str
+    file_sha1: str | None = None  # of the stored photo: `status --check` notices it changed
     source_path: str = ""
     width: int = Field(ge=1)
     height: int = Field(ge=1)

@@ -200,3 +200,28 @@ def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) ->
         parts = item.split("/")
         if parts[0] == "crops" and len(parts) == 2 and phrase not in ("not a valid id", "outside the workspace"):
             assert phrase in broken_rows.get(parts[1], ""), (item, broken_rows.get(parts[1]))
+
+
+def test_check_notices_a_photo_overwritten_in_place(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """The stored photo may be a hard link to the user's file; overwriting that file in place shows up."""
+    from tests.conftest import LABELSTUDIO
+
+    photos = tmp_path / "files" / "photos"
+    shutil.copytree(LABELSTUDIO / "files" / "photos", photos)
+    export = tmp_path / "polygons.json"
+    shutil.copy(LABELSTUDIO / "polygons.json", export)
+    ws = tmp_path / "ws"
+    assert main(["extract", str(export), "-w", str(ws), "--local-files-root", str(tmp_path / "files"),
+                 "--media-root", str(LABELSTUDIO / "media"),
+                 "--path-map", f"/srv/labelstudio/files={tmp_path / 'files'}", "-q"]) == 0
+    assert main(["status", "-w", str(ws), "--check"]) == 0
+    if (photos / "road_01.jpg").stat().st_nlink < 2:
+        pytest.skip("this filesystem gave a copy, not a hard link: nothing can change under the workspace")
+    with open(photos / "road_01.jpg", "r+b") as handle:  # `cp other.jpg road_01.jpg` keeps the inode
+        data = bytearray(handle.read())
+        data[-100:-2] = bytes(98)
+        handle.seek(0)
+        handle.write(data)
+    capsys.readouterr()
+    assert main(["status", "-w", str(ws), "--check"]) == 1
+    assert "changed since it was added" in capsys.readouterr().out
