@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import cv2
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -58,6 +59,9 @@ class GarbApp(App[None]):
         remember_theme: bool = True,
     ) -> None:
         super().__init__()
+        # OpenCV prints warnings (e.g. on a truncated PNG) straight to the terminal, over the screen;
+        # garbtui reports those files itself.
+        cv2.setLogLevel(2)
         self.ws = Workspace.open(Path(workspace_path))
         self.sub_title = str(self.ws.root)
         self.terminal_info: TerminalInfo = detect(image_protocol)
@@ -152,20 +156,24 @@ class GarbApp(App[None]):
     # -- actions ----------------------------------------------------------------------------
     async def action_quit(self) -> None:
         """Quit; first ask when a cleaned cutout has not been saved."""
-        unsaved = [s for s in self.screen_stack if getattr(s, "has_unsaved_cutout", lambda: False)()]
-        if not unsaved:
+        cutouts = [s for s in self.screen_stack if getattr(s, "has_unsaved_cutout", lambda: False)()]
+        scenes = [s for s in self.screen_stack if getattr(s, "dirty", False) is True]
+        if not cutouts and not scenes:
             self.exit()
             return
         from garbtui.tui.dialogs.confirm import ConfirmDialog
 
-        crop_id = getattr(unsaved[-1], "crop_id", "")
+        if cutouts:
+            detail = f"The cutout of {getattr(cutouts[-1], 'crop_id', '')} is not saved (s saves it)."
+        else:
+            detail = "The scene on the placement screen is not saved (s saves it)."
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.exit()
 
         self.push_screen(
-            ConfirmDialog("Quit without saving?", f"The cutout of {crop_id} is not saved (s saves it).", yes="Quit"),
+            ConfirmDialog("Quit without saving?", detail, yes="Quit"),
             answered,
         )
 
@@ -190,6 +198,8 @@ class GarbApp(App[None]):
             self.notify("The placement screen is not installed in this version.", severity="warning")
             return
         module = importlib.import_module(PLACEMENT_MODULE)
+        if any(isinstance(s, module.PlacementScreen) for s in self.screen_stack):
+            return  # one placement screen: a second would hide the first's unsaved scene
         self.push_screen(module.PlacementScreen())
 
     def open_cleanup(self, crop_id: str) -> None:

@@ -6,6 +6,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 # A source checkout or editable install reads the repository's themes/; a wheel installs them as data
@@ -25,6 +26,11 @@ def theme_from_toml(path: Path) -> Theme:
     if "primary" not in data:
         raise ValueError(f"{path}: a theme needs at least `primary`")
     colours = {k: str(data[k]) for k in _COLOUR_KEYS if k in data}
+    for key, value in colours.items():
+        try:
+            Color.parse(value)
+        except ColorParseError:
+            raise ValueError(f"{path}: {key} = {value!r} is not a colour") from None
     variables = {str(k): str(v) for k, v in dict(data.get("variables", {})).items()}
     return Theme(name=name, dark=bool(data.get("dark", True)), variables=variables, **colours)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,7 +27,8 @@ class ChoiceDialog(ModalScreen[object]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self._title, classes="dialog-title")
-            yield OptionList(*[Option(text) for _, text in self._options], id="choices")
+            # Labels and paths are data: "Bottle [glass]" must not be read as markup.
+            yield OptionList(*[Option(Text(text)) for _, text in self._options], id="choices")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

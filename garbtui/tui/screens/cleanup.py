@@ -7,6 +7,8 @@ newer one, and stale runs that have not started yet are skipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -310,10 +312,26 @@ class CleanupScreen(Screen):
         if target is None or target == self.crop_id:
             self.notify("No other pending crop.", timeout=2)
             return
-        self.load_crop(target)
+        self._unless_unsaved("Go to the next crop without saving?", lambda: self.load_crop(target))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self._unless_unsaved("Leave without saving?", self.app.pop_screen)
+
+    def _unless_unsaved(self, question: str, then: Callable[[], object]) -> None:
+        """Run `then`, asking first when the cutout on screen is not saved (s saves it)."""
+        if not self.has_unsaved_cutout():
+            then()
+            return
+        from garbtui.tui.dialogs.confirm import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(
+            ConfirmDialog(question, f"The cutout of {self.crop_id} is not saved (s saves it).", yes="Discard"),
+            answered,
+        )
 
     def on_theme_switched(self) -> None:
         if self.result is not None:

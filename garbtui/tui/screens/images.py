@@ -166,9 +166,15 @@ class ImagesScreen(Screen):
         self.show_current()
 
     # -- preview ----------------------------------------------------------------------------
-    def load_meta(self, item_id: str) -> ImageMeta | BackgroundMeta:
+    def load_meta(self, item_id: str, *, quiet: bool = False) -> ImageMeta | BackgroundMeta | None:
+        """The current tab's meta of `item_id`; None (with a notification) when its meta.json is broken."""
         ws = self.app.ws
-        return ws.load_background_meta(item_id) if self.kind == "background" else ws.load_image_meta(item_id)
+        try:
+            return ws.load_background_meta(item_id) if self.kind == "background" else ws.load_image_meta(item_id)
+        except GarbError as exc:
+            if not quiet:
+                self.notify(f"{item_id}: {exc}", severity="error", markup=False)
+            return None
 
     def show_current(self) -> None:
         view = self.query_one("#photo-view", ImageView)
@@ -180,8 +186,9 @@ class ImagesScreen(Screen):
             info.update("no backgrounds yet: press a to add one" if self.kind == "background" else "no photos")
             view.clear(" ")
             return
+        ws = self.app.ws
         try:
-            meta = self.load_meta(item_id)
+            meta = ws.load_background_meta(item_id) if self.kind == "background" else ws.load_image_meta(item_id)
         except GarbError as exc:
             title.update(item_id)
             info.update(Text(exc.message))
@@ -238,6 +245,8 @@ class ImagesScreen(Screen):
         if item_id is None:
             return
         meta = self.load_meta(item_id)
+        if meta is None:
+            return
         scenes = SCENES if self.kind == "image" else ("road", "front")
         nxt = scenes[(scenes.index(meta.scene) + 1) % len(scenes)] if meta.scene in scenes else scenes[0]
         meta.scene = nxt  # type: ignore[assignment]
@@ -246,6 +255,8 @@ class ImagesScreen(Screen):
 
     def set_horizon(self, item_id: str, row: float | None, estimated: bool = False) -> None:
         meta = self.load_meta(item_id)
+        if meta is None:
+            return
         if row is not None and not 0 <= row < meta.height:
             self.notify(f"horizon row must be within 0..{meta.height - 1}", severity="error")
             return
@@ -271,6 +282,8 @@ class ImagesScreen(Screen):
         if item_id is None:
             return
         meta = self.load_meta(item_id)
+        if meta is None:
+            return
 
         def done(value: object) -> None:
             if value is not NumberDialog.CANCELLED:
@@ -286,6 +299,8 @@ class ImagesScreen(Screen):
         if item_id is None:
             return
         meta = self.load_meta(item_id)
+        if meta is None:
+            return
         start = meta.horizon_row if meta.horizon_row is not None else meta.height / 2
         row = min(meta.height - 1, max(0, start + direction * max(1, round(NUDGE * meta.height))))
         self.set_horizon(item_id, row)
@@ -300,6 +315,8 @@ class ImagesScreen(Screen):
             self.notify("Horizon estimation is not available in this version.", severity="warning")
             return
         meta = self.load_meta(item_id)
+        if meta is None:
+            return
         ws = self.app.ws
         folder = ws.background_dir(item_id) if self.kind == "background" else ws.image_dir(item_id)
         path = folder / meta.file

@@ -1,0 +1,96 @@
+"""The TUI never drops unsaved work without asking, and survives bad metadata, odd labels and bad themes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from garbtui.tui import GarbApp
+from tests.tui.conftest import wait_for
+
+SIZE = (140, 44)
+
+
+async def _cleaned_on_screen(pilot, app: GarbApp):  # noqa: ANN001, ANN202
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CleanupScreen")
+    screen = app.screen
+    await pilot.press("c")
+    await wait_for(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
+    return screen
+
+
+async def test_escape_and_next_ask_before_dropping_an_unsaved_cutout(sample_ws: Path) -> None:
+    app = GarbApp(sample_ws, image_protocol="halfcell", remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _cleaned_on_screen(pilot, app)
+        crop = screen.crop_id
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
+        await pilot.press("n")  # no: stay with the cutout
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.crop_id == crop and screen.has_unsaved_cutout()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
+        await pilot.press("y")  # yes: discard and go back to the queue
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "QueueScreen")
+        assert not (sample_ws / "crops" / crop / "proc.png").exists()
+
+
+async def test_quit_asks_about_an_unsaved_scene(sample_ws: Path) -> None:
+    from garbtui.core.compose.fragment import outline_cutout
+    from garbtui.core.models import CleanupRecipe
+    from garbtui.core.workspace import Workspace
+
+    ws = Workspace.open(sample_ws)
+    crop = ws.crop_ids()[0]
+    ws.save_proc(crop, outline_cutout(ws, crop), CleanupRecipe())
+    app = GarbApp(sample_ws, image_protocol="halfcell", remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "PlacementScreen")
+        placement = app.screen
+        placement.query_one("#pl-fragments").focus()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: placement.dirty)
+        await app.action_quit()
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is placement)
+        app.action_placement()  # the palette entry again: no second placement screen on top
+        await pilot.pause()
+        assert sum(s.__class__.__name__ == "PlacementScreen" for s in app.screen_stack) == 1
+
+
+async def test_images_screen_survives_a_broken_meta(sample_ws: Path) -> None:
+    first = sorted((sample_ws / "images").iterdir())[0]
+    (first / "meta.json").write_text("{bad")
+    app = GarbApp(sample_ws, image_protocol="halfcell", remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
+        for key in ("k", "h", "[", "]", "e"):
+            await pilot.press("home", key)
+            await pilot.pause(0.05)
+            if app.screen.__class__.__name__ != "ImagesScreen":
+                await pilot.press("escape")
+        assert app.screen.__class__.__name__ == "ImagesScreen"
+
+
+async def test_labels_with_brackets_and_a_bad_user_theme(sample_ws: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    crop = sorted((sample_ws / "crops").iterdir())[0]
+    meta = json.loads((crop / "meta.json").read_text())
+    meta["label"] = "Other [/plastic]"
+    (crop / "meta.json").write_text(json.dumps(meta))
+    config = tmp_path / "config"
+    (config / "themes").mkdir(parents=True)
+    (config / "themes" / "bad.toml").write_text('name = "mybad"\nprimary = "notacolour"\n')
+    (config / "tui.json").write_text(json.dumps({"theme": "mybad"}))
+    monkeypatch.setenv("GARBTUI_CONFIG_DIR", str(config))
+    app = GarbApp(sample_ws, image_protocol="halfcell", remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.theme != "mybad"
+        await pilot.press("l")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceDialog")
+        await pilot.pause(0.1)
+        assert app.screen.__class__.__name__ == "ChoiceDialog"
