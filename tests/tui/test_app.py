@@ -109,9 +109,11 @@ async def test_recipe_keys_undo_and_next(sample_ws: Path) -> None:
             await pilot.press("u")
         await settle(pilot, app)
         assert (screen.result.k, screen.result.recipe.refine, screen.result.recipe.feather) == (k0, refine0, feather0)
-        await pilot.press("n")
+        await pilot.press("n")  # the cutout is not saved: moving on asks first
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
+        await pilot.press("y")
         await wait_for(pilot, lambda: screen.crop_id == ids[1])
-        await pilot.press("N", "N")
+        await pilot.press("N", "N")  # nothing cleaned on this crop yet: no question
         await wait_for(pilot, lambda: screen.crop_id == ids[-1])
 
 
