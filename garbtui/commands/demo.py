@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import time
 from pathlib import Path
 
 import garbtui
-from garbtui.core.errors import InputError
+from garbtui.core.errors import InputError, WriteError
 
 NAME = "demo"
 HELP = "open a fresh copy of the sample workspace in the terminal app"
@@ -50,8 +51,16 @@ def make_copy(target: Path | None = None) -> Path:
     target = Path(target)
     if target.exists():
         raise InputError("the demo folder already exists; pick a new one", where=str(target))
+    # Copied beside the target and renamed into place: a killed copy never leaves half a workspace.
     # Lock files are per-machine state, not sample data.
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock", "*.tmp"))
+    partial = target.parent / f".{target.name}.{os.getpid()}.partial"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(source, partial, ignore=shutil.ignore_patterns(".lock", "*.tmp"))
+        os.rename(partial, target)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise WriteError(f"cannot make the demo workspace: {exc.strerror or exc}", where=str(target)) from None
     return target
 
 
