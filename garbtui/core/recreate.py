@@ -264,7 +264,9 @@ def recreate_scene(
     mode = _layout_mode(ref, bg_meta, objects)
     notes.append(f"layout: {mode} ({_MODE_TEXT[mode]})")
     area = bg_meta.placement
-    y_lo = area.y_min if area.y_min is not None else 0.0
+    # Without a band, a road background still keeps objects on the ground: below its horizon.
+    y_lo = area.y_min if area.y_min is not None else (
+        bg.horizon + MIN_BELOW_HORIZON if bg.horizon is not None else 0.0)
     y_hi = area.y_max if area.y_max is not None else float(bg.height)
     diag = math.hypot(bg.width, bg.height) / math.hypot(ref.width, ref.height)
     placements: list[Placement] = []
