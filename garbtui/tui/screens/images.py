@@ -320,6 +320,7 @@ class ImagesScreen(Screen):
         ws = self.app.ws
         folder = ws.background_dir(item_id) if self.kind == "background" else ws.image_dir(item_id)
         path = folder / meta.file
+        kind = self.kind  # the user may switch tabs (b) before the estimate is back
 
         def work() -> None:
             from garbtui.core.imageio import read_rgb
@@ -329,16 +330,28 @@ class ImagesScreen(Screen):
             except GarbError as exc:
                 self.app.call_from_thread(self.notify, exc.message, severity="error")
                 return
-            self.app.call_from_thread(self._estimated, item_id, estimate)
+            self.app.call_from_thread(self._estimated, item_id, estimate, kind)
 
         self.notify("Estimating the horizon…", timeout=2)
         self.run_worker(work, thread=True, group="horizon", exclusive=True, exit_on_error=False)
 
-    def _estimated(self, item_id: str, estimate: Any) -> None:
+    def _estimated(self, item_id: str, estimate: Any, kind: str) -> None:
         if estimate.row is None:
             self.notify("No horizon found: lane and kerb lines did not agree. Type it with h.", severity="warning")
             return
-        self.set_horizon(item_id, float(estimate.row), estimated=True)
+        if kind == self.kind:
+            self.set_horizon(item_id, float(estimate.row), estimated=True)
+        else:  # saved against the tab it was asked on, not the one now open
+            def change(meta: ImageMeta | BackgroundMeta) -> None:
+                meta.horizon_row = round(float(estimate.row), 1)
+                meta.horizon_estimated = True
+
+            ws = self.app.ws
+            try:
+                (ws.update_background_meta if kind == "background" else ws.update_image_meta)(item_id, change)
+            except GarbError as exc:
+                self.notify(f"{item_id}: {exc}", severity="error", markup=False)
+                return
         self.notify(f"Estimated horizon row {estimate.row:.0f} (confidence {estimate.confidence:.2f}). "
                     "h to type it, [ ] to nudge.", timeout=4)
 
