@@ -176,6 +176,12 @@ class ImagesScreen(Screen):
                 self.notify(f"{item_id}: {exc}", severity="error", markup=False)
             return None
 
+    def current_meta(self) -> tuple[str, ImageMeta | BackgroundMeta] | None:
+        """The highlighted item and its meta; None when there is none or its meta.json is broken (notified)."""
+        item_id = self.current_id
+        meta = None if item_id is None else self.load_meta(item_id)
+        return None if meta is None else (item_id, meta)  # type: ignore[return-value]
+
     def show_current(self) -> None:
         view = self.query_one("#photo-view", ImageView)
         title = self.query_one("#photo-title", Static)
@@ -241,12 +247,10 @@ class ImagesScreen(Screen):
         self.refill_current()
 
     def action_cycle_scene(self) -> None:
-        item_id = self.current_id
-        if item_id is None:
+        current = self.current_meta()
+        if current is None:
             return
-        meta = self.load_meta(item_id)
-        if meta is None:
-            return
+        item_id, meta = current
         scenes = SCENES if self.kind == "image" else ("road", "front")
         nxt = scenes[(scenes.index(meta.scene) + 1) % len(scenes)] if meta.scene in scenes else scenes[0]
         meta.scene = nxt  # type: ignore[assignment]
@@ -278,12 +282,10 @@ class ImagesScreen(Screen):
     def action_set_horizon(self) -> None:
         from garbtui.tui.dialogs.number import NumberDialog
 
-        item_id = self.current_id
-        if item_id is None:
+        current = self.current_meta()
+        if current is None:
             return
-        meta = self.load_meta(item_id)
-        if meta is None:
-            return
+        item_id, meta = current
 
         def done(value: object) -> None:
             if value is not NumberDialog.CANCELLED:
@@ -295,28 +297,21 @@ class ImagesScreen(Screen):
         )
 
     def action_nudge(self, direction: int) -> None:
-        item_id = self.current_id
-        if item_id is None:
+        current = self.current_meta()
+        if current is None:
             return
-        meta = self.load_meta(item_id)
-        if meta is None:
-            return
+        item_id, meta = current
         start = meta.horizon_row if meta.horizon_row is not None else meta.height / 2
         row = min(meta.height - 1, max(0, start + direction * max(1, round(NUDGE * meta.height))))
         self.set_horizon(item_id, row)
 
     def action_estimate(self) -> None:
-        item_id = self.current_id
-        if item_id is None:
+        from garbtui.core.horizon import estimate_horizon
+
+        current = self.current_meta()
+        if current is None:
             return
-        try:
-            from garbtui.core.horizon import estimate_horizon
-        except ImportError:
-            self.notify("Horizon estimation is not available in this version.", severity="warning")
-            return
-        meta = self.load_meta(item_id)
-        if meta is None:
-            return
+        item_id, meta = current
         ws = self.app.ws
         folder = ws.background_dir(item_id) if self.kind == "background" else ws.image_dir(item_id)
         path = folder / meta.file
