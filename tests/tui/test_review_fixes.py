@@ -94,3 +94,16 @@ async def test_labels_with_brackets_and_a_bad_user_theme(sample_ws: Path, tmp_pa
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceDialog")
         await pilot.pause(0.1)
         assert app.screen.__class__.__name__ == "ChoiceDialog"
+
+
+async def test_a_saved_cutout_stays_saved_after_a_resize(sample_ws: Path) -> None:
+    app = GarbApp(sample_ws, image_protocol="halfcell", remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _cleaned_on_screen(pilot, app)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: not screen.has_unsaved_cutout())
+        before = screen.generation
+        await pilot.resize_terminal(120, 40)
+        await wait_for(pilot, lambda: screen.generation > before, timeout=20)  # the panels were redrawn
+        await wait_for(pilot, lambda: screen.shown_generation == screen.generation, timeout=20)
+        assert not screen.has_unsaved_cutout()

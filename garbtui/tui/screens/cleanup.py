@@ -335,7 +335,14 @@ class CleanupScreen(Screen):
 
     def on_theme_switched(self) -> None:
         if self.result is not None:
-            self.rerun(self.recipe, remember=False)
+            self._redraw()
+
+    def _redraw(self) -> None:
+        """Render the same recipe again (new panel sizes or colours): a saved cutout stays saved."""
+        saved = not self.has_unsaved_cutout()
+        self.rerun(self.recipe, remember=False)
+        if saved:
+            self.saved_generation = self.generation
 
     def on_resize(self, event: Resize) -> None:
         # The panels changed size: redraw the cutout and clusters for the new boxes (the session's
@@ -347,7 +354,7 @@ class CleanupScreen(Screen):
     def _redraw_after_resize(self) -> None:
         self._resize_timer = None
         if self.result is not None and self.shown_generation == self.generation:
-            self.rerun(self.recipe, remember=False)
+            self._redraw()
 
 
 
