@@ -107,3 +107,26 @@ async def test_a_saved_cutout_stays_saved_after_a_resize(sample_ws: Path) -> Non
         await wait_for(pilot, lambda: screen.generation > before, timeout=20)  # the panels were redrawn
         await wait_for(pilot, lambda: screen.shown_generation == screen.generation, timeout=20)
         assert not screen.has_unsaved_cutout()
+
+
+async def test_a_cluster_key_during_a_recount_does_not_undo_it(sample_ws: Path, monkeypatch) -> None:  # noqa: ANN001
+    """`+` then `1` before the new clusters are back: k stays raised, the 1 is refused with a note."""
+    import time
+
+    from garbtui.core.cleanup import CleanupSession
+
+    real_run = CleanupSession.run
+
+    def slow_run(self, recipe=None):  # noqa: ANN001, ANN202 - the real cleanup, a little later
+        time.sleep(0.4)
+        return real_run(self, recipe)
+
+    app = GarbApp(sample_ws, image_protocol="halfcell", remember_theme=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _cleaned_on_screen(pilot, app)
+        k0 = screen.result.k
+        monkeypatch.setattr(CleanupSession, "run", slow_run)
+        await pilot.press("plus", "1")
+        await wait_for(pilot, lambda: screen.shown_generation == screen.generation, timeout=20)
+        assert screen.recipe.k == k0 + 1 and screen.result.k == k0 + 1
+        assert screen.recipe.keep is None  # still the automatic choice for the new k

@@ -234,9 +234,15 @@ class CleanupScreen(Screen):
         if index >= self.result.k:
             self.notify(f"There are only {self.result.k} clusters.", timeout=3)
             return
-        keep = set(self.result.keep if self.shown_generation == self.generation else (self.recipe.keep or []))
+        current = self.shown_generation == self.generation
+        if not current and (self.recipe.keep is None or self.recipe.k != self.result.k):
+            # The clusters on screen are about to change (new k, or an automatic choice not back yet):
+            # a number now would name a cluster of the old picture.
+            self.notify("Wait for the preview: the clusters are being recomputed.", timeout=2)
+            return
+        keep = set(self.result.keep if current else (self.recipe.keep or []))
         keep ^= {index}
-        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": False, "k": self.result.k}))
+        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": False}))
 
     def action_k(self, step: int) -> None:
         k = min(K_MAX, max(K_MIN, self.recipe.k + step))
@@ -246,15 +252,11 @@ class CleanupScreen(Screen):
         self.rerun(self.recipe.model_copy(update={"k": k, "keep": None, "auto": True}))
 
     def action_refine(self) -> None:
-        self.rerun(self._with_keep().model_copy(update={"refine": not self.recipe.refine}))
+        self.rerun(self.recipe.model_copy(update={"refine": not self.recipe.refine}))
 
     def action_feather(self) -> None:
         i = FEATHERS.index(self.recipe.feather) if self.recipe.feather in FEATHERS else 0
-        self.rerun(self._with_keep().model_copy(update={"feather": FEATHERS[(i + 1) % len(FEATHERS)]}))
-
-    def _with_keep(self) -> CleanupRecipe:
-        """The current recipe; a manual choice of clusters is kept across refine / feather changes."""
-        return self.recipe
+        self.rerun(self.recipe.model_copy(update={"feather": FEATHERS[(i + 1) % len(FEATHERS)]}))
 
     def action_undo(self) -> None:
         if not self.history:
