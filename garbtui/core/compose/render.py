@@ -17,11 +17,18 @@ from garbtui.core.compose.blend import (
     ring_lab,
     shape_alpha,
 )
-from garbtui.core.compose.fragment import Fragment, alpha_extent, load_fragment, proc_stamp, transform_fragment
+from garbtui.core.compose.fragment import (
+    Fragment,
+    Transformed,
+    alpha_extent,
+    load_fragment,
+    proc_stamp,
+    transform_fragment,
+)
 from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.imageio import read_rgb
-from garbtui.core.models import BackgroundMeta, Scene
+from garbtui.core.models import BackgroundMeta, Placement, Scene
 from garbtui.core.perspective import ScaleDecision, resolve_scale
 from garbtui.core.size_priors import load_size_priors
 from garbtui.core.workspace import FileStamp, Workspace
@@ -179,62 +186,72 @@ def render_scene(
                 "in_area": area.ok, "area_note": area.reason, "clipped": False, "reason": ""}
         infos.append(info)
         t = transform_fragment(frag.rgba, decision.scale * factor, p.rotation, p.flip)
-        alpha = shape_alpha(t.alpha, p.blend)
-        ext = alpha_extent(alpha > 0)
-        if ext is None:
-            info["reason"] = "too small to show a single pixel"
+        layer = composite_placement(canvas, layers, t, p, p.x * factor, p.y * factor, frag.source_bg_lab, info)
+        if layer is None:
             warnings.append(f"placement {index} ({p.crop_id}): {info['reason']}")
-            layers.append(None)
-            continue
-        ex0, ey0, ex1, ey1 = ext
-        alpha = alpha[ey0:ey1, ex0:ex1]
-        rgb = t.rgb[ey0:ey1, ex0:ex1]
-        h, w = alpha.shape
-        x, y = p.x * factor, p.y * factor
-        # The bottom-centre of the visible extent sits on the contact point; whole pixels keep labels exact.
-        ox = int(math.floor(x - w / 2.0 + 0.5))
-        oy = int(math.floor(y + 0.5)) - h
-        cx0, cy0, cx1, cy1 = max(0, ox), max(0, oy), min(W, ox + w), min(H, oy + h)
-        if cx1 <= cx0 or cy1 <= cy0:
-            info["reason"] = "entirely outside the image"
-            warnings.append(f"placement {index} ({p.crop_id}): {info['reason']}")
-            layers.append(None)
-            continue
-        local_a = alpha[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
-        local_rgb = rgb[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
-        own = int((local_a > 0).sum())
-        if own == 0:
-            info["reason"] = "its visible part is outside the image"
-            layers.append(None)
-            continue
-        info["clipped"] = own < int((alpha > 0).sum())
-        if p.color_match:
-            target = ring_lab(canvas, (ox, oy, ox + w, oy + h), alpha)
-            local_rgb = color_match(local_rgb, local_a.astype(np.float32), target, frag.source_bg_lab)
-        if p.shadow:
-            contact_shadow(canvas, x, y, w, h)
-        roi = canvas[cy0:cy1, cx0:cx1]
-        if p.blend == "poisson":
-            local_rgb = poisson_colors(roi, local_rgb, local_a)
-        canvas[cy0:cy1, cx0:cx1] = alpha_composite(roi, local_rgb, local_a)
-        layer = Layer(cx0, cy0, local_a > 0, own)
-        occlude([lay for lay in layers if lay is not None], layer)
         layers.append(layer)
-    objects = [_finish(info, layer, scene.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
+    objects = [finish_object(info, layer, scene.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
     for obj in objects:
         if obj.dropped and obj.drop_reason.startswith("hidden"):
             warnings.append(f"placement {obj.placement_index} ({obj.crop_id}): {obj.drop_reason}")
     return RenderResult(canvas, objects, scene.id, bg_meta.id, factor, warnings)
 
 
-def _finish(info: dict, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
+def composite_placement(
+    canvas: np.ndarray, layers: list[Layer | None], t: Transformed, p: Placement, x: float, y: float,
+    source_bg_lab: tuple[float, float, float] | None, info: dict,
+) -> Layer | None:
+    """Paste one transformed fragment onto `canvas` with the bottom-centre of its visible extent at (x, y)
+    (render pixels), and take its pixels from the earlier `layers`. Returns its layer, or None with
+    info["reason"] saying why nothing of it shows. The one paste step of scenes and generated images."""
+    alpha = shape_alpha(t.alpha, p.blend)
+    ext = alpha_extent(alpha > 0)
+    if ext is None:
+        info["reason"] = "too small to show a single pixel"
+        return None
+    ex0, ey0, ex1, ey1 = ext
+    alpha = alpha[ey0:ey1, ex0:ex1]
+    rgb = t.rgb[ey0:ey1, ex0:ex1]
+    h, w = alpha.shape
+    H, W = canvas.shape[:2]
+    # Whole-pixel offsets keep labels exact.
+    ox = int(math.floor(x - w / 2.0 + 0.5))
+    oy = int(math.floor(y + 0.5)) - h
+    cx0, cy0, cx1, cy1 = max(0, ox), max(0, oy), min(W, ox + w), min(H, oy + h)
+    if cx1 <= cx0 or cy1 <= cy0:
+        info["reason"] = "entirely outside the image"
+        return None
+    local_a = alpha[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
+    local_rgb = rgb[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
+    visible = local_a > 0
+    own = int(np.count_nonzero(visible))
+    if own == 0:
+        info["reason"] = "its visible part is outside the image"
+        return None
+    info["clipped"] = own < int(np.count_nonzero(alpha))
+    if p.color_match:
+        target = ring_lab(canvas, (ox, oy, ox + w, oy + h), alpha)
+        local_rgb = color_match(local_rgb, local_a.astype(np.float32), target, source_bg_lab)
+    if p.shadow:
+        contact_shadow(canvas, x, y, w, h)
+    roi = canvas[cy0:cy1, cx0:cx1]
+    if p.blend == "poisson":
+        local_rgb = poisson_colors(roi, local_rgb, local_a)
+    canvas[cy0:cy1, cx0:cx1] = alpha_composite(roi, local_rgb, local_a)
+    layer = Layer(cx0, cy0, visible, own)
+    occlude([lay for lay in layers if lay is not None], layer)
+    return layer
+
+
+def finish_object(info: dict, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
+    """The labelled object of one placement: its visible mask and exact box after every later paste."""
+    extra = (info["clipped"], info.get("in_area", True), info.get("area_note", ""), info.get("scale"))
     if layer is None:
         return RenderedObject(info["index"], info["crop_id"], info["label"], (0, 0, 0, 0),
-                              np.zeros((0, 0), dtype=bool), (0, 0), size, 0.0, True, info["reason"],
-                              info["clipped"], info["in_area"], info["area_note"], info["scale"])
+                              np.zeros((0, 0), dtype=bool), (0, 0), size, 0.0, True, info["reason"], *extra)
     ext = alpha_extent(layer.mask)
     frac = visible_fraction(layer)
-    pixels = int(layer.mask.sum())
+    pixels = int(np.count_nonzero(layer.mask))
     if ext is None:
         bbox, mask, offset = (0, 0, 0, 0), np.zeros((0, 0), dtype=bool), (0, 0)
     else:
@@ -248,4 +265,4 @@ def _finish(info: dict, layer: Layer | None, occlusion_drop: float, size: tuple[
         reason = "hidden entirely by later fragments" if pixels == 0 else (
             f"hidden {100 * (1 - frac):.0f}% by later fragments (over the {100 * occlusion_drop:.0f}% limit)")
     return RenderedObject(info["index"], info["crop_id"], info["label"], bbox, mask, offset, size, frac, dropped,
-                          reason, info["clipped"], info["in_area"], info["area_note"], info["scale"])
+                          reason, *extra)

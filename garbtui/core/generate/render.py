@@ -19,17 +19,15 @@ import cv2
 import numpy as np
 
 from garbtui.core.atomic import atomic_write_bytes, atomic_write_text, encode_jpeg
-from garbtui.core.compose.blend import alpha_composite, color_match, poisson_colors, ring_lab, shape_alpha
 from garbtui.core.compose.fragment import (
     Fragment,
     Transformed,
-    alpha_extent,
     load_fragment,
     premultiply,
     transform_premultiplied,
 )
-from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
-from garbtui.core.compose.render import RenderedObject, RenderResult
+from garbtui.core.compose.occlusion import Layer
+from garbtui.core.compose.render import RenderResult, composite_placement, finish_object
 from garbtui.core.errors import InputError
 from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
 from garbtui.core.imageio import read_rgb
@@ -158,65 +156,9 @@ def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = Non
         info = {"index": index, "crop_id": p.crop_id, "label": frag.meta.label, "clipped": False, "reason": ""}
         infos.append(info)
         t = transform_cached(cache, frag, float(p.scale), p.rotation, p.flip)
-        alpha = shape_alpha(t.alpha, p.blend)
-        ext = alpha_extent(alpha > 0)
-        if ext is None:
-            info["reason"] = "too small to show a single pixel"
-            layers.append(None)
-            continue
-        ex0, ey0, ex1, ey1 = ext
-        alpha = alpha[ey0:ey1, ex0:ex1]
-        rgb = t.rgb[ey0:ey1, ex0:ex1]
-        h, w = alpha.shape
-        ox = int(math.floor(p.x - w / 2.0 + 0.5))
-        oy = int(math.floor(p.y + 0.5)) - h
-        cx0, cy0, cx1, cy1 = max(0, ox), max(0, oy), min(W, ox + w), min(H, oy + h)
-        if cx1 <= cx0 or cy1 <= cy0:
-            info["reason"] = "entirely outside the image"
-            layers.append(None)
-            continue
-        local_a = alpha[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
-        local_rgb = rgb[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
-        visible = local_a > 0
-        own = int(np.count_nonzero(visible))
-        if own == 0:
-            info["reason"] = "its visible part is outside the image"
-            layers.append(None)
-            continue
-        info["clipped"] = own < int(np.count_nonzero(alpha))
-        if p.color_match:
-            target = ring_lab(canvas, (ox, oy, ox + w, oy + h), alpha)
-            local_rgb = color_match(local_rgb, local_a.astype(np.float32), target, frag.source_bg_lab)
-        roi = canvas[cy0:cy1, cx0:cx1]
-        if p.blend == "poisson":
-            local_rgb = poisson_colors(roi, local_rgb, local_a)
-        canvas[cy0:cy1, cx0:cx1] = alpha_composite(roi, local_rgb, local_a)
-        layer = Layer(cx0, cy0, visible, own)
-        occlude([lay for lay in layers if lay is not None], layer)
-        layers.append(layer)
-    objects = [_finish(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
+        layers.append(composite_placement(canvas, layers, t, p, p.x, p.y, frag.source_bg_lab, info))
+    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
     return RenderResult(canvas, objects, recipe.name, recipe.background_id)
-
-
-def _finish(info: dict, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
-    empty = np.zeros((0, 0), dtype=bool)
-    if layer is None:
-        return RenderedObject(info["index"], info["crop_id"], info["label"], (0, 0, 0, 0), empty, (0, 0), size,
-                              0.0, True, info["reason"], info["clipped"])
-    ext = alpha_extent(layer.mask)
-    pixels = int(np.count_nonzero(layer.mask))
-    frac = visible_fraction(layer)
-    if ext is None:
-        bbox, mask, offset = (0, 0, 0, 0), empty, (0, 0)
-    else:
-        ex0, ey0, ex1, ey1 = ext
-        mask = np.ascontiguousarray(layer.mask[ey0:ey1, ex0:ex1])
-        offset = (layer.x0 + ex0, layer.y0 + ey0)
-        bbox = (offset[0], offset[1], layer.x0 + ex1, layer.y0 + ey1)
-    dropped = should_drop(frac, occlusion_drop, pixels)
-    reason = ("hidden by later fragments" if dropped else "")
-    return RenderedObject(info["index"], info["crop_id"], info["label"], bbox, mask, offset, size, frac, dropped,
-                          reason, info["clipped"])
 
 
 # -- COCO RLE straight from a mask window -----------------------------------------------------------
