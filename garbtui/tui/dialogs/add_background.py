@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
+
+from garbtui.tui.dialogs.form import FormDialog
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,9 @@ class BackgroundRequest:
     camera_height: float | None
 
 
-class AddBackgroundDialog(ModalScreen[BackgroundRequest | None]):
+class AddBackgroundDialog(FormDialog[BackgroundRequest | None]):
     """Dismisses with a BackgroundRequest, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -42,17 +41,6 @@ class AddBackgroundDialog(ModalScreen[BackgroundRequest | None]):
 
     def on_mount(self) -> None:
         self.query_one("#bg-path", Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._submit()
-        else:
-            self.action_cancel()
 
     def _submit(self) -> None:
         error = self.query_one("#bg-error", Static)
@@ -74,6 +62,3 @@ class AddBackgroundDialog(ModalScreen[BackgroundRequest | None]):
             return
         scene = str(self.query_one("#bg-scene", Select).value)
         self.dismiss(BackgroundRequest(path, scene, numbers[0], numbers[1]))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from garbtui.tui.dialogs.form import FormDialog
 
-class NumberDialog(ModalScreen[object]):
+
+class NumberDialog(FormDialog[object]):
     """Dismisses with a float, None (emptied, when allowed), or NumberDialog.CANCELLED."""
 
     CANCELLED = object()
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
         self, title: str, value: float | None, *, low: float, high: float, allow_empty: bool = True, hint: str = ""
@@ -40,17 +39,6 @@ class NumberDialog(ModalScreen[object]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "ok":
-            self._submit()
-        else:
-            self.action_cancel()
 
     def _submit(self) -> None:
         raw = self.query_one(Input).value.strip()
