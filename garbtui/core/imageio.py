@@ -22,6 +22,18 @@ Image.MAX_IMAGE_PIXELS = None
 cv2.setNumThreads(1)  # predictable speed inside worker processes/threads; numpy does the heavy lifting
 
 
+def quiet_opencv() -> None:
+    """Keep OpenCV's own warnings (a truncated PNG, a bad JPEG marker) off the terminal: garbtui reports
+    those files itself, and in the TUI a stray stderr line lands on top of the screen.
+
+    `cv2.utils.logging` is the documented logging API in OpenCV 4 and 5 (the old `cv2.setLogLevel`
+    alias is gone in 4.14 / 5.0); a build without it just keeps its default level.
+    """
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is not None and hasattr(logging_api, "setLogLevel"):
+        logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+
+
 def max_pixels() -> int:
     """The pixel limit in force (environment variable GARBTUI_MAX_PIXELS, else the default)."""
     raw = os.environ.get("GARBTUI_MAX_PIXELS", "")

@@ -8,13 +8,13 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import cv2
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
+from garbtui.core.imageio import quiet_opencv
 from garbtui.core.workspace import Workspace
 from garbtui.tui.data.cache import ImageCache
 from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig, config_dir
@@ -61,7 +61,7 @@ class GarbApp(App[None]):
         super().__init__()
         # OpenCV prints warnings (e.g. on a truncated PNG) straight to the terminal, over the screen;
         # garbtui reports those files itself.
-        cv2.setLogLevel(2)
+        quiet_opencv()
         self.ws = Workspace.open(Path(workspace_path))
         self.sub_title = str(self.ws.root)
         self.terminal_info: TerminalInfo = detect(image_protocol)
