@@ -1,4 +1,7 @@
-"""Run-length mask codecs: Label Studio brush RLE (decode) and COCO RLE (encode and decode)."""
+"""Run-length mask codecs: Label Studio brush RLE (decode) and COCO RLE (encode and decode).
+
+The one COCO encoder garbtui has: scene labels and generated datasets both call encode_window_rle.
+"""
 
 from __future__ import annotations
 
@@ -129,3 +132,51 @@ def _decode_compressed_counts(text: str) -> list[int]:
             x += counts[-2]
         counts.append(x)
     return counts
+
+
+def window_rle_counts(mask: np.ndarray, offset: tuple[int, int], size: tuple[int, int]) -> list[int]:
+    """Uncompressed COCO RLE counts of a full-size (w, h) mask that is zero outside the window at offset.
+
+    Column-major runs are computed on a full-height strip of the window's columns only; the empty
+    columns before and after just lengthen the first and last zero runs.
+    """
+    w, h = size
+    x0, y0 = offset
+    mh, mw = mask.shape
+    strip = np.zeros((h, mw), dtype=bool)
+    strip[y0:y0 + mh] = mask
+    counts = list(coco_rle_encode(strip)["counts"])
+    counts[0] += x0 * h
+    tail = (w - x0 - mw) * h
+    if tail:
+        if len(counts) % 2 == 1:  # the last run is a zero run
+            counts[-1] += tail
+        else:
+            counts.append(tail)
+    return counts
+
+
+def compress_counts(counts: list[int]) -> str:
+    """COCO's compressed RLE string (as pycocotools' rleToString): deltas from two runs back, 5-bit chunks."""
+    out = bytearray()
+    for i, c in enumerate(counts):
+        x = int(c) - (int(counts[i - 2]) if i > 2 else 0)
+        more = True
+        while more:
+            ch = x & 0x1F
+            x >>= 5
+            more = not ((x == 0 and not ch & 0x10) or (x == -1 and ch & 0x10))
+            if more:
+                ch |= 0x20
+            out.append(ch + 48)
+    return out.decode("ascii")
+
+
+def encode_window_rle(mask: np.ndarray, offset: tuple[int, int], size: tuple[int, int]) -> dict:
+    """COCO compressed RLE ({"size": [h, w], "counts": str}) of a (w, h) image's mask, given as a window.
+
+    The bytes pycocotools' mask.encode gives for the full mask (tests/unit/test_rle.py), without
+    building the full-size mask or needing pycocotools at run time.
+    """
+    w, h = size
+    return {"size": [int(h), int(w)], "counts": compress_counts(window_rle_counts(mask, offset, size))}

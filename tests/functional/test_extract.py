@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from garbtui.cli import main
+from garbtui.core.rle import decode_ls_rle
 from garbtui.core.workspace import Workspace
 from tests.conftest import LABELSTUDIO, PHOTOS
 
@@ -193,8 +194,6 @@ def test_polygons_keep_points_and_mask(tmp_path: Path) -> None:
 
 
 def test_brush_masks_are_saved_thresholded(tmp_path: Path) -> None:
-    from label_studio_sdk.converter.brush import decode_rle
-
     root = tmp_path / "ws"
     assert main(["extract", str(LABELSTUDIO / "brush.json"), "-w", str(root), *LS_ARGS, "-q"]) == 0
     ws = Workspace.open(root)
@@ -203,7 +202,8 @@ def test_brush_masks_are_saved_thresholded(tmp_path: Path) -> None:
         for res in task["annotations"][0]["result"]:
             crop_id, meta = by_result[res["id"]]
             w, h = res["original_width"], res["original_height"]
-            full = decode_rle(res["value"]["rle"]).reshape(h, w, 4)[:, :, 3] >= 128
+            # decode_ls_rle gives label-studio-sdk's bytes (tests/unit/test_labelstudio_reference.py).
+            full = decode_ls_rle(res["value"]["rle"], w, h)[:, :, 3] >= 128
             ys, xs = np.nonzero(full)
             win = expected_window(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1, w, h)
             assert (meta.origin_x, meta.origin_y) == win[:2]

@@ -15,10 +15,8 @@ from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.generate.recipe import Recipe, RunSettings
 from garbtui.core.generate.render import (
     RenderCache,
-    compress_counts,
     image_outputs,
     render_recipe,
-    window_rle_counts,
 )
 from garbtui.core.generate.sampler import build_catalog, cover_window, is_val, plan_recipes
 from garbtui.core.models import CleanupRecipe, Placement, Scene
@@ -125,20 +123,6 @@ def test_recipe_renders_exactly_like_the_same_scene(ws: Workspace) -> None:
     assert [(o.bbox, o.dropped, o.area, o.clipped) for o in ref.objects] == \
            [(o.bbox, o.dropped, o.area, o.clipped) for o in got.objects]
     assert got.objects[3].clipped
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_window_rle_is_pycocotools_rle_of_the_full_mask(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    W, H = int(rng.integers(5, 60)), int(rng.integers(5, 60))
-    mw, mh = int(rng.integers(1, W + 1)), int(rng.integers(1, H + 1))
-    x0, y0 = int(rng.integers(0, W - mw + 1)), int(rng.integers(0, H - mh + 1))
-    window = rng.random((mh, mw)) < 0.5
-    full = np.zeros((H, W), dtype=np.uint8)
-    full[y0:y0 + mh, x0:x0 + mw] = window
-    ref = mask_utils.encode(np.asfortranarray(full))
-    counts = window_rle_counts(window, (x0, y0), (W, H))
-    assert compress_counts(counts) == ref["counts"].decode("ascii")
 
 
 def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catalog) -> None:

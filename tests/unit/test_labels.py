@@ -19,6 +19,7 @@ from garbtui.core.labels import mask_polygons, merge_parts, workspace_categories
 from garbtui.core.models import CleanupRecipe, Placement, Scene
 from garbtui.core.workspace import Workspace
 from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_DATA
+from tests.helpers.labelstudio_check import LabelConfig
 
 
 @pytest.fixture(scope="module")
@@ -111,14 +112,13 @@ def test_labelstudio_predictions_match_boxes(rendered) -> None:
         assert v["y"] * 720 / 100 == pytest.approx(y0) and v["height"] * 720 / 100 == pytest.approx(y1 - y0)
     for p in polys:
         assert all(0 <= x <= 100 and 0 <= y <= 100 for x, y in p["value"]["points"])
-    # Label Studio's own SDK accepts them as predictions for the TACO project's labeling config.
-    from label_studio_sdk.label_interface import LabelInterface
-
-    config = LabelInterface((LABELSTUDIO / "taco_sample.config.xml").read_text())
-    assert config.validate_prediction(tasks[0]["predictions"][0])
+    # Valid predictions for the TACO project's labeling config, by the checks that give label-studio-sdk's
+    # verdicts (tests/unit/test_labelstudio_reference.py).
+    config = LabelConfig((LABELSTUDIO / "taco_sample.config.xml").read_text())
+    assert config.errors(tasks[0]["predictions"][0]) == []
     bogus = json.loads(json.dumps(tasks[0]["predictions"][0]))
     bogus["result"][0]["value"]["rectanglelabels"] = ["Not a label"]
-    assert not config.validate_prediction(bogus)
+    assert config.errors(bogus)
 
 
 def test_categories_order_is_honoured(rendered, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from garbtui.core.errors import GarbError, InputError
 from garbtui.core.imageio import read_rgb
 from garbtui.core.models import BackgroundMeta, Placement, Scene
 from garbtui.core.perspective import ScaleDecision, resolve_scale
+from garbtui.core.rle import encode_window_rle
 from garbtui.core.size_priors import load_size_priors
 from garbtui.core.workspace import FileStamp, Workspace
 
@@ -74,10 +75,7 @@ class RenderedObject:
 
     def rle(self) -> dict:
         """COCO compressed RLE ({'size': [h, w], 'counts': str}) of the visible mask."""
-        from pycocotools import mask as mask_utils
-
-        enc = mask_utils.encode(np.asfortranarray(self.mask.astype(np.uint8)))
-        return {"size": [int(enc["size"][0]), int(enc["size"][1])], "counts": enc["counts"].decode("ascii")}
+        return encode_window_rle(self.mask_roi, self.offset, self.image_size)
 
 
 @dataclass

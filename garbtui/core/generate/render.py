@@ -32,7 +32,7 @@ from garbtui.core.errors import InputError
 from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
 from garbtui.core.imageio import read_rgb
 from garbtui.core.labels import mask_polygons
-from garbtui.core.rle import coco_rle_encode
+from garbtui.core.rle import encode_window_rle
 from garbtui.core.workspace import FileStamp, Workspace
 
 IMAGES_DIR = "images"
@@ -161,45 +161,6 @@ def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = Non
     return RenderResult(canvas, objects, recipe.name, recipe.background_id)
 
 
-# -- COCO RLE straight from a mask window -----------------------------------------------------------
-def window_rle_counts(mask: np.ndarray, offset: tuple[int, int], size: tuple[int, int]) -> list[int]:
-    """Uncompressed COCO RLE counts of a full-size (w, h) mask that is zero outside the window at offset.
-
-    Column-major runs are computed on a full-height strip of the window's columns only; the empty
-    columns before and after just lengthen the first and last zero runs.
-    """
-    w, h = size
-    x0, y0 = offset
-    mh, mw = mask.shape
-    strip = np.zeros((h, mw), dtype=bool)
-    strip[y0:y0 + mh] = mask
-    counts = list(coco_rle_encode(strip)["counts"])
-    counts[0] += x0 * h
-    tail = (w - x0 - mw) * h
-    if tail:
-        if len(counts) % 2 == 1:  # the last run is a zero run
-            counts[-1] += tail
-        else:
-            counts.append(tail)
-    return counts
-
-
-def compress_counts(counts: list[int]) -> str:
-    """COCO's compressed RLE string (as pycocotools' rleToString): deltas from two runs back, 5-bit chunks."""
-    out = bytearray()
-    for i, c in enumerate(counts):
-        x = int(c) - (int(counts[i - 2]) if i > 2 else 0)
-        more = True
-        while more:
-            ch = x & 0x1F
-            x >>= 5
-            more = not ((x == 0 and not ch & 0x10) or (x == -1 and ch & 0x10))
-            if more:
-                ch |= 0x20
-            out.append(ch + 48)
-    return out.decode("ascii")
-
-
 # -- one image's outputs ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImageOutputs:
@@ -229,11 +190,10 @@ def image_outputs(ws: Workspace, recipe: Recipe, categories: list[str], cache: R
         x0, y0, x1, y1 = obj.bbox
         lines.append(f"{class_of[obj.label]} {(x0 + x1) / 2 / W:.6f} {(y0 + y1) / 2 / H:.6f} "
                      f"{(x1 - x0) / W:.6f} {(y1 - y0) / H:.6f}\n")
-        counts = window_rle_counts(obj.mask_roi, obj.offset, (W, H))
         polys = mask_polygons(obj.mask_roi, obj.offset)  # pixel centres + 0.5: exact in binary floats
         objects.append(ObjectRecord(
             label=obj.label, crop_id=obj.crop_id, placement_index=obj.placement_index, bbox=obj.bbox,
-            area=obj.area, rle={"size": [H, W], "counts": compress_counts(counts)}, polygons=polys,
+            area=obj.area, rle=encode_window_rle(obj.mask_roi, obj.offset, (W, H)), polygons=polys,
             visible_fraction=round(obj.visible_fraction, 4), clipped=obj.clipped,
         ))
     record = ImageRecord(
