@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--id", dest="bg_id", help="background id (one photo only; default: file name + content hash)")
     ls = sub.add_parser("list", help="list the workspace's backgrounds")
     ls.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
+    ls.add_argument("--json", action="store_true", help="print each background's meta.json as one JSON list")
     hz = sub.add_parser("horizon", help="type the horizon row of a background")
     hz.add_argument("bg_id", metavar="ID", help="background id")
     hz.add_argument("row", type=float, metavar="ROW", help="horizon row in pixels")
@@ -57,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         ws = Workspace.open(args.workspace)
         metas = list_backgrounds(ws)
+        if args.json:
+            print(json.dumps([m.model_dump(mode="json") for m in metas], indent=2))
+            return 0
         if not metas:
             print("no backgrounds yet; add one with `garbtui background add PHOTO -w WS --scene road|front`")
         for meta in metas:

@@ -1,4 +1,10 @@
-"""Atomic file writes: a temporary file in the same folder, fsync, then rename over the target."""
+"""Atomic file writes: a temporary file in the same folder, fsync, then rename over the target.
+
+Every file gets the mode a plain open() would give it (0o666 less the umask), so colleagues, training
+jobs and servers under other accounts can read what garbtui writes; mkstemp alone would leave 0o600.
+Temporary names carry a `garbtui-PID-` tag, so a sweep removes a killed garbtui writer's leftovers and
+nothing else.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +31,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # The PID in the name lets a later run tell a killed writer's leftovers from a live writer's file.
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_TAG}{os.getpid()}-", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise _write_error(path, exc) from None
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -40,6 +47,33 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         _unlink_quietly(tmp)
         raise
+
+
+TEMP_TAG = "garbtui-"
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (Linux: /proc/self/status; elsewhere set and restore)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode of a new file: what open(path, "w") would give it."""
+    return 0o666 & ~current_umask()
+
+
+def temp_name(target: Path) -> Path:
+    """A unique temporary name beside `target` that sweep_temp_files recognises as a garbtui writer's."""
+    return target.parent / f".{target.name}.{TEMP_TAG}{os.getpid()}-{secrets.token_hex(4)}.tmp"
 
 
 def _write_error(path: Path, exc: OSError) -> WriteError:
@@ -98,14 +132,18 @@ def atomic_copy(src: Path, dst: Path) -> None:
     """Place a copy of `src` at `dst` atomically: a hard link when possible, else a byte copy."""
     dst = Path(dst)
     # PID for sweep_temp_files, a random part so two threads copying to one place never share a temp file.
-    tmp = dst.parent / f".{dst.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = temp_name(dst)
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         _unlink_quietly(tmp)
         try:
+            # A link shares the source's mode: only link what others may read as a fresh file would be.
+            if os.stat(src).st_mode & file_mode() != file_mode():
+                raise PermissionError("source mode narrower than the umask allows")
             os.link(src, tmp)
         except OSError:
             shutil.copyfile(src, tmp)
+            os.chmod(tmp, file_mode())
         os.replace(tmp, dst)
         # When dst is already a link to the same file (another process copied it a moment ago),
         # rename(2) succeeds without doing anything and tmp stays: it must not be left behind.
@@ -128,11 +166,14 @@ def _unlink_quietly(path: str | Path) -> None:
         pass
 
 
-_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[^.]*\.tmp$")
+_TEMP_NAME = re.compile(r"^\..+\." + TEMP_TAG + r"(\d+)-[^.]*\.tmp$")
 
 
 def sweep_temp_files(root: Path) -> int:
-    """Delete temporary files left by writers that were killed (their PID is gone). Returns how many."""
+    """Delete temporary files left by garbtui writers that were killed (their PID is gone). Returns how many.
+
+    Only names made by temp_name / atomic_write_bytes match: other programs' `.x.tmp` files are never touched.
+    """
     removed = 0
     for dirpath, _dirs, files in os.walk(root):
         for name in files:

@@ -413,7 +413,9 @@ class Workspace:
         directory = self._child(sub, item_id)
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(directory / name, os.O_CREAT | os.O_RDWR, 0o644)
+            # 0o666 less the umask, so colleagues in the group can take the lock too; never follow a
+            # symlink planted in place of the lock file (it would create a file wherever it points).
+            fd = os.open(directory / name, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o666)
         except OSError as exc:
             raise WriteError(f"cannot lock: {exc.strerror or exc}", where=str(directory / name)) from None
         try:

@@ -104,10 +104,14 @@ def test_clean_rerun_sweeps_the_killed_runs_temporary_files(tmp_path: Path) -> N
     ws = copy_sample(tmp_path / "ws")
     crop_id = Workspace.open(ws).crop_ids()[0]
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    leftover = ws / "crops" / crop_id / f".proc.png.{int(dead.stdout)}.abc123.tmp"
+    leftover = ws / "crops" / crop_id / f".proc.png.garbtui-{int(dead.stdout)}-abc123.tmp"
     leftover.write_bytes(b"half a png")
+    # Another program's temporary file with the same shape but no garbtui tag is never touched.
+    foreign = ws / "crops" / crop_id / f".notes.txt.{int(dead.stdout)}.abc123.tmp"
+    foreign.write_bytes(b"someone else's")
     assert main(clean_args(ws)) == 0
     assert not leftover.exists()
+    assert foreign.read_bytes() == b"someone else's"
 
 
 def _generate_available() -> bool:

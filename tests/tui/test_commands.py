@@ -43,3 +43,22 @@ def test_demo_default_folder_is_fresh_each_time(tmp_path: Path, monkeypatch) -> 
     first, second = make_copy(), make_copy()
     assert first != second and first.is_dir() and second.is_dir()
     assert str(first).startswith(str(tmp_path / "data"))
+
+
+def test_demo_keeps_the_newest_copies_and_lists_and_cleans_them(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    base = tmp_path / "demos"
+    monkeypatch.setenv("GARBTUI_DEMO_DIR", str(base))
+    stranger = base / "my-notes"  # not a demo copy: never listed, never removed
+    stranger.mkdir(parents=True)
+    made = []
+    for _ in range(4):
+        assert main(["demo", "--no-open", "--keep", "2"]) == 0
+        made.append(Path(capsys.readouterr().out.splitlines()[0].split(": ", 1)[1]))
+    assert {p for p in base.iterdir() if p != stranger} == set(made[-2:])
+    assert main(["demo", "--list"]) == 0
+    listing = capsys.readouterr().out
+    assert str(base) in listing.splitlines()[0]
+    assert [line.strip() for line in listing.splitlines()[1:]] == [str(p) for p in made[-2:]]
+    assert main(["demo", "--clean"]) == 0
+    assert "removed 2 demo copies" in capsys.readouterr().out
+    assert list(base.iterdir()) == [stranger]

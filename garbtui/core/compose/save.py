@@ -6,7 +6,7 @@ import os
 import shutil
 from collections.abc import Sequence
 
-from garbtui.core.atomic import atomic_write_jpeg
+from garbtui.core.atomic import atomic_write_bytes, encode_jpeg, temp_name
 from garbtui.core.compose.fragment import Fragment
 from garbtui.core.compose.render import RenderResult, render_scene
 from garbtui.core.models import Scene
@@ -37,16 +37,25 @@ def save_and_render(
 
     result = render_scene(ws, scene, fragments=fragments)
     cats = list(categories) if categories is not None else workspace_categories(ws)
+    jpeg = encode_jpeg(result.image, scene.jpeg_quality)
     folder = ws.scene_dir(scene.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    with ws.lock(scene.id, "scenes"):
-        atomic_write_jpeg(folder / RENDER_FILE, result.image, scene.jpeg_quality)
-        tmp = folder / f".{LABELS_DIR}.tmp-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        write_scene_labels(result, tmp, RENDER_FILE, cats, image_ref=ls_image_ref.replace("{scene}", scene.id))
-        replace_dir(tmp, folder / LABELS_DIR)
-        ws.save_scene(scene)
+    created = not folder.exists()
+    stage = temp_name(folder / "render")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with ws.lock(scene.id, "scenes"):
+            # Everything is staged first: a full disk or a bad label fails here, before any old file changes.
+            atomic_write_bytes(stage / RENDER_FILE, jpeg)
+            write_scene_labels(result, stage / LABELS_DIR, RENDER_FILE, cats,
+                               image_ref=ls_image_ref.replace("{scene}", scene.id))
+            replace_dir(stage / LABELS_DIR, folder / LABELS_DIR)
+            os.replace(stage / RENDER_FILE, folder / RENDER_FILE)
+            ws.save_scene(scene)
+    except BaseException:
+        # A scene that did not exist before leaves no folder behind; an existing one keeps its files.
+        shutil.rmtree(folder if created else stage, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
     return result
 
 
