@@ -41,7 +41,7 @@ def step(*args: str, expect: tuple[int, ...] = (0,)) -> str:
 
 async def tui_clean_and_save(ws: Path) -> str:
     """Open the app headless, press enter, c, s on the first pending crop; returns the crop saved."""
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.store import Workspace
     from garbtui.tui import GarbApp
 
     workspace = Workspace.open(ws)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from garbtui.core.cleanup import CleanupSession, auto_recipe  # noqa: E402
 from garbtui.core.cleanup.features import color_codes, pixel_features  # noqa: E402
 from garbtui.core.cleanup.kmeans import cluster_pixels, sample_rows  # noqa: E402
-from garbtui.core.imageio import read_rgb  # noqa: E402
+from garbtui.core.workspace.imageio import read_rgb  # noqa: E402
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()
 PHOTO = SHARED / "photos" / "front" / "taco_b1_000073.jpg"

@@ -26,9 +26,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    from garbtui.core.extract import ExtractOptions, default_workers, extract, load_export
-    from garbtui.core.paths import PathResolver
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.extract.crops import ExtractOptions, default_workers, extract, load_export
+    from garbtui.core.extract.paths import PathResolver
+    from garbtui.core.workspace.store import Workspace
 
     export = SHARED / "photos" / "annotations.json"
     parsed = load_export(export, options=ExtractOptions(scene="road"))

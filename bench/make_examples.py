@@ -29,7 +29,7 @@ MAX_BYTES = 300_000
 
 
 def write_small_jpeg(path: Path, rgb: np.ndarray) -> int:
-    from garbtui.core.atomic import atomic_write_bytes, encode_jpeg
+    from garbtui.core.workspace.atomic import atomic_write_bytes, encode_jpeg
 
     for quality in (88, 82, 76, 70, 62, 55):
         data = encode_jpeg(rgb, quality)
@@ -44,12 +44,12 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build the workspace here and keep it (default: a temp folder)")
     args = parser.parse_args()
 
-    from garbtui.core.backgrounds import add_background
-    from garbtui.core.compose import save_and_render
+    from garbtui.core.scene.backgrounds import add_background
+    from garbtui.core.export.scene_files import save_and_render
     from garbtui.core.compose.fragment import outline_cutout
-    from garbtui.core.imageio import read_rgb
-    from garbtui.core.models import CleanupRecipe, Placement, Scene
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.imageio import read_rgb
+    from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
+    from garbtui.core.workspace.store import Workspace
 
     tmp = Path(tempfile.mkdtemp(prefix="garbtui-examples-"))
     root = args.keep or tmp / "ws"

@@ -32,10 +32,10 @@ os.environ.setdefault("COLORTERM", "truecolor")
 os.environ.setdefault("TEXTUAL_FPS", "120")  # what `garbtui open` sets before Textual is imported
 os.environ["GARBTUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="garbtui-bench-config-")
 
-from garbtui.core.atomic import encode_png  # noqa: E402
-from garbtui.core.imageio import read_rgb  # noqa: E402
-from garbtui.core.models import BBox, CropMeta, Region  # noqa: E402
-from garbtui.core.workspace import Workspace  # noqa: E402
+from garbtui.core.workspace.atomic import encode_png  # noqa: E402
+from garbtui.core.workspace.imageio import read_rgb  # noqa: E402
+from garbtui.core.workspace.models import BBox, CropMeta, Region  # noqa: E402
+from garbtui.core.workspace.store import Workspace  # noqa: E402
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()
 PHOTOS = sorted((SHARED / "photos" / "front").glob("*.jpg")) + sorted((SHARED / "photos" / "road").glob("*.jpg"))

@@ -19,9 +19,9 @@ BACKGROUNDS = [  # file, scene kind
 
 
 def main() -> None:
-    from garbtui.core.extract import ExtractOptions, extract, load_export
-    from garbtui.core.paths import PathResolver
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.extract.crops import ExtractOptions, extract, load_export
+    from garbtui.core.extract.paths import PathResolver
+    from garbtui.core.workspace.store import Workspace
 
     export_dir = HERE / "export"
     ws_dir = HERE / "workspace"
@@ -42,7 +42,7 @@ def main() -> None:
     report = extract(ws, parsed, PathResolver(base_dir=export_dir, local_files_root=export_dir), ExtractOptions())
     print(f"{report.images_new} images, {report.crops_new} crops, {len(report.skipped)} skipped")
     try:
-        from garbtui.core.backgrounds import add_background
+        from garbtui.core.scene.backgrounds import add_background
     except ImportError:
         add_background = None
     if add_background is not None:

@@ -24,6 +24,6 @@ def shared_dir() -> Path:
 
 @pytest.fixture
 def tmp_ws(tmp_path: Path):
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.store import Workspace
 
     return Workspace.create(tmp_path / "ws")

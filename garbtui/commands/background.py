@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from garbtui.core.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
+from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
 from garbtui.core.errors import InputError
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 
 NAME = "background"
 HELP = "add clean background photos (road or front), list them, or set a horizon row"

@@ -11,7 +11,7 @@ from pathlib import Path
 from garbtui.commands.progress import progress_bar
 from garbtui.core.errors import InputError
 from garbtui.core.generate.recipe import BLEND_CHOICES, RunSettings
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 
 NAME = "generate"
 HELP = "generate N random, labelled scenes as a dataset (COCO, YOLO, Label Studio), resumable"
@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from garbtui.core.generate.dataset import summary_lines
+    from garbtui.core.export.dataset import summary_lines
     from garbtui.core.generate.runner import generate_dataset
 
     if args.seed < 0:

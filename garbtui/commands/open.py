@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 
 NAME = "open"
 HELP = "open a workspace in the terminal app (crop queue, cleanup, photos and backgrounds)"

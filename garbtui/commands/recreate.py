@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from garbtui.core.models import BLEND_MODES
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import BLEND_MODES
+from garbtui.core.workspace.store import Workspace
 
 NAME = "recreate"
 HELP = "lay out a reference photo's annotated objects on a clean background, as a saved, rendered scene"
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from garbtui.core.compose import save_and_render
+    from garbtui.core.export.scene_files import save_and_render
     from garbtui.core.recreate import recreate_scene
 
     ws = Workspace.open(args.workspace)

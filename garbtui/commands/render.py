@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from garbtui.core.compose import save_and_render
-from garbtui.core.compose.save import DEFAULT_LS_IMAGE_REF, LABELS_DIR, RENDER_FILE
+from garbtui.core.export.scene_files import save_and_render
+from garbtui.core.export.scene_files import DEFAULT_LS_IMAGE_REF, LABELS_DIR, RENDER_FILE
 from garbtui.core.errors import InputError
-from garbtui.core.models import Scene
-from garbtui.core.workspace import MARKER, Workspace
+from garbtui.core.workspace.models import Scene
+from garbtui.core.workspace.store import MARKER, Workspace
 
 NAME = "render"
 HELP = "render a scene (scenes/<id>/scene.json) to render.jpg with exact labels"
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"scene.json says id {scene.id!r} but lies in scenes/{folder.name}/; set its \"id\" to "
                          f"{folder.name!r} (or move it back)", where=str(scene_file))
     if args.strict:
-        from garbtui.core.backgrounds import load_seg, placement_check
+        from garbtui.core.scene.backgrounds import load_seg, placement_check
 
         bg = ws.load_background_meta(scene.background_id)
         seg = load_seg(ws, bg.id)

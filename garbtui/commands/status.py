@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 
 NAME = "status"
 HELP = "show what a workspace holds (and, with --check, every broken item)"
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     counts = ws.status()
     problems: list[tuple[str, str]] = []
     if args.check:
-        from garbtui.core.check import check_workspace
+        from garbtui.core.workspace.check import check_workspace
 
         problems = check_workspace(ws)
     if args.json:

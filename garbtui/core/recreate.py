@@ -27,15 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from garbtui.core.compose.fragment import Fragment, load_fragment
-from garbtui.core.backgrounds import SEG_FILE, SegMap, load_seg
+from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.generate.sampler import road_span
-from garbtui.core.generate.taxonomy import nearest_label, same_label
-from garbtui.core.ids import check_id, is_safe_id, short_hash, slugify
-from garbtui.core.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
-from garbtui.core.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
-from garbtui.core.size_priors import SizePriors, load_size_priors
-from garbtui.core.workspace import Workspace
+from garbtui.core.scene.backgrounds import road_span
+from garbtui.core.scene.taxonomy import nearest_label, same_label
+from garbtui.core.workspace.ids import check_id, is_safe_id, short_hash, slugify
+from garbtui.core.workspace.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
+from garbtui.core.scene.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
+from garbtui.core.scene.size_priors import SizePriors, load_size_priors
+from garbtui.core.workspace.store import Workspace
 
 MIN_BELOW_HORIZON = 2.0  # px: an object whose bottom is this close to the horizon has no usable depth
 
@@ -99,8 +99,8 @@ def reference_objects(ws: Workspace, image_id: str) -> list[ReferenceObject]:
 def _reference_frame(ws: Workspace, meta: ImageMeta, notes: list[str]) -> Frame:
     horizon, vp_x = meta.horizon_row, meta.width / 2.0
     if meta.scene == "road" and horizon is None:
-        from garbtui.core.horizon import estimate_horizon
-        from garbtui.core.imageio import read_rgb
+        from garbtui.core.scene.horizon import estimate_horizon
+        from garbtui.core.workspace.imageio import read_rgb
 
         est = estimate_horizon(read_rgb(ws.image_path(meta.id)))
         if est.row is not None:
@@ -118,8 +118,8 @@ def _reference_frame(ws: Workspace, meta: ImageMeta, notes: list[str]) -> Frame:
 def _background_frame(ws: Workspace, meta: BackgroundMeta) -> Frame:
     vp_x = meta.width / 2.0
     if meta.scene == "road" and meta.horizon_row is not None:
-        from garbtui.core.horizon import estimate_horizon
-        from garbtui.core.imageio import read_rgb
+        from garbtui.core.scene.horizon import estimate_horizon
+        from garbtui.core.workspace.imageio import read_rgb
 
         # Only the vanishing point's column is taken from the estimate; the row is the (possibly typed) horizon.
         est = estimate_horizon(read_rgb(ws.background_path(meta.id)))

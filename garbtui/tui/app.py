@@ -14,8 +14,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.theme import Theme
 
-from garbtui.core.imageio import quiet_opencv
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.imageio import quiet_opencv
+from garbtui.core.workspace.store import Workspace
 from garbtui.tui.data.cache import ImageCache
 from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig, config_dir
 from garbtui.tui.data.queue import CropQueue

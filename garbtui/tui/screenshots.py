@@ -26,7 +26,7 @@ async def _until(pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN0
 
 async def _shoot(out: Path, ws: Path) -> list[Path]:
     from garbtui.core.cleanup import CleanupSession
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.store import Workspace
     from garbtui.tui import GarbApp
     from garbtui.tui.widgets.image_view import ImageView
 

@@ -13,8 +13,8 @@ from pycocotools.coco import COCO
 
 from garbtui.cli import main
 from garbtui.core.compose.fragment import outline_cutout
-from garbtui.core.models import BackgroundMeta, CleanupRecipe, Placement, Scene
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
 
 HIGHWAY = PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg"
@@ -155,7 +155,7 @@ def test_background_add_applies_exif_orientation_and_alpha(ws: Workspace, shared
     photos = shared_dir / "labelstudio" / "files" / "photos"
     assert main(["background", "add", str(photos / "rotated_exif6.jpg"), str(photos / "alpha_scene.png"),
                  "-w", str(ws.root), "--scene", "front"]) == 0
-    from garbtui.core.imageio import read_rgb
+    from garbtui.core.workspace.imageio import read_rgb
 
     metas = {m.source_path.rsplit("/", 1)[-1]: m for m in (ws.load_background_meta(b) for b in ws.background_ids())}
     turned = metas["rotated_exif6.jpg"]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from garbtui.cli import main
-from garbtui.core.imageio import read_rgba
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.imageio import read_rgba
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import SAMPLE_DATA
 
 

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from garbtui.core.imageio import read_rgb, read_rgba
-from garbtui.core.models import BBox, CleanupRecipe, CropMeta, Placement, Region, Scene
-from garbtui.core.workspace import FileStamp, Workspace
+from garbtui.core.workspace.imageio import read_rgb, read_rgba
+from garbtui.core.workspace.models import BBox, CleanupRecipe, CropMeta, Placement, Region, Scene
+from garbtui.core.workspace.store import FileStamp, Workspace
 from tests.conftest import PHOTOS
 
 PHOTO = PHOTOS / "front" / "taco_b1_000032.jpg"
@@ -246,7 +246,7 @@ def _bump_loop(root: str, bg_id: str, crop_id: str, worker: int, start: mp.synch
 
 
 def test_two_processes_editing_the_same_metas_lose_no_change(tmp_ws: Workspace) -> None:
-    from garbtui.core.models import BackgroundMeta
+    from garbtui.core.workspace.models import BackgroundMeta
 
     make_crop(tmp_ws, "c")
     tmp_ws.save_background_meta(BackgroundMeta(id="bg", file="image.jpg", width=100, height=80, horizon_row=0))
@@ -270,7 +270,7 @@ def _blocked_by_the_lock(ws: Workspace, item_id: str, sub: str, call) -> bool:  
 
 
 def test_update_metas_wait_for_the_lock(tmp_ws: Workspace) -> None:
-    from garbtui.core.models import BackgroundMeta
+    from garbtui.core.workspace.models import BackgroundMeta
 
     make_crop(tmp_ws, "c")
     tmp_ws.save_background_meta(BackgroundMeta(id="bg", file="image.jpg", width=100, height=80))
@@ -280,8 +280,8 @@ def test_update_metas_wait_for_the_lock(tmp_ws: Workspace) -> None:
 
 
 def test_set_horizon_edits_under_the_lock(tmp_ws: Workspace) -> None:
-    from garbtui.core.backgrounds import set_horizon
-    from garbtui.core.models import BackgroundMeta
+    from garbtui.core.scene.backgrounds import set_horizon
+    from garbtui.core.workspace.models import BackgroundMeta
 
     tmp_ws.save_background_meta(BackgroundMeta(id="bg", file="image.jpg", width=100, height=80, scene="road"))
     assert _blocked_by_the_lock(tmp_ws, "bg", "backgrounds", lambda: set_horizon(tmp_ws, "bg", 30.0))
@@ -291,8 +291,8 @@ def test_set_horizon_edits_under_the_lock(tmp_ws: Workspace) -> None:
 ELSEWHERE = """
 import sys
 from pathlib import Path
-from garbtui.core.models import CleanupRecipe
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import Workspace
 from tests.functional.test_concurrency import make_crop, tagged_cutout
 ws = Workspace.open(Path(sys.argv[1]))
 for arg in sys.argv[2:]:
@@ -442,7 +442,7 @@ def test_two_extracts_of_one_export_at_once(tmp_path: Path) -> None:
     import sys
 
     from garbtui.cli import main
-    from garbtui.core.check import check_workspace
+    from garbtui.core.workspace.check import check_workspace
     from tests.conftest import LABELSTUDIO, REPO
 
     def args(ws: Path) -> list[str]:
@@ -469,7 +469,7 @@ def test_copying_onto_a_link_of_the_same_file_leaves_no_temporary_file(tmp_path:
     """What two extracts of one photo do at the same moment: the second copy finds the first one's link."""
     import os
 
-    from garbtui.core.atomic import atomic_copy
+    from garbtui.core.workspace.atomic import atomic_copy
 
     src = tmp_path / "photo.jpg"
     src.write_bytes(PHOTO.read_bytes())

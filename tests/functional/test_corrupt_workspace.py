@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from garbtui.cli import main
-from garbtui.core.check import check_workspace
-from garbtui.core.imageio import read_rgb
-from garbtui.core.models import CleanupRecipe
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.check import check_workspace
+from garbtui.core.workspace.imageio import read_rgb
+from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import SAMPLE_DATA
 
 SAMPLE_WS = SAMPLE_DATA / "workspace"

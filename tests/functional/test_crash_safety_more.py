@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from garbtui.cli import main
-from garbtui.core.atomic import sweep_temp_files
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.atomic import sweep_temp_files
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import REPO, SAMPLE_DATA
 from tests.functional.test_crash_safety import complete_files_only
 
@@ -187,8 +187,8 @@ def test_generate_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -
 SAVER = """
 import sys
 from pathlib import Path
-from garbtui.core.models import CleanupRecipe
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import Workspace
 from tests.functional.test_concurrency import tagged_cutout
 ws = Workspace.open(Path(sys.argv[1]))
 crop_id = sys.argv[2]
@@ -200,7 +200,7 @@ for tag in range(int(sys.argv[3]), int(sys.argv[3]) + 1000):
 
 def test_a_save_killed_midway_never_costs_an_earlier_cutout(tmp_path: Path) -> None:
     """The TUI or clean killed while saving proc.png: every cutout saved before is still there."""
-    from garbtui.core.imageio import read_rgba
+    from garbtui.core.workspace.imageio import read_rgba
     from tests.functional.test_concurrency import make_crop, tag_of
 
     ws = Workspace.create(tmp_path / "ws")

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from garbtui.cli import main
-from garbtui.core.rle import decode_ls_rle
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.rle import decode_ls_rle
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import LABELSTUDIO, PHOTOS
 
 FILES = LABELSTUDIO / "files"
@@ -170,7 +170,7 @@ def test_polygons_keep_points_and_mask(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     assert main(["extract", str(LABELSTUDIO / "polygons.json"), "-w", str(root), *LS_ARGS, "-q"]) == 0
     ws = Workspace.open(root)
-    from garbtui.core.geometry import region_mask
+    from garbtui.core.workspace.regions import region_mask
 
     tasks = json.loads((LABELSTUDIO / "polygons.json").read_text())
     by_result = crops_by_result(ws)

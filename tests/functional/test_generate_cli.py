@@ -17,10 +17,10 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from garbtui.cli import main
-from garbtui.core.backgrounds import add_background
+from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.compose.fragment import outline_cutout
-from garbtui.core.models import CleanupRecipe
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
 
 ARGS = ["--seed", "11", "--size", "320x240", "--per-image", "2-5", "--val-fraction", "0.25", "-q"]
@@ -114,7 +114,7 @@ def test_coco_and_yolo_load_and_boxes_are_inside_the_images(reference: Path) -> 
 
 
 def test_a_recipe_rerenders_its_image(ws: Workspace, reference: Path) -> None:
-    from garbtui.core.atomic import encode_jpeg
+    from garbtui.core.workspace.atomic import encode_jpeg
     from garbtui.core.generate.recipe import ImageRecord
     from garbtui.core.generate.render import render_recipe
 

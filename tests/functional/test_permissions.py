@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from garbtui.cli import main
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import SAMPLE_DATA
 
 NOBODY = 65534

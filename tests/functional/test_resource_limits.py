@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from garbtui.core.errors import ImageTooLargeError, InputError
-from garbtui.core.imageio import DEFAULT_MAX_PIXELS, probe_image, read_rgb
-from garbtui.core.rle import coco_rle_decode, decode_ls_rle
+from garbtui.core.workspace.imageio import DEFAULT_MAX_PIXELS, probe_image, read_rgb
+from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
 from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
 
 # Every CLI run below happens in a child process whose address space is capped: if a guard were
@@ -336,7 +336,7 @@ def test_full_disk_is_a_clear_error_and_a_rerun_finishes(tmp_path: Path) -> None
 
 
 def test_write_errors_are_garb_errors_and_os_errors(tmp_path: Path) -> None:
-    from garbtui.core.atomic import atomic_copy, atomic_write_text
+    from garbtui.core.workspace.atomic import atomic_copy, atomic_write_text
     from garbtui.core.errors import GarbError, WriteError
 
     (tmp_path / "file").write_text("a file where a folder should be")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 from garbtui.tui import GarbApp
 from garbtui.tui.data.config import config_path
 from garbtui.tui.widgets.crop_list import CropList
@@ -283,7 +283,7 @@ async def test_images_screen_scene_horizon_and_boxes(sample_ws: Path) -> None:
 
 
 async def test_add_background_from_a_path(sample_ws: Path, clean_photo: Path) -> None:
-    pytest.importorskip("garbtui.core.backgrounds")
+    pytest.importorskip("garbtui.core.scene.backgrounds")
     from garbtui.tui.screens.images import ImagesScreen
 
     ws = Workspace.open(sample_ws)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from garbtui.cli import main
 from garbtui.commands.demo import make_copy, sample_workspace
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
 

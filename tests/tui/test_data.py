@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from garbtui.core.imageio import read_rgb
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.imageio import read_rgb
+from garbtui.core.workspace.store import Workspace
 from garbtui.tui.data import pixels
 from garbtui.tui.data.cache import ImageCache, file_key
 from garbtui.tui.data.config import TuiConfig, config_path
@@ -52,7 +52,7 @@ def test_horizon_and_outline_are_drawn_where_asked() -> None:
 
 def test_cache_key_follows_the_file(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
-    from garbtui.core.atomic import atomic_write_png
+    from garbtui.core.workspace.atomic import atomic_write_png
 
     atomic_write_png(path, np.zeros((4, 4, 3), np.uint8))
     cache = ImageCache()
@@ -67,7 +67,7 @@ def test_cache_key_follows_the_file(tmp_path: Path) -> None:
 
 
 def _workspace_with_crops(root: Path, n: int) -> Workspace:
-    from garbtui.core.models import BBox, CropMeta, Region
+    from garbtui.core.workspace.models import BBox, CropMeta, Region
 
     ws = Workspace.create(root)
     photo = read_rgb(PHOTOS / "front" / "taco_b1_000027.jpg")
@@ -88,7 +88,7 @@ def _workspace_with_crops(root: Path, n: int) -> Workspace:
 def test_queue_pending_first_filters_and_next(tmp_path: Path) -> None:
     ws = _workspace_with_crops(tmp_path / "ws", 5)
     rgba = np.dstack([read_rgb(ws.raw_path("c01")), np.full((40, 50), 255, np.uint8)])
-    from garbtui.core.models import CleanupRecipe
+    from garbtui.core.workspace.models import CleanupRecipe
 
     ws.save_proc("c01", rgba, CleanupRecipe())
     os.remove(ws.raw_path("c04"))
@@ -160,7 +160,7 @@ def test_watch_sees_new_removed_and_saved_crops(tmp_path: Path) -> None:
     ws = _workspace_with_crops(tmp_path / "ws", 3)
     before = watch.snapshot(ws.root / "crops")
     assert sorted(before) == ["c00", "c01", "c02"] and not watch.diff(before, before)
-    from garbtui.core.models import CleanupRecipe
+    from garbtui.core.workspace.models import CleanupRecipe
 
     time.sleep(0.01)
     ws.save_proc("c01", np.dstack([read_rgb(ws.raw_path("c01")), np.full((40, 50), 255, np.uint8)]), CleanupRecipe())

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from garbtui.core.compose.fragment import outline_cutout
-from garbtui.core.models import CleanupRecipe
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import Workspace
 from garbtui.tui import GarbApp
 from garbtui.tui.widgets.image_view import ImageView
 from tests.tui.conftest import wait_for
@@ -229,7 +229,7 @@ async def test_recreate_loads_the_reference_layout(placement_ws: Path) -> None:
 
 
 async def test_open_edit_delete_and_stale_renders(placement_ws: Path) -> None:
-    from garbtui.core.models import Placement, Scene
+    from garbtui.core.workspace.models import Placement, Scene
 
     ws = Workspace.open(placement_ws)
     ws.save_scene(Scene(id="kept", background_id=FRONT_BG, placements=[
@@ -276,7 +276,7 @@ async def test_open_edit_delete_and_stale_renders(placement_ws: Path) -> None:
 async def test_drops_area_warnings_and_toggles(placement_ws: Path) -> None:
     from textual.widgets import OptionList
 
-    from garbtui.core.models import Placement, Scene
+    from garbtui.core.workspace.models import Placement, Scene
 
     ws = Workspace.open(placement_ws)
     ws.save_scene(Scene(id="busy", background_id=ROAD_BG, placements=[
@@ -337,7 +337,7 @@ async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
         assert {"nudge(1)", "nudge(10)", "add", "save", "render"} <= footer_keys
         # Back from another screen (help here; the images screen via the palette), a horizon typed
         # meanwhile is picked up and drawn.
-        from garbtui.core.backgrounds import set_horizon
+        from garbtui.core.scene.backgrounds import set_horizon
 
         await pick_background(pilot, screen, ROAD_BG)
         await settle(pilot, screen)
@@ -350,7 +350,7 @@ async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
 
 
 def test_placement_screen_snapshot(placement_ws: Path, snap_compare) -> None:  # noqa: ANN001
-    from garbtui.core.models import Placement, Scene
+    from garbtui.core.workspace.models import Placement, Scene
 
     ws = Workspace.open(placement_ws)
     ws.save_scene(Scene(id="snap", background_id=ROAD_BG, placements=[

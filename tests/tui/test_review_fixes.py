@@ -39,8 +39,8 @@ async def test_escape_and_next_ask_before_dropping_an_unsaved_cutout(sample_ws: 
 
 async def test_quit_asks_about_an_unsaved_scene(sample_ws: Path) -> None:
     from garbtui.core.compose.fragment import outline_cutout
-    from garbtui.core.models import CleanupRecipe
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.models import CleanupRecipe
+    from garbtui.core.workspace.store import Workspace
 
     ws = Workspace.open(sample_ws)
     crop = ws.crop_ids()[0]

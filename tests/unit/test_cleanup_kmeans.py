@@ -7,7 +7,7 @@ import numpy as np
 from garbtui.core.cleanup.auto_select import choose_keep, keep_from_mask, object_fraction
 from garbtui.core.cleanup.features import color_codes, color_features, pixel_features
 from garbtui.core.cleanup.kmeans import assign, assign_codes, cluster_pixels, fit_kmeans, sample_rows
-from garbtui.core.imageio import read_rgb
+from garbtui.core.workspace.imageio import read_rgb
 from tests.conftest import PHOTOS
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from garbtui.core.cleanup import CleanupSession, auto_recipe, clean_crop, clean_crops, save_result
 from garbtui.core.errors import CleanupError
-from garbtui.core.imageio import read_rgba
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.imageio import read_rgba
+from garbtui.core.workspace.store import Workspace
 from tests.unit.test_cleanup_session import make_crop
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from garbtui.cli import main
 from garbtui.core.errors import InputError
-from garbtui.core.labels import mask_polygons
-from garbtui.core.labelstudio import parse_labelstudio
-from garbtui.core.models import BackgroundMeta, ImageMeta
+from garbtui.core.export.labels import mask_polygons
+from garbtui.core.extract.labelstudio import parse_labelstudio
+from garbtui.core.workspace.models import BackgroundMeta, ImageMeta
 from tests.conftest import SAMPLE_DATA
 
 
@@ -63,7 +63,7 @@ def test_negative_seed_is_a_usage_error(tmp_path: Path, capsys) -> None:
 
 def test_recreate_refuses_an_unsafe_scene_id(tmp_path: Path, capsys) -> None:
     from garbtui.core.recreate import recreate_scene
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.store import Workspace
 
     ws = Workspace.open(_sample(tmp_path))
     with pytest.raises(InputError, match="not a safe folder name"):
@@ -72,8 +72,8 @@ def test_recreate_refuses_an_unsafe_scene_id(tmp_path: Path, capsys) -> None:
 
 def test_render_refuses_a_copied_scene_folder(tmp_path: Path, capsys) -> None:
     from garbtui.core.compose.fragment import outline_cutout
-    from garbtui.core.models import CleanupRecipe, Placement, Scene
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
+    from garbtui.core.workspace.store import Workspace
 
     ws = Workspace.open(_sample(tmp_path))
     crop = ws.crop_ids()[0]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from garbtui.core.geometry import polygon_mask, region_from_box, rotated_rect_corners
+from garbtui.core.workspace.regions import polygon_mask, region_from_box, rotated_rect_corners
 
 
 def test_rotation_turns_clockwise_around_top_left() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from garbtui.core.horizon import estimate_horizon
-from garbtui.core.imageio import read_rgb
+from garbtui.core.scene.horizon import estimate_horizon
+from garbtui.core.workspace.imageio import read_rgb
 from tests.conftest import PHOTOS
 
 # Marked by eye on zoomed copies (rows where the lane lines and the road edge meet): image height in brackets.

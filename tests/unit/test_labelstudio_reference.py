@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from garbtui.core.rle import decode_ls_rle
+from garbtui.core.workspace.rle import decode_ls_rle
 from tests.conftest import LABELSTUDIO, REPO
 from tests.helpers.labelstudio_check import LabelConfig
 

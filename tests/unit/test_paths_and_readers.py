@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from garbtui.core.errors import InputError
-from garbtui.core.labelstudio import detect_format, parse_config, parse_labelstudio
-from garbtui.core.paths import PathResolver, parse_path_map
+from garbtui.core.extract.labelstudio import detect_format, parse_config, parse_labelstudio
+from garbtui.core.extract.paths import PathResolver, parse_path_map
 from tests.conftest import LABELSTUDIO
 
 
@@ -62,7 +62,7 @@ def test_config_picks_the_image_among_several_fields() -> None:
         {"id": "r", "type": "rectanglelabels", "value": {"x": 1, "y": 1, "width": 2, "height": 2, "rectanglelabels": ["can"]}}]}]}]
     parsed = parse_labelstudio(tasks, where="x")
     assert not parsed.items and "several image-like fields" in parsed.skipped[0].reason
-    from garbtui.core.labelstudio import LabelConfig
+    from garbtui.core.extract.labelstudio import LabelConfig
 
     parsed = parse_labelstudio(tasks, where="x", config=LabelConfig(image_key="photo"))
     assert parsed.items[0].image_ref == "a.jpg"

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from garbtui.core.backgrounds import add_background
+from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.compose import render_scene
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.errors import InputError, WorkspaceError
-from garbtui.core.models import BackgroundMeta, CleanupRecipe, Placement, Scene
-from garbtui.core.perspective import k_for_object, k_from_prior, k_from_source, perspective_height, resolve_scale
-from garbtui.core.size_priors import BUILTIN_PRIORS, SizePriors, load_size_priors
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
+from garbtui.core.scene.perspective import k_for_object, k_from_prior, k_from_source, perspective_height, resolve_scale
+from garbtui.core.scene.size_priors import BUILTIN_PRIORS, SizePriors, load_size_priors
+from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, SAMPLE_DATA
 
 ROAD = BackgroundMeta(id="road", file="image.jpg", width=1280, height=720, scene="road", horizon_row=300.0,
@@ -144,8 +144,8 @@ def test_a_source_horizon_gives_the_fragment_its_own_k(tmp_path) -> None:
 
     from garbtui.core.compose import render_scene
     from garbtui.core.compose.fragment import load_fragment, outline_cutout
-    from garbtui.core.models import CleanupRecipe, Placement, Scene
-    from garbtui.core.workspace import Workspace
+    from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
+    from garbtui.core.workspace.store import Workspace
 
     shutil.copytree(SAMPLE_DATA / "workspace", tmp_path / "ws")
     ws = Workspace.open(tmp_path / "ws")

@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from garbtui.core.errors import GarbError, WorkspaceError
-from garbtui.core.extract import ExtractOptions, extract, load_export
-from garbtui.core.labelstudio import detect_format, parse_labelstudio
-from garbtui.core.coco import parse_coco
-from garbtui.core.models import (
+from garbtui.core.extract.crops import ExtractOptions, extract, load_export
+from garbtui.core.extract.labelstudio import detect_format, parse_labelstudio
+from garbtui.core.extract.coco import parse_coco
+from garbtui.core.workspace.models import (
     BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Placement, PlacementArea, Scene,
 )
-from garbtui.core.paths import PathResolver
-from garbtui.core.workspace import Workspace, WorkspaceInfo
+from garbtui.core.extract.paths import PathResolver
+from garbtui.core.workspace.store import Workspace, WorkspaceInfo
 from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_DATA
 
 # Fixed and derandomized so CI sees the same examples every run; small enough for well under 30 s.
@@ -292,7 +292,7 @@ def _model_docs() -> dict[str, tuple[type[GarbModel], dict[str, Any]]]:
     docs["background_area"] = (BackgroundMeta, bg)
     try:  # size_priors.json and generate.json belong to other modules; test them too when they are there
         from garbtui.core.generate.recipe import RunManifest, RunSettings
-        from garbtui.core.size_priors import SizePriorsFile
+        from garbtui.core.scene.size_priors import SizePriorsFile
 
         docs["size_priors"] = (SizePriorsFile, {"schema_version": 1, "default": 0.1, "priors": {"can": 0.12}})
         docs["run_manifest"] = (RunManifest, json.loads(RunManifest(
@@ -301,7 +301,7 @@ def _model_docs() -> dict[str, tuple[type[GarbModel], dict[str, Any]]]:
     except ImportError:
         pass
     try:  # seg.json belongs to the backgrounds module; test its model too when it is there
-        from garbtui.core.backgrounds import SegMap
+        from garbtui.core.scene.backgrounds import SegMap
 
         docs["seg"] = (SegMap, {"schema_version": 1, "width": 100, "height": 50,
                                 "regions": [{"surface": "road", "polygons": [[[0, 50], [50, 20], [100, 50]]]}]})
@@ -470,7 +470,7 @@ EXTERNAL = """<?xml version="1.0"?>
 @pytest.mark.parametrize("text", [LAUGHS, EXTERNAL, "", "<View>", "<View/>", "\x00\xff", "<a><b></a>"],
                          ids=["billion-laughs", "external-entity", "empty", "unclosed", "no-image", "binary", "bad"])
 def test_hostile_or_broken_configs_are_input_errors(tmp_path: Path, text: str) -> None:
-    from garbtui.core.labelstudio import parse_config
+    from garbtui.core.extract.labelstudio import parse_config
 
     path = tmp_path / "config.xml"
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
@@ -481,7 +481,7 @@ def test_hostile_or_broken_configs_are_input_errors(tmp_path: Path, text: str) -
 @CI
 @given(data=st.data(), name=st.sampled_from(sorted(p.name for p in LABELSTUDIO.glob("*.config.xml"))))
 def test_mutated_configs_parse_or_raise_input_errors(data: st.DataObject, name: str) -> None:
-    from garbtui.core.labelstudio import parse_config
+    from garbtui.core.extract.labelstudio import parse_config
 
     text = (LABELSTUDIO / name).read_text(encoding="utf-8")
     cut = data.draw(st.integers(0, len(text)))

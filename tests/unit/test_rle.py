@@ -9,7 +9,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from garbtui.core.errors import InputError
-from garbtui.core.rle import coco_rle_decode, coco_rle_encode, decode_ls_rle, encode_window_rle
+from garbtui.core.workspace.rle import coco_rle_decode, coco_rle_encode, decode_ls_rle, encode_window_rle
 from tests.conftest import LABELSTUDIO
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
 from garbtui.core.errors import CleanupError, GarbError
-from garbtui.core.models import CleanupRecipe
-from garbtui.core.workspace import UNCHECKED, FileStamp, SaveResult, Workspace
+from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import UNCHECKED, FileStamp, SaveResult, Workspace
 
 ProgressCallback = Callable[[int, int, str], None]
 

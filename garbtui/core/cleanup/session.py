@@ -15,7 +15,7 @@ from garbtui.core.cleanup.features import color_codes, pixel_features
 from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels, sample_rows
 from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, grabcut_edges, trimap_from_priors
 from garbtui.core.errors import CleanupError
-from garbtui.core.models import CleanupRecipe
+from garbtui.core.workspace.models import CleanupRecipe
 
 # Nine clearly different colours (cluster numbers 1..9 in the UI), readable on dark and light terminals.
 _PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -151,8 +151,8 @@ class CleanupSession:
     @classmethod
     def from_workspace(cls, ws: Any, crop_id: str) -> CleanupSession:
         """A session on a workspace crop: raw.png with the priors recorded in its meta.json."""
-        from garbtui.core.geometry import margin_mask, region_mask
-        from garbtui.core.imageio import read_rgb
+        from garbtui.core.workspace.regions import margin_mask, region_mask
+        from garbtui.core.workspace.imageio import read_rgb
 
         meta = ws.load_crop_meta(crop_id)
         rgb = read_rgb(ws.raw_path(crop_id))

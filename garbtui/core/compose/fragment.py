@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.imageio import read_rgb, read_rgba
-from garbtui.core.models import CropMeta
-from garbtui.core.perspective import with_source_k
-from garbtui.core.workspace import FileStamp, Workspace
+from garbtui.core.workspace.imageio import read_rgb, read_rgba
+from garbtui.core.workspace.models import CropMeta
+from garbtui.core.scene.perspective import with_source_k
+from garbtui.core.workspace.store import FileStamp, Workspace
 
 MAX_FRAGMENT_SIDE = 8000  # a typo like scale 80 must fail clearly, not allocate gigabytes
 
@@ -181,7 +181,7 @@ def outline_cutout(ws: Workspace, crop_id: str) -> np.ndarray:
     For sources whose annotations already trace the object (COCO / TACO polygons, brush masks), this is
     a ready proc.png; save it with Workspace.save_proc.
     """
-    from garbtui.core.geometry import region_mask
+    from garbtui.core.workspace.regions import region_mask
 
     meta = ws.load_crop_meta(crop_id)
     raw = read_rgb(ws.raw_path(crop_id))

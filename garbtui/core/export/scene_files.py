@@ -6,11 +6,11 @@ import os
 import shutil
 from collections.abc import Sequence
 
-from garbtui.core.atomic import atomic_write_bytes, encode_jpeg, temp_name
+from garbtui.core.workspace.atomic import atomic_write_bytes, encode_jpeg, temp_name
 from garbtui.core.compose.fragment import Fragment
 from garbtui.core.compose.render import RenderResult, render_scene
-from garbtui.core.models import Scene
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.models import Scene
+from garbtui.core.workspace.store import Workspace
 
 RENDER_FILE = "render.jpg"
 LABELS_DIR = "labels"
@@ -33,7 +33,7 @@ def save_and_render(
     of the workspace's crops (sorted), so class ids agree across the scenes of a workspace.
     ls_image_ref is the Label Studio `data.image` of the render; `{scene}` is replaced by the scene id.
     """
-    from garbtui.core.labels import replace_dir, workspace_categories, write_scene_labels
+    from garbtui.core.export.labels import replace_dir, workspace_categories, write_scene_labels
 
     result = render_scene(ws, scene, fragments=fragments)
     cats = list(categories) if categories is not None else workspace_categories(ws)
@@ -61,7 +61,7 @@ def save_and_render(
 
 def next_scene_id(ws: Workspace, prefix: str = "scene") -> str:
     """The first unused id `prefix-0001`, `prefix-0002`, ... for a new scene."""
-    from garbtui.core.ids import check_id, slugify
+    from garbtui.core.workspace.ids import check_id, slugify
 
     base = check_id(slugify(prefix, 100), "scene id prefix")
     taken = set(ws.scene_ids())

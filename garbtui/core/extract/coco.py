@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from garbtui.core.errors import InputError
-from garbtui.core.sources import ParsedExport, Skip, SourceItem, SourceRegion, declared_size, finite
+from garbtui.core.extract.sources import ParsedExport, Skip, SourceItem, SourceRegion, declared_size, finite
 
 
 def parse_coco(data: Any, *, where: str, scene: str | None = None) -> ParsedExport:

@@ -19,7 +19,7 @@ from garbtui.core.errors import InputError
 from garbtui.core.generate.recipe import Recipe
 from garbtui.core.generate.render import ImageOutputs, RenderCache, image_outputs
 from garbtui.core.generate.writer import OutputWriter
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.store import Workspace
 
 # Per worker process: decoded fragments and backgrounds of each workspace root, shared by its threads.
 _CACHES: dict[str, RenderCache] = {}

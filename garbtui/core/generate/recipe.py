@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from garbtui.core.models import GarbModel, Placement, Point, SafeId
+from garbtui.core.workspace.models import GarbModel, Placement, Point, SafeId
 
 Split = Literal["train", "val"]
 

@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from garbtui.core.backgrounds import SegMap, load_seg, placement_check
+from garbtui.core.scene.backgrounds import SegMap, load_seg, placement_check, road_span
 from garbtui.core.compose.fragment import alpha_extent
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.generate.recipe import ALL_MODES, Recipe, RunSettings
-from garbtui.core.imageio import read_rgba
-from garbtui.core.models import BackgroundMeta, CropMeta, Placement
-from garbtui.core.perspective import resolve_scale, with_source_k
-from garbtui.core.size_priors import SizePriors, load_size_priors
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.imageio import read_rgba
+from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
+from garbtui.core.scene.perspective import resolve_scale, with_source_k
+from garbtui.core.scene.size_priors import SizePriors, load_size_priors
+from garbtui.core.workspace.store import Workspace
 
 MIN_OBJECT_PX = 8.0  # output pixels: smaller objects teach a detector nothing
 MAX_OBJECT_FRACTION = 0.5  # of the output's shorter side, road scenes
@@ -125,8 +125,8 @@ def _vanishing_x(ws: Workspace, meta: BackgroundMeta, seg: SegMap | None) -> flo
     """Column of the vanishing point on a road photo (the estimate's, when it agrees with the horizon row)."""
     if meta.scene != "road" or meta.horizon_row is None:
         return meta.width / 2.0
-    from garbtui.core.horizon import estimate_horizon
-    from garbtui.core.imageio import read_rgb
+    from garbtui.core.scene.horizon import estimate_horizon
+    from garbtui.core.workspace.imageio import read_rgb
 
     est = estimate_horizon(read_rgb(ws.background_path(meta.id)))
     if est.vanishing_point is not None and abs(est.vanishing_point[1] - meta.horizon_row) < 0.05 * meta.height:
@@ -150,27 +150,6 @@ def cover_window(meta: BackgroundMeta, size: tuple[int, int]) -> tuple[tuple[flo
     else:
         y0 = (bh - wh) // 2
     return (float(x0), float(y0), float(x0 + ww), float(y0 + wh)), W / ww
-
-
-def road_span(seg: SegMap | None, width: int, height: int, y: float) -> tuple[float, float] | None:
-    """Left and right road edges (pixels of a width x height photo) on row y, from a seg.json road region."""
-    if seg is None:
-        return None
-    fx, fy = seg.width / width, seg.height / height
-    sy = y * fy
-    xs: list[float] = []
-    for region in seg.regions:
-        if region.surface != "road":
-            continue
-        for poly in region.polygons:
-            n = len(poly)
-            for i in range(n):
-                (ax, ay), (bx, by) = poly[i], poly[(i + 1) % n]
-                if (ay <= sy < by) or (by <= sy < ay):
-                    xs.append((ax + (sy - ay) * (bx - ax) / (by - ay)) / fx)
-    if len(xs) < 2:
-        return None
-    return min(xs), max(xs)
 
 
 def _edge_x(bg: BackgroundInfo, y: float, side: int) -> float:

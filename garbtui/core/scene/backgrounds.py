@@ -29,13 +29,13 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from garbtui.core.atomic import atomic_copy, atomic_write_png
+from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.errors import InputError, WorkspaceError
-from garbtui.core.horizon import HorizonEstimate, estimate_horizon
-from garbtui.core.ids import check_id, file_sha1, slugify
-from garbtui.core.imageio import probe_image, read_rgb
-from garbtui.core.models import BackgroundMeta, GarbModel, PlacementArea, Point
-from garbtui.core.workspace import Workspace
+from garbtui.core.scene.horizon import HorizonEstimate, estimate_horizon
+from garbtui.core.workspace.ids import check_id, file_sha1, slugify
+from garbtui.core.workspace.imageio import probe_image, read_rgb
+from garbtui.core.workspace.models import BackgroundMeta, GarbModel, PlacementArea, Point
+from garbtui.core.workspace.store import Workspace
 
 SEG_FILE = "seg.json"
 GARBAGE_SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground")
@@ -256,3 +256,23 @@ def horizon_summary(meta: BackgroundMeta) -> str:
             text += " check it"
     return text
 
+
+def road_span(seg: SegMap | None, width: int, height: int, y: float) -> tuple[float, float] | None:
+    """Left and right road edges (pixels of a width x height photo) on row y, from a seg.json road region."""
+    if seg is None:
+        return None
+    fx, fy = seg.width / width, seg.height / height
+    sy = y * fy
+    xs: list[float] = []
+    for region in seg.regions:
+        if region.surface != "road":
+            continue
+        for poly in region.polygons:
+            n = len(poly)
+            for i in range(n):
+                (ax, ay), (bx, by) = poly[i], poly[(i + 1) % n]
+                if (ay <= sy < by) or (by <= sy < ay):
+                    xs.append((ax + (sy - ay) * (bx - ax) / (by - ay)) / fx)
+    if len(xs) < 2:
+        return None
+    return min(xs), max(xs)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from garbtui.core.models import GarbModel
+from garbtui.core.workspace.models import GarbModel
 
 SIZE_PRIORS_FILE = "size_priors.json"
 DEFAULT_PRIOR_M = 0.08

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from garbtui.core.size_priors import SizePriors
+from garbtui.core.scene.size_priors import SizePriors
 
 # TACO (Proença & Simões 2020) classes and their supercategories, as in TACO's annotations.json.
 _TACO: dict[str, tuple[str, ...]] = {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from garbtui.core.errors import GarbError
-from garbtui.core.ids import file_sha1
-from garbtui.core.imageio import read_rgb, read_rgba
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.ids import file_sha1
+from garbtui.core.workspace.imageio import read_rgb, read_rgba
+from garbtui.core.workspace.store import Workspace
 
 
 RAW_HINT = "delete it and re-run `garbtui extract` to cut it again"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from garbtui.core.models import BBox, CropMeta, Point, Region
+from garbtui.core.workspace.models import BBox, CropMeta, Point, Region
 
 
 def rotated_rect_corners(x: float, y: float, w: float, h: float, rotation_deg: float) -> list[Point]:
@@ -71,7 +71,7 @@ def region_mask(meta: CropMeta, crop_dir: Path | None = None) -> np.ndarray:
     region = meta.region
     origin = (float(meta.origin_x), float(meta.origin_y))
     if region.kind == "brush" and region.mask_file and crop_dir is not None:
-        from garbtui.core.imageio import read_gray
+        from garbtui.core.workspace.imageio import read_gray
 
         mask = read_gray(Path(crop_dir) / region.mask_file) > 127
         if mask.shape == (h, w):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from garbtui.core.errors import InputError
-from garbtui.core.imageio import max_pixels
+from garbtui.core.workspace.imageio import max_pixels
 
 
 class _Bits:

@@ -14,7 +14,7 @@ import cv2
 from PIL import Image
 
 from garbtui.core.errors import InputError
-from garbtui.core.imageio import max_pixels, read_rgba
+from garbtui.core.workspace.imageio import max_pixels, read_rgba
 
 V = TypeVar("V")
 FileKey = tuple[str, int, int]

@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from garbtui.core.atomic import atomic_write_text
+from garbtui.core.workspace.atomic import atomic_write_text
 
 ENV_CONFIG_DIR = "GARBTUI_CONFIG_DIR"
 DEFAULT_THEME = "garb-dark"

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from garbtui.core.errors import GarbError
-from garbtui.core.ids import is_safe_id
-from garbtui.core.models import CropMeta
-from garbtui.core.workspace import Workspace
+from garbtui.core.workspace.ids import is_safe_id
+from garbtui.core.workspace.models import CropMeta
+from garbtui.core.workspace.store import Workspace
 
 STATUS_FILTERS: tuple[str, ...] = ("pending", "done", "all")
 _ORDER = {"pending": 0, "done": 1, "broken": 2}

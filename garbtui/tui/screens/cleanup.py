@@ -23,9 +23,9 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from garbtui.core.workspace import FileStamp
+from garbtui.core.workspace.store import FileStamp
 from garbtui.core.errors import GarbError
-from garbtui.core.models import CleanupRecipe
+from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.tui.data import pixels
 from garbtui.tui.messages import CleanupFrames, CleanupRendered, CropSaved
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec, file_frame_maker, make_frame

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from garbtui.core.errors import GarbError
-from garbtui.core.models import BackgroundMeta, CropMeta, ImageMeta
+from garbtui.core.workspace.models import BackgroundMeta, CropMeta, ImageMeta
 from garbtui.tui.data import pixels
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec, make_frame
 
@@ -266,7 +266,7 @@ class ImagesScreen(Screen):
             return
         if isinstance(meta, BackgroundMeta) and row is not None and not estimated:
             try:
-                from garbtui.core.backgrounds import set_horizon
+                from garbtui.core.scene.backgrounds import set_horizon
 
                 set_horizon(self.app.ws, item_id, row)
                 self.refill_current()
@@ -306,7 +306,7 @@ class ImagesScreen(Screen):
         self.set_horizon(item_id, row)
 
     def action_estimate(self) -> None:
-        from garbtui.core.horizon import estimate_horizon
+        from garbtui.core.scene.horizon import estimate_horizon
 
         current = self.current_meta()
         if current is None:
@@ -318,7 +318,7 @@ class ImagesScreen(Screen):
         kind = self.kind  # the user may switch tabs (b) before the estimate is back
 
         def work() -> None:
-            from garbtui.core.imageio import read_rgb
+            from garbtui.core.workspace.imageio import read_rgb
 
             try:
                 estimate = estimate_horizon(read_rgb(path))
@@ -357,7 +357,7 @@ class ImagesScreen(Screen):
             if request is None:
                 return
             try:
-                from garbtui.core.backgrounds import add_background
+                from garbtui.core.scene.backgrounds import add_background
             except ImportError:
                 self.notify("Adding backgrounds is not available in this version.", severity="warning")
                 return

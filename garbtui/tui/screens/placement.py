@@ -22,8 +22,8 @@ from textual.widgets import Checkbox, Footer, Header, Input, OptionList, Select,
 from textual.widgets.option_list import Option
 
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.models import BackgroundMeta, CropMeta, Placement, Scene
-from garbtui.core.workspace import FileStamp
+from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement, Scene
+from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.widgets.image_view import Frame, ImageView, RenderSpec, make_frame
 from garbtui.tui.widgets.placement_fields import NumberField, PlacementForm
 from garbtui.tui.widgets.placement_lists import background_prompt, fragment_prompt, placement_prompt
@@ -332,8 +332,8 @@ class PlacementScreen(Screen):
 
     def check(self, index: int, placement: Placement) -> tuple[str, str] | None:
         """(field, message) when `auto` cannot scale this placement here (y above the horizon), else None."""
-        from garbtui.core.perspective import resolve_scale
-        from garbtui.core.size_priors import load_size_priors
+        from garbtui.core.scene.perspective import resolve_scale
+        from garbtui.core.scene.size_priors import load_size_priors
 
         meta = self.crop_meta(placement.crop_id)
         if self.background is None or meta is None or placement.scale != "auto":
@@ -544,7 +544,7 @@ class PlacementScreen(Screen):
             return
         ws = self.app.ws
         if self.scene_id is None:
-            from garbtui.core.compose import next_scene_id
+            from garbtui.core.export.scene_files import next_scene_id
 
             self.scene_id = next_scene_id(ws, SCENE_PREFIX)
             self.stamp = None
@@ -577,7 +577,7 @@ class PlacementScreen(Screen):
             return
         ws = self.app.ws
         if self.scene_id is None:
-            from garbtui.core.compose import next_scene_id
+            from garbtui.core.export.scene_files import next_scene_id
 
             self.scene_id = next_scene_id(ws, SCENE_PREFIX)
         scene = self.build_scene()
@@ -585,7 +585,7 @@ class PlacementScreen(Screen):
         self.notify(f"Rendering {scene.id} at full size…", timeout=2)
 
         def work() -> None:
-            from garbtui.core.compose import save_and_render
+            from garbtui.core.export.scene_files import save_and_render
 
             try:
                 result = save_and_render(ws, scene, fragments=self.fragments)

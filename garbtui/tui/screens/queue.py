@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from garbtui.core.workspace import FileStamp
+from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
 from garbtui.tui.messages import MetasLoaded
 from garbtui.tui.widgets.crop_list import CropList, header_text

@@ -439,7 +439,7 @@ def file_frame_maker(path, *, checker: bool = True, overlay: Overlay | None = No
         if cache is not None:
             key, image = cache.load(Path(path))
         else:
-            from garbtui.core.imageio import read_rgba
+            from garbtui.core.workspace.imageio import read_rgba
 
             image, key = read_rgba(Path(path)), None
         return make_frame(image, spec, key, checker=checker, overlay=overlay)

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from garbtui.core.models import BLEND_MODES, Placement
+from garbtui.core.workspace.models import BLEND_MODES, Placement
 
 NUMBER_CHARS = frozenset("0123456789.-+")
 AUTO = "auto"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from garbtui.core.models import BackgroundMeta, CropMeta, Placement
+from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
 from garbtui.tui.widgets.placement_fields import format_number
 
 LIST_TEXT = 40  # characters an entry may take: OptionList wraps longer ones, which reads badly in a list

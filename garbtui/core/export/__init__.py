@@ -1,0 +1,1 @@
+"""Export: scenes and datasets written as COCO, YOLO and Label Studio files beside their images."""

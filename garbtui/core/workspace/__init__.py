@@ -1,0 +1,1 @@
+"""The workspace: its folders and files (store), the pydantic models of every file, ids, image and mask I/O."""
