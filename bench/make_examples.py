@@ -44,9 +44,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build the workspace here and keep it (default: a temp folder)")
     args = parser.parse_args()
 
-    from garbtui.core.scene.backgrounds import add_background
-    from garbtui.core.export.scene_files import save_and_render
     from garbtui.core.compose.fragment import outline_cutout
+    from garbtui.core.export.scene_files import save_and_render
+    from garbtui.core.scene.backgrounds import add_background
     from garbtui.core.workspace.imageio import read_rgb
     from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
     from garbtui.core.workspace.store import Workspace

@@ -24,13 +24,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from garbtui.core.workspace.atomic import atomic_write_png  # noqa: E402
 from garbtui.core.cleanup import CleanupSession, auto_recipe  # noqa: E402
 from garbtui.core.extract.crops import ExtractOptions, extract, load_export  # noqa: E402
-from garbtui.core.workspace.regions import margin_mask, region_mask  # noqa: E402
+from garbtui.core.extract.paths import PathResolver  # noqa: E402
+from garbtui.core.workspace.atomic import atomic_write_png  # noqa: E402
 from garbtui.core.workspace.imageio import read_rgb  # noqa: E402
 from garbtui.core.workspace.models import Region  # noqa: E402
-from garbtui.core.extract.paths import PathResolver  # noqa: E402
+from garbtui.core.workspace.regions import margin_mask, region_mask  # noqa: E402
 from garbtui.core.workspace.store import Workspace  # noqa: E402
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()

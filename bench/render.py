@@ -44,11 +44,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
 
-    from garbtui.core.workspace.atomic import atomic_write_jpeg, encode_jpeg
-    from garbtui.core.scene.backgrounds import add_background
     from garbtui.core.compose import render_scene
-    from garbtui.core.export.scene_files import save_and_render
     from garbtui.core.compose.fragment import outline_cutout
+    from garbtui.core.export.scene_files import save_and_render
+    from garbtui.core.scene.backgrounds import add_background
+    from garbtui.core.workspace.atomic import atomic_write_jpeg, encode_jpeg
     from garbtui.core.workspace.imageio import read_rgb
     from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
     from garbtui.core.workspace.store import Workspace

@@ -127,9 +127,8 @@ async def painted_after(pilot, clock: PaintClock, t: float) -> float:  # noqa: A
 
 async def bench_queue(ws_root: Path, moves: int, prefetch: bool = True, gap: float = 0.15) -> dict[str, list[float]]:
     from garbtui.tui import GarbApp
-    from garbtui.tui.widgets.image_view import ImageView
-
     from garbtui.tui.screens.queue import QueueScreen
+    from garbtui.tui.widgets.image_view import ImageView
 
     app = GarbApp(ws_root, remember_theme=False)
     out: dict[str, list[float]] = {"cold": [], "warm": []}

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
 from garbtui.core.errors import InputError
+from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
 from garbtui.core.workspace.store import Workspace
 
 NAME = "background"

@@ -7,8 +7,8 @@ import os
 import sys
 
 from garbtui.commands.progress import progress_bar
-from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.cleanup import auto_recipe, clean_crops
+from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.store import Workspace
 
 NAME = "clean"

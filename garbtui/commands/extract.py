@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from garbtui.commands.progress import progress_bar
-from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.errors import InputError
 from garbtui.core.extract.crops import DEFAULT_MARGIN, ExtractOptions, extract, load_export
 from garbtui.core.extract.labelstudio import parse_config
 from garbtui.core.extract.paths import PathResolver, parse_path_map
+from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.store import Workspace
 
 NAME = "extract"

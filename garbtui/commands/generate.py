@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from garbtui.core.export.dataset import summary_lines
+    from garbtui.core.generate.dataset import summary_lines
     from garbtui.core.generate.runner import generate_dataset
 
     if args.seed < 0:

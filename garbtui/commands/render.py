@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from garbtui.core.export.scene_files import save_and_render
-from garbtui.core.export.scene_files import DEFAULT_LS_IMAGE_REF, LABELS_DIR, RENDER_FILE
 from garbtui.core.errors import InputError
+from garbtui.core.export.scene_files import DEFAULT_LS_IMAGE_REF, LABELS_DIR, RENDER_FILE, save_and_render
 from garbtui.core.workspace.models import Scene
 from garbtui.core.workspace.store import MARKER, Workspace
 

@@ -27,14 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from garbtui.core.compose.fragment import Fragment, load_fragment
-from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.scene.backgrounds import road_span
+from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg, road_span
+from garbtui.core.scene.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
+from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.scene.taxonomy import nearest_label, same_label
 from garbtui.core.workspace.ids import check_id, is_safe_id, short_hash, slugify
 from garbtui.core.workspace.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
-from garbtui.core.scene.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
-from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.workspace.store import Workspace
 
 MIN_BELOW_HORIZON = 2.0  # px: an object whose bottom is this close to the horizon has no usable depth

@@ -16,10 +16,10 @@ from textual.theme import Theme
 
 from garbtui.core.workspace.imageio import quiet_opencv
 from garbtui.core.workspace.store import Workspace
+from garbtui.tui.data import watch
 from garbtui.tui.data.cache import ImageCache
 from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig, config_dir
 from garbtui.tui.data.queue import CropQueue
-from garbtui.tui.data import watch
 from garbtui.tui.data.themes import load_themes
 from garbtui.tui.messages import WorkspaceChanged
 from garbtui.tui.terminal import TerminalInfo, detect

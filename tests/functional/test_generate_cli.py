@@ -17,8 +17,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from garbtui.cli import main
-from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.compose.fragment import outline_cutout
+from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
@@ -92,7 +92,7 @@ def test_coco_and_yolo_load_and_boxes_are_inside_the_images(reference: Path) -> 
         assert len(yolo) == len(anns)
         for ann, line in zip(anns, yolo):
             x, y, bw, bh = ann["bbox"]
-            assert 0 <= x and 0 <= y and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
+            assert x >= 0 and y >= 0 and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
             m = coco.annToMask(ann)
             ys, xs = np.nonzero(m)
             assert [xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()] == [x, y, bw, bh]
@@ -114,9 +114,9 @@ def test_coco_and_yolo_load_and_boxes_are_inside_the_images(reference: Path) -> 
 
 
 def test_a_recipe_rerenders_its_image(ws: Workspace, reference: Path) -> None:
-    from garbtui.core.workspace.atomic import encode_jpeg
     from garbtui.core.generate.recipe import ImageRecord
     from garbtui.core.generate.render import render_recipe
+    from garbtui.core.workspace.atomic import encode_jpeg
 
     rec = ImageRecord.load(reference / "recipes" / "000003.json")
     image = render_recipe(ws, rec.recipe).image

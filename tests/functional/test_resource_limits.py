@@ -336,8 +336,8 @@ def test_full_disk_is_a_clear_error_and_a_rerun_finishes(tmp_path: Path) -> None
 
 
 def test_write_errors_are_garb_errors_and_os_errors(tmp_path: Path) -> None:
-    from garbtui.core.workspace.atomic import atomic_copy, atomic_write_text
     from garbtui.core.errors import GarbError, WriteError
+    from garbtui.core.workspace.atomic import atomic_copy, atomic_write_text
 
     (tmp_path / "file").write_text("a file where a folder should be")
     for write in (lambda: atomic_write_text(tmp_path / "file" / "a.json", "new"),

@@ -92,10 +92,10 @@ def test_no_tty_means_halfcell_without_probe() -> None:
 
 
 def test_doctor_prints_what_it_found() -> None:
-    from garbtui.cli import main
-
     import contextlib
     import io
+
+    from garbtui.cli import main
 
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from garbtui.core.workspace.atomic import atomic_write_png
 from garbtui.core.cleanup import CleanupSession, auto_recipe, cluster_palette
-from garbtui.core.workspace.regions import margin_mask, polygon_mask, region_from_box, region_mask
+from garbtui.core.workspace.atomic import atomic_write_png
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import CropMeta, Region
+from garbtui.core.workspace.regions import margin_mask, polygon_mask, region_from_box, region_mask
 from tests.conftest import PHOTOS
 
 # The yellow drink can of front/taco_b1_000073.jpg (COCO annotation 6): a clear object on asphalt.

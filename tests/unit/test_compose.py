@@ -9,13 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from garbtui.core.workspace.atomic import atomic_write_png
-from garbtui.core.scene.backgrounds import SegMap, SegRegion, add_background
 from garbtui.core.compose import load_fragment, render_scene
-from garbtui.core.export.scene_files import next_scene_id, save_and_render
 from garbtui.core.compose.blend import poisson_colors
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.errors import InputError
+from garbtui.core.export.scene_files import next_scene_id, save_and_render
+from garbtui.core.scene.backgrounds import SegMap, SegRegion, add_background
+from garbtui.core.workspace.atomic import atomic_write_png
 from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
 from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, SAMPLE_DATA

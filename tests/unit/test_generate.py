@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.compose import render_scene
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.generate.recipe import Recipe, RunSettings
@@ -19,6 +18,7 @@ from garbtui.core.generate.render import (
     render_recipe,
 )
 from garbtui.core.generate.sampler import build_catalog, cover_window, is_val, plan_recipes
+from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
 from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, SAMPLE_DATA
@@ -139,8 +139,7 @@ def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catal
 
 def test_road_fragments_follow_the_seg_road_edges(ws: Workspace) -> None:
     """With a seg.json road region, fragments lie near its left and right borders, not in the middle of the road."""
-    from garbtui.core.scene.backgrounds import SegMap, SegRegion
-    from garbtui.core.scene.backgrounds import road_span
+    from garbtui.core.scene.backgrounds import SegMap, SegRegion, road_span
 
     bg_id = "udacity_adv_straight_lines1-35258e"
     meta = ws.load_background_meta(bg_id)

@@ -12,11 +12,11 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.compose import render_scene
-from garbtui.core.export.scene_files import save_and_render
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.export.labels import mask_polygons, merge_parts, workspace_categories, write_scene_labels
+from garbtui.core.export.scene_files import save_and_render
+from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
 from garbtui.core.workspace.store import Workspace
 from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_DATA

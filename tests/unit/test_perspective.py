@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.compose import render_scene
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.errors import InputError, WorkspaceError
-from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
+from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.scene.perspective import k_for_object, k_from_prior, k_from_source, perspective_height, resolve_scale
 from garbtui.core.scene.size_priors import BUILTIN_PRIORS, SizePriors, load_size_priors
+from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
 from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, SAMPLE_DATA
 

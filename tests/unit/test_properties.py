@@ -13,13 +13,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from garbtui.core.errors import GarbError, WorkspaceError
+from garbtui.core.extract.coco import parse_coco
 from garbtui.core.extract.crops import ExtractOptions, extract, load_export
 from garbtui.core.extract.labelstudio import detect_format, parse_labelstudio
-from garbtui.core.extract.coco import parse_coco
-from garbtui.core.workspace.models import (
-    BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Placement, PlacementArea, Scene,
-)
 from garbtui.core.extract.paths import PathResolver
+from garbtui.core.workspace.models import (
+    BackgroundMeta,
+    CleanupRecipe,
+    CropMeta,
+    GarbModel,
+    ImageMeta,
+    Placement,
+    PlacementArea,
+    Scene,
+)
 from garbtui.core.workspace.store import Workspace, WorkspaceInfo
 from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_DATA
 

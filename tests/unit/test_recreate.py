@@ -7,14 +7,14 @@ from collections import Counter
 
 import pytest
 
-from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.compose import render_scene
 from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.errors import InputError
+from garbtui.core.recreate import recreate_scene, reference_objects
+from garbtui.core.scene.backgrounds import add_background
+from garbtui.core.scene.size_priors import SizePriors
 from garbtui.core.scene.taxonomy import nearest_label, supercategory
 from garbtui.core.workspace.models import CleanupRecipe
-from garbtui.core.recreate import recreate_scene, reference_objects
-from garbtui.core.scene.size_priors import SizePriors
 from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, SAMPLE_DATA
 
@@ -105,8 +105,7 @@ def test_road_reference_with_horizon_keeps_depth_and_perspective(ws: Workspace) 
 
 
 def test_road_edges_from_seg_maps_keep_the_place_between_the_edges(ws: Workspace) -> None:
-    from garbtui.core.scene.backgrounds import SegMap, SegRegion
-    from garbtui.core.scene.backgrounds import road_span
+    from garbtui.core.scene.backgrounds import SegMap, SegRegion, road_span
 
     meta = ws.load_image_meta(CANS)
     ref_seg = SegMap(width=meta.width, height=meta.height,

@@ -151,8 +151,8 @@ class CleanupSession:
     @classmethod
     def from_workspace(cls, ws: Any, crop_id: str) -> CleanupSession:
         """A session on a workspace crop: raw.png with the priors recorded in its meta.json."""
-        from garbtui.core.workspace.regions import margin_mask, region_mask
         from garbtui.core.workspace.imageio import read_rgb
+        from garbtui.core.workspace.regions import margin_mask, region_mask
 
         meta = ws.load_crop_meta(crop_id)
         rgb = read_rgb(ws.raw_path(crop_id))

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from garbtui.core.errors import GarbError, InputError
+from garbtui.core.scene.perspective import with_source_k
 from garbtui.core.workspace.imageio import read_rgb, read_rgba
 from garbtui.core.workspace.models import CropMeta
-from garbtui.core.scene.perspective import with_source_k
 from garbtui.core.workspace.store import FileStamp, Workspace
 
 MAX_FRAGMENT_SIDE = 8000  # a typo like scale 80 must fail clearly, not allocate gigabytes

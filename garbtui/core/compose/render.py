@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from garbtui.core.scene.backgrounds import load_seg, placement_check
 from garbtui.core.compose.blend import (
     alpha_composite,
     color_match,
@@ -27,11 +26,12 @@ from garbtui.core.compose.fragment import (
 )
 from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
 from garbtui.core.errors import GarbError, InputError
+from garbtui.core.scene.backgrounds import load_seg, placement_check
+from garbtui.core.scene.perspective import ScaleDecision, resolve_scale
+from garbtui.core.scene.size_priors import load_size_priors
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import BackgroundMeta, Placement, Scene
-from garbtui.core.scene.perspective import ScaleDecision, resolve_scale
 from garbtui.core.workspace.rle import encode_window_rle
-from garbtui.core.scene.size_priors import load_size_priors
 from garbtui.core.workspace.store import FileStamp, Workspace
 
 

@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 
 from garbtui import __version__
-from garbtui.core.workspace.atomic import atomic_write_text
 from garbtui.core.compose.render import RenderedObject, RenderResult
 from garbtui.core.errors import GarbError
+from garbtui.core.workspace.atomic import atomic_write_text
 from garbtui.core.workspace.store import Workspace
 
 MIN_PART_AREA = 4.0  # outline parts smaller than this (px²) are slivers left by occlusion: not worth a polygon

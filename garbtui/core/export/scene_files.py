@@ -6,9 +6,9 @@ import os
 import shutil
 from collections.abc import Sequence
 
-from garbtui.core.workspace.atomic import atomic_write_bytes, encode_jpeg, temp_name
 from garbtui.core.compose.fragment import Fragment
 from garbtui.core.compose.render import RenderResult, render_scene
+from garbtui.core.workspace.atomic import atomic_write_bytes, encode_jpeg, temp_name
 from garbtui.core.workspace.models import Scene
 from garbtui.core.workspace.store import Workspace
 

@@ -12,26 +12,26 @@ from __future__ import annotations
 import json
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png, atomic_write_text
-from garbtui.core.extract.coco import parse_coco
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.workspace.regions import bounds, clamp_bbox, region_from_box
-from garbtui.core.workspace.ids import file_sha1, short_hash, slugify
-from garbtui.core.workspace.jsonfile import read_json
-from garbtui.core.workspace.imageio import ImageInfo, probe_image, read_bgr
+from garbtui.core.extract.coco import parse_coco
 from garbtui.core.extract.labelstudio import LabelConfig, detect_format, parse_labelstudio
-from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region
 from garbtui.core.extract.paths import PathResolver
-from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
 from garbtui.core.extract.sources import ParsedExport, Skip, SourceItem, SourceRegion
+from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png, atomic_write_text
+from garbtui.core.workspace.ids import file_sha1, short_hash, slugify
+from garbtui.core.workspace.imageio import ImageInfo, probe_image, read_bgr
+from garbtui.core.workspace.jsonfile import read_json
+from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region
+from garbtui.core.workspace.regions import bounds, clamp_bbox, region_from_box
+from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
 from garbtui.core.workspace.store import Workspace
 
 DEFAULT_MARGIN = 0.15

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from garbtui.core.errors import InputError
-from garbtui.core.workspace.imageio import IMAGE_SUFFIXES
 from garbtui.core.extract.sources import ParsedExport, Skip, SourceItem, SourceRegion, declared_size, finite
+from garbtui.core.workspace.imageio import IMAGE_SUFFIXES
 
 SCENE_VALUES = {"road", "front"}
 SURFACE_VALUES = {"road", "pavement", "grass", "ground", "sand", "dirt", "gravel", "asphalt", "sidewalk", "soil",

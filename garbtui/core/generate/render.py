@@ -18,7 +18,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from garbtui.core.workspace.atomic import atomic_write_bytes, atomic_write_text, encode_jpeg
 from garbtui.core.compose.fragment import (
     Fragment,
     Transformed,
@@ -29,9 +28,10 @@ from garbtui.core.compose.fragment import (
 from garbtui.core.compose.occlusion import Layer
 from garbtui.core.compose.render import RenderResult, composite_placement, finish_object
 from garbtui.core.errors import InputError
-from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
-from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.export.labels import mask_polygons
+from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
+from garbtui.core.workspace.atomic import atomic_write_bytes, atomic_write_text, encode_jpeg
+from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.rle import encode_window_rle
 from garbtui.core.workspace.store import FileStamp, Workspace
 

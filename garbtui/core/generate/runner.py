@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.export.dataset import DatasetSummary, write_dataset
+from garbtui.core.generate.dataset import DatasetSummary, write_dataset
 from garbtui.core.generate.recipe import ImageRecord, Recipe, RunManifest, RunSettings
 from garbtui.core.generate.render import RECIPES_DIR, ImageOutputs, RenderCache, image_outputs
-from garbtui.core.generate.writer import OutputWriter
 from garbtui.core.generate.sampler import build_catalog, plan_recipes
+from garbtui.core.generate.writer import OutputWriter
+from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.store import Workspace
 
 MANIFEST = "generate.json"

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from garbtui.core.scene.backgrounds import SegMap, load_seg, placement_check, road_span
 from garbtui.core.compose.fragment import alpha_extent
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.generate.recipe import ALL_MODES, Recipe, RunSettings
-from garbtui.core.workspace.imageio import read_rgba
-from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
+from garbtui.core.scene.backgrounds import SegMap, load_seg, placement_check, road_span
 from garbtui.core.scene.perspective import resolve_scale, with_source_k
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
+from garbtui.core.workspace.imageio import read_rgba
+from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
 from garbtui.core.workspace.store import Workspace
 
 MIN_OBJECT_PX = 8.0  # output pixels: smaller objects teach a detector nothing

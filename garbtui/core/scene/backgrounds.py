@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.errors import InputError, WorkspaceError
 from garbtui.core.scene.horizon import HorizonEstimate, estimate_horizon
+from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.workspace.ids import check_id, file_sha1, slugify
 from garbtui.core.workspace.imageio import probe_image, read_rgb
 from garbtui.core.workspace.models import BackgroundMeta, GarbModel, PlacementArea, Point

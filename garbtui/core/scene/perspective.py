@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from garbtui.core.errors import InputError
-from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
 from garbtui.core.scene.size_priors import SizePriors
+from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
 
 DEFAULT_CAMERA_HEIGHT_M = 1.5
 ScaleSource = Literal["manual", "source-k", "prior", "front"]

@@ -7,7 +7,6 @@ from garbtui.core.workspace.ids import file_sha1
 from garbtui.core.workspace.imageio import read_rgb, read_rgba
 from garbtui.core.workspace.store import Workspace
 
-
 RAW_HINT = "delete it and re-run `garbtui extract` to cut it again"
 PROC_HINT = "delete it (earlier versions are kept as proc.bak-*.png) and clean the crop again"
 
@@ -18,7 +17,7 @@ def check_workspace(ws: Workspace) -> list[tuple[str, str]]:
     for crop_id in ws.crop_ids():
         entry = ws.crop_entry(crop_id)
         if entry.status == "broken":
-            hint = f"; re-run `garbtui extract` to cut it again" if entry.reason == "raw.png is missing" else ""
+            hint = "; re-run `garbtui extract` to cut it again" if entry.reason == "raw.png is missing" else ""
             problems.append((f"crops/{crop_id}", entry.reason + hint))
             continue
         for name, reader in (("raw.png", read_rgb), ("proc.png", read_rgba)):

@@ -7,10 +7,10 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from garbtui.core.workspace.atomic import atomic_write_text
 from garbtui.core.errors import WorkspaceError
-from garbtui.core.workspace.jsonfile import read_json
+from garbtui.core.workspace.atomic import atomic_write_text
 from garbtui.core.workspace.ids import is_safe_id
+from garbtui.core.workspace.jsonfile import read_json
 
 SCHEMA_VERSION = 1
 

@@ -13,8 +13,8 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
-from garbtui.core.workspace.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.errors import GarbError, WorkspaceError, WriteError
+from garbtui.core.workspace.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.workspace.ids import check_id, is_safe_id
 from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 

@@ -8,9 +8,8 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import numpy as np
-
 import cv2
+import numpy as np
 from PIL import Image
 
 from garbtui.core.errors import InputError

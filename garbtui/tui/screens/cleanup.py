@@ -7,10 +7,9 @@ newer one, and stale runs that have not started yet are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -23,9 +22,9 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from garbtui.core.workspace.store import FileStamp
 from garbtui.core.errors import GarbError
 from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data import pixels
 from garbtui.tui.messages import CleanupFrames, CleanupRendered, CropSaved
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec, file_frame_maker, make_frame

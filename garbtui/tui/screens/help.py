@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from rich.text import Text
 from textual.widgets import Static
+
 
 def _key(binding: Binding) -> str:
     key = binding.key_display or binding.key

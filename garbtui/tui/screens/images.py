@@ -54,12 +54,11 @@ class ImagesScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
         with Horizontal():
-            with Vertical(id="images-list-pane"):
-                with TabbedContent(id="image-tabs"):
-                    with TabPane("Photos", id="tab-photos"):
-                        yield DataTable(id="photos-table", cursor_type="row", zebra_stripes=True)
-                    with TabPane("Backgrounds", id="tab-backgrounds"):
-                        yield DataTable(id="backgrounds-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="images-list-pane"), TabbedContent(id="image-tabs"):
+                with TabPane("Photos", id="tab-photos"):
+                    yield DataTable(id="photos-table", cursor_type="row", zebra_stripes=True)
+                with TabPane("Backgrounds", id="tab-backgrounds"):
+                    yield DataTable(id="backgrounds-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="images-preview-pane"):
                 yield Static("", id="photo-title", classes="pane-title")
                 yield ImageView("no photo selected", id="photo-view")

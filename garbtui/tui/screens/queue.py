@@ -17,8 +17,8 @@ from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
 from garbtui.tui.messages import MetasLoaded
 from garbtui.tui.widgets.crop_list import CropList, header_text
-from garbtui.tui.widgets.styles import theme_colour
 from garbtui.tui.widgets.image_view import ImageView, file_frame_maker
+from garbtui.tui.widgets.styles import theme_colour
 
 FIRST_BATCH = 120  # metas read before the first paint: enough to fill a tall terminal
 BATCH = 1000

@@ -8,9 +8,9 @@ image to textual-image's widgets, so they never scale a large picture on the UI 
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import groupby
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from garbtui import __version__
-from garbtui.core.workspace.atomic import atomic_write_text
+from garbtui.core.export.labels import LabelStudioNames
 from garbtui.core.generate.recipe import ImageRecord
 from garbtui.core.scene.taxonomy import supercategory
-from garbtui.core.export.labels import LabelStudioNames
+from garbtui.core.workspace.atomic import atomic_write_text
 
 SPLITS = ("train", "val")
 
