@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from garbtui.core.extract.sources import ParsedExport, Skip, SourceItem, SourceR
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png, atomic_write_text
 from garbtui.core.workspace.ids import file_sha1, short_hash, slugify
 from garbtui.core.workspace.imageio import ImageInfo, probe_image, read_bgr
+from garbtui.core.workspace.jobs import ProgressFn, default_workers
 from garbtui.core.workspace.jsonfile import read_json
 from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region
 from garbtui.core.workspace.regions import bounds, clamp_bbox, region_from_box
@@ -35,7 +34,8 @@ from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
 from garbtui.core.workspace.store import Workspace
 
 DEFAULT_MARGIN = 0.15
-ProgressFn = Callable[[int, int, str], None]
+# Most threads that decode, cut and PNG-encode images at once (OpenCV releases the GIL), however many CPUs.
+EXTRACT_THREADS = 4
 _EPS = 1e-6
 
 
@@ -96,7 +96,7 @@ def extract(
         try:
             path = resolver.resolve(item.image_ref)
         except InputError as exc:
-            report.skipped.append(Skip(item.where, exc.message))
+            report.skipped.append(Skip(item.where, exc.message, exc.field))
             continue
         # Resolved, so two spellings of one file (a link, a/../a) are one image handled by one thread.
         groups.setdefault(str(path.resolve()), []).append((item, path))
@@ -104,7 +104,7 @@ def extract(
     if progress:
         progress(0, total, "")
     # Images are independent: decode, cut and PNG-encode them on a few threads (OpenCV releases the GIL).
-    with ThreadPoolExecutor(max_workers=max(1, workers or default_workers())) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers or default_workers(EXTRACT_THREADS))) as pool:
         futures = {pool.submit(_extract_image_safely, ws, entries, options): key for key, entries in groups.items()}
         for n, future in enumerate(as_completed(futures), start=1):
             part = future.result()
@@ -120,10 +120,6 @@ def extract(
     return report
 
 
-def default_workers() -> int:
-    return min(4, os.cpu_count() or 1)
-
-
 def _extract_image_safely(
     ws: Workspace, entries: list[tuple[SourceItem, Path]], options: ExtractOptions
 ) -> ExtractReport:
@@ -132,7 +128,7 @@ def _extract_image_safely(
         _extract_image(ws, entries, options, part, set())
     except GarbError as exc:
         for item, path in entries:
-            part.skipped.append(Skip(item.where, f"{path}: {exc.message}"))
+            part.skipped.append(Skip(item.where, f"{path}: {exc.message}", exc.field))
     return part
 
 
@@ -190,7 +186,7 @@ def _objects(item: SourceItem, info: ImageInfo, report: ExtractReport) -> list[_
         try:
             obj = _to_pixels(reg, info)
         except InputError as exc:
-            report.skipped.append(Skip(reg.where, exc.message))
+            report.skipped.append(Skip(reg.where, exc.message, exc.field))
             continue
         if obj is None:
             continue

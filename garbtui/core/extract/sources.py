@@ -53,6 +53,7 @@ class Skip:
 
     where: str
     reason: str
+    field: str | None = None  # the extraction parameter that would change this (see GarbError.field)
 
 
 @dataclass

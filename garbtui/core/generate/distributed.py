@@ -41,7 +41,7 @@ def run_on_dask(ws: Workspace, todo: list[Recipe], categories: list[str], writer
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise InputError("--engine dask needs the optional extra: pip install 'garbtui[dask]'") from None
+        raise InputError("dask needs the optional extra: pip install 'garbtui[dask]'", field="engine") from None
     cluster = None
     if scheduler:
         client = Client(scheduler)

@@ -108,7 +108,8 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
     bgs: list[BackgroundInfo] = []
     for bg_id in sorted(set(ids)):
         if not (ws.background_dir(bg_id) / "meta.json").is_file():
-            raise InputError(f"background {bg_id} does not exist in the workspace", where=str(ws.root / "backgrounds"))
+            raise InputError(f"background {bg_id} does not exist in the workspace", where=str(ws.root / "backgrounds"),
+                             field="backgrounds")
         meta = ws.load_background_meta(bg_id)
         if meta.scene == "road" and meta.horizon_row is None:
             notes.append(f"background {bg_id} skipped: a road photo without a horizon row "

@@ -150,20 +150,22 @@ def add_background_ex(
     """add_background, also returning the horizon estimate (for the CLI and TUI to show)."""
     path = Path(path)
     if scene not in ("road", "front"):
-        raise InputError(f"scene must be road or front, got {scene!r}")
+        raise InputError(f"scene must be road or front, got {scene!r}", field="scene")
     if camera_height is not None and not (0 < camera_height <= 100):
-        raise InputError(f"camera height must be in (0, 100] metres, got {camera_height:g}")
+        raise InputError(f"camera height must be in (0, 100] metres, got {camera_height:g}", field="camera_height")
     info = probe_image(path)
     if horizon is not None and not (0 <= horizon < info.height):
-        raise InputError(f"horizon row {horizon:g} is outside the image (0..{info.height - 1})", where=str(path))
+        raise InputError(f"horizon row {horizon:g} is outside the image (0..{info.height - 1})", where=str(path),
+                         field="horizon")
     digest = file_sha1(path)
-    bg_id = check_id(bg_id, "background id") if bg_id else f"{slugify(path.stem, 48)}-{digest[:6]}"
+    bg_id = check_id(bg_id, "background id", field="bg_id") if bg_id else f"{slugify(path.stem, 48)}-{digest[:6]}"
     folder = ws.background_dir(bg_id)
     existing = None
     if (folder / "meta.json").is_file():
         existing = ws.load_background_meta(bg_id)
         if existing.source_sha1 and existing.source_sha1 != digest:
-            raise WorkspaceError(f"background {bg_id} already exists with a different photo; pick another --id")
+            raise WorkspaceError(f"background {bg_id} already exists with a different photo; pick another id",
+                                 field="bg_id")
     rgb: np.ndarray | None = None
     rgb_reencoded: np.ndarray | None = None  # set when the stored photo is not a copy of the file's bytes
     suffix = path.suffix.lower()
@@ -220,7 +222,8 @@ def set_horizon(ws: Workspace, bg_id: str, row: float) -> BackgroundMeta:
 
     def change(meta: BackgroundMeta) -> None:
         if not (0 <= row < meta.height):
-            raise InputError(f"horizon row {row:g} is outside background {bg_id} (0..{meta.height - 1})")
+            raise InputError(f"horizon row {row:g} is outside background {bg_id} (0..{meta.height - 1})",
+                             field="horizon")
         meta.horizon_row = float(row)
         meta.horizon_estimated = False
         meta.horizon_confidence = None
