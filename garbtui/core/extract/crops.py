@@ -28,7 +28,7 @@ from garbtui.core.workspace.ids import file_sha1, short_hash, slugify
 from garbtui.core.workspace.imageio import ImageInfo, probe_image, read_bgr
 from garbtui.core.workspace.jobs import ProgressFn, default_workers
 from garbtui.core.workspace.jsonfile import read_json
-from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region
+from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region, SceneKind
 from garbtui.core.workspace.regions import bounds, clamp_bbox, region_from_box
 from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
 from garbtui.core.workspace.store import Workspace
@@ -316,23 +316,28 @@ def crop_window(box: BBox, margin: float, width: int, height: int) -> tuple[int,
     return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
 
 
+def _scene_kind(scene: str | None) -> SceneKind:
+    """A scene kind from an export or an option: road, front, or unknown for anything else."""
+    return "road" if scene == "road" else "front" if scene == "front" else "unknown"
+
+
 def _store_image(
     ws: Workspace, image_id: str, path: Path, info: ImageInfo, bgr: np.ndarray, item: SourceItem,
     options: ExtractOptions, digest: str,
 ) -> None:
     folder = ws.image_dir(image_id)
     meta_path = folder / "meta.json"
-    scene = options.scene or item.scene or "unknown"
+    kind = _scene_kind(options.scene or item.scene)
     surface = item.surface or "unknown"
     if meta_path.exists():
-        meta = ws.load_image_meta(image_id)
-        changed = False
-        if meta.scene == "unknown" and scene != "unknown":
-            meta.scene, changed = scene, True  # type: ignore[assignment]
-        if meta.surface == "unknown" and surface != "unknown":
-            meta.surface, changed = surface, True
-        if changed:
-            ws.save_image_meta(meta)
+        def fill_unknown(meta: ImageMeta) -> None:
+            """A scene kind or surface the photo did not have yet comes from this export (or the options)."""
+            if meta.scene == "unknown" and kind != "unknown":
+                meta.scene = kind
+            if meta.surface == "unknown" and surface != "unknown":
+                meta.surface = surface
+
+        ws.update_meta(ImageMeta, image_id, fill_unknown)
         return
     copied = info.orientation == 1 and info.format in ("JPEG", "PNG") and not info.has_alpha
     if copied:
@@ -350,7 +355,7 @@ def _store_image(
         id=image_id, file=name, source_path=item.image_ref, source_kind=item.source_kind, task_id=item.task_id,
         width=info.width, height=info.height, exif_orientation=info.orientation,
         file_sha1=digest if copied else file_sha1(folder / name),
-        scene=scene if scene in ("road", "front") else "unknown", surface=surface,
+        scene=kind, surface=surface,
     ).save(meta_path)
 
 
@@ -365,7 +370,6 @@ def _store_crop(
     if obj.mask is not None and not (folder / "mask.png").exists():
         atomic_write_png(folder / "mask.png", (obj.mask[y0:y1, x0:x1].astype(np.uint8) * 255), compression=1)
     ws.write_raw(crop_id, crop, bgr=True)
-    scene = options.scene or item.scene or "unknown"
     margin_px = (
         max(0, _floor(box.x0) - x0), max(0, _floor(box.y0) - y0),
         max(0, x1 - _ceil(box.x1)), max(0, y1 - _ceil(box.y1)),
@@ -376,8 +380,8 @@ def _store_crop(
         from_prediction=item.from_prediction, label=obj.label, origin_x=x0, origin_y=y0,
         crop_width=x1 - x0, crop_height=y1 - y0, image_width=info.width, image_height=info.height,
         region=obj.region, margin=options.margin, margin_px=margin_px,
-        scene=scene if scene in ("road", "front") else "unknown", surface=item.surface or "unknown",
+        scene=_scene_kind(options.scene or item.scene), surface=item.surface or "unknown",
         bottom_row=box.y1,
     )
     if not (folder / "meta.json").exists():
-        ws.save_crop_meta(meta)
+        ws.save_meta(meta)

@@ -20,8 +20,12 @@ from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, CropMet
 
 CropStatus = Literal["pending", "done", "broken"]
 M = TypeVar("M", CropMeta, ImageMeta, BackgroundMeta, Scene)
+Meta = TypeVar("Meta", CropMeta, ImageMeta, BackgroundMeta)
 SUBDIRS = ("images", "crops", "backgrounds", "scenes")
 MARKER = "workspace.json"
+META_FILE = "meta.json"
+# The folder of each kind of item whose meta.json the store reads and edits.
+META_FOLDER: dict[type[GarbModel], str] = {CropMeta: "crops", ImageMeta: "images", BackgroundMeta: "backgrounds"}
 
 
 class _Unchecked:
@@ -253,50 +257,64 @@ class Workspace:
         )
 
     # -- models ----------------------------------------------------------------------------
+    def load_meta(self, kind: type[Meta], item_id: str) -> Meta:
+        """Read and check the meta.json of a crop, image or background (`kind` is its model class)."""
+        folder = self._child(META_FOLDER[kind], item_id)
+        return _same_id(kind.load(folder / META_FILE), item_id, folder)
+
+    def save_meta(self, meta: CropMeta | ImageMeta | BackgroundMeta) -> None:
+        """Write a meta.json whole. A new item's first meta is written this way; edits go through update_meta."""
+        meta.save(self._child(META_FOLDER[type(meta)], meta.id) / META_FILE)
+
     def load_crop_meta(self, crop_id: str) -> CropMeta:
-        return _same_id(CropMeta.load(self.crop_dir(crop_id) / "meta.json"), crop_id, self.crop_dir(crop_id))
+        return self.load_meta(CropMeta, crop_id)
 
     def save_crop_meta(self, meta: CropMeta) -> None:
-        meta.save(self.crop_dir(meta.id) / "meta.json")
+        self.save_meta(meta)
 
     def load_image_meta(self, image_id: str) -> ImageMeta:
-        return _same_id(ImageMeta.load(self.image_dir(image_id) / "meta.json"), image_id, self.image_dir(image_id))
+        return self.load_meta(ImageMeta, image_id)
 
     def save_image_meta(self, meta: ImageMeta) -> None:
-        meta.save(self.image_dir(meta.id) / "meta.json")
+        self.save_meta(meta)
 
     def load_background_meta(self, bg_id: str) -> BackgroundMeta:
-        return _same_id(BackgroundMeta.load(self.background_dir(bg_id) / "meta.json"), bg_id,
-                        self.background_dir(bg_id))
+        return self.load_meta(BackgroundMeta, bg_id)
 
     def save_background_meta(self, meta: BackgroundMeta) -> None:
-        meta.save(self.background_dir(meta.id) / "meta.json")
+        self.save_meta(meta)
 
     # -- read-modify-write under the item's lock ---------------------------------------------
-    def update_crop_meta(self, crop_id: str, change: Callable[[CropMeta], None]) -> CropMeta:
-        """Load a crop's meta, apply `change` to it, save it, all under the crop's lock (the one save_proc
-        holds), so two people editing the same crop never lose each other's changes."""
-        with self.lock(crop_id):
-            meta = self.load_crop_meta(crop_id)
-            change(meta)
-            self.save_crop_meta(meta)
+    def update_meta(self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]) -> Meta:
+        """Load an item's meta.json, apply `change` to it, and save it, all under the item's lock (the one
+        save_proc holds for a crop), so two people editing the same item never lose each other's changes.
+
+        The one way garbtui edits a meta.json. `change` edits the model in place and may raise to cancel
+        (nothing is written); the file is only rewritten when the change changed something.
+        """
+        with self.lock(item_id, META_FOLDER[kind]):
+            return self._update_meta_locked(kind, item_id, change)
+
+    def _update_meta_locked(self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]) -> Meta:
+        """update_meta's read-modify-write, for a caller that already holds the item's lock."""
+        meta = self.load_meta(kind, item_id)
+        before = meta.model_copy(deep=True)
+        change(meta)
+        if meta != before:
+            self.save_meta(meta)
         return meta
+
+    def update_crop_meta(self, crop_id: str, change: Callable[[CropMeta], None]) -> CropMeta:
+        """update_meta(CropMeta, ...)."""
+        return self.update_meta(CropMeta, crop_id, change)
 
     def update_image_meta(self, image_id: str, change: Callable[[ImageMeta], None]) -> ImageMeta:
-        """update_crop_meta for an image's meta.json (scene, surface, horizon...)."""
-        with self.lock(image_id, "images"):
-            meta = self.load_image_meta(image_id)
-            change(meta)
-            self.save_image_meta(meta)
-        return meta
+        """update_meta(ImageMeta, ...): an image's scene, surface, horizon..."""
+        return self.update_meta(ImageMeta, image_id, change)
 
     def update_background_meta(self, bg_id: str, change: Callable[[BackgroundMeta], None]) -> BackgroundMeta:
-        """update_crop_meta for a background's meta.json (horizon, camera height, placement area...)."""
-        with self.lock(bg_id, "backgrounds"):
-            meta = self.load_background_meta(bg_id)
-            change(meta)
-            self.save_background_meta(meta)
-        return meta
+        """update_meta(BackgroundMeta, ...): a background's horizon, camera height, placement area..."""
+        return self.update_meta(BackgroundMeta, bg_id, change)
 
     def load_scene(self, scene_id: str) -> Scene:
         return _same_id(Scene.load(self.scene_dir(scene_id) / "scene.json"), scene_id, self.scene_dir(scene_id))
@@ -368,7 +386,7 @@ class Workspace:
             raise CleanupError(f"crop {crop_id}: the cutout is fully transparent; nothing was saved")
         backup: Path | None = None
         with self.lock(crop_id):
-            meta = self.load_crop_meta(crop_id)
+            self.load_crop_meta(crop_id)  # a crop whose meta cannot be read gets no proc.png (nor a backup)
             proc = self.proc_path(crop_id)
             found = FileStamp.of(proc)
             if found is not None:
@@ -377,8 +395,7 @@ class Workspace:
             # The recipe goes in first: a save killed in between leaves the crop pending (no proc.png)
             # with the new recipe, which a re-run completes; the other order would leave a done crop
             # whose recipe is never recorded, since re-runs skip done crops.
-            meta.cleanup = recipe
-            self.save_crop_meta(meta)
+            self._update_meta_locked(CropMeta, crop_id, lambda meta: setattr(meta, "cleanup", recipe))
             atomic_write_png(proc, rgba)
             stamp = FileStamp.of(proc)
         conflict = expected is not UNCHECKED and found != expected
