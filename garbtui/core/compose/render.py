@@ -79,6 +79,24 @@ class RenderedObject:
 
 
 @dataclass
+class PlacementInfo:
+    """One placement as the paste step sees it: what it is, how it was scaled, and what pasting found.
+
+    Made by the caller before composite_placement (index, crop, label, scale, area), completed by it
+    (clipped, or the reason nothing of it shows) and turned into a RenderedObject by finish_object.
+    """
+
+    index: int
+    crop_id: str
+    label: str
+    scale: ScaleDecision | None = None  # None for recipes, whose scales are already numbers
+    in_area: bool = True  # the contact point is inside the background's placement area
+    area_note: str = ""  # why it is not
+    clipped: bool = False  # part of the fragment fell outside the image
+    reason: str = ""  # why nothing of it shows, when composite_placement returned no layer
+
+
+@dataclass
 class RenderResult:
     """The composite (RGB uint8) and every placed object, in placement order."""
 
@@ -156,8 +174,9 @@ def render_scene(
     labels follow. `fragments` is an optional cache (crop id -> Fragment) the caller may keep between
     renders; it is filled as fragments are loaded, and an entry whose proc.png was saved again since
     is reloaded. `backgrounds` is the same for decoded (and preview-sized) background photos, keyed on
-    the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements outside the placement area are rendered
-    and flagged (RenderedObject.in_area, RenderResult.warnings), never refused.
+    the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements
+    outside the placement area are rendered and flagged (RenderedObject.in_area, RenderResult.warnings),
+    never refused.
     """
     bg_meta, bg, factor = _background_at(ws, scene, max_size, backgrounds)
     canvas = bg.copy()
@@ -166,7 +185,7 @@ def render_scene(
     seg = load_seg(ws, bg_meta.id)
     cache = fragments if fragments is not None else {}
     layers: list[Layer | None] = []
-    infos: list[dict] = []
+    infos: list[PlacementInfo] = []
     warnings: list[str] = []
     for index, p in enumerate(scene.placements):
         frag = cache.get(p.crop_id)
@@ -180,15 +199,15 @@ def render_scene(
         area = placement_check(bg_meta, seg, p.x, p.y)
         if not area.ok:
             warnings.append(f"placement {index} ({p.crop_id}): {area.reason}")
-        info = {"index": index, "crop_id": p.crop_id, "label": frag.meta.label, "scale": decision,
-                "in_area": area.ok, "area_note": area.reason, "clipped": False, "reason": ""}
+        info = PlacementInfo(index, p.crop_id, frag.meta.label, decision, area.ok, area.reason)
         infos.append(info)
         t = transform_fragment(frag.rgba, decision.scale * factor, p.rotation, p.flip)
         layer = composite_placement(canvas, layers, t, p, p.x * factor, p.y * factor, frag.source_bg_lab, info)
         if layer is None:
-            warnings.append(f"placement {index} ({p.crop_id}): {info['reason']}")
+            warnings.append(f"placement {index} ({p.crop_id}): {info.reason}")
         layers.append(layer)
-    objects = [finish_object(info, layer, scene.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
+    objects = [finish_object(info, layer, scene.occlusion_drop, (W, H))
+               for info, layer in zip(infos, layers, strict=True)]
     for obj in objects:
         if obj.dropped and obj.drop_reason.startswith("hidden"):
             warnings.append(f"placement {obj.placement_index} ({obj.crop_id}): {obj.drop_reason}")
@@ -197,15 +216,15 @@ def render_scene(
 
 def composite_placement(
     canvas: np.ndarray, layers: list[Layer | None], t: Transformed, p: Placement, x: float, y: float,
-    source_bg_lab: tuple[float, float, float] | None, info: dict,
+    source_bg_lab: tuple[float, float, float] | None, info: PlacementInfo,
 ) -> Layer | None:
     """Paste one transformed fragment onto `canvas` with the bottom-centre of its visible extent at (x, y)
     (render pixels), and take its pixels from the earlier `layers`. Returns its layer, or None with
-    info["reason"] saying why nothing of it shows. The one paste step of scenes and generated images."""
+    info.reason saying why nothing of it shows (info.clipped says whether part of it fell outside). The one paste step of scenes and generated images."""
     alpha = shape_alpha(t.alpha, p.blend)
     ext = alpha_extent(alpha > 0)
     if ext is None:
-        info["reason"] = "too small to show a single pixel"
+        info.reason = "too small to show a single pixel"
         return None
     ex0, ey0, ex1, ey1 = ext
     alpha = alpha[ey0:ey1, ex0:ex1]
@@ -217,16 +236,16 @@ def composite_placement(
     oy = int(math.floor(y + 0.5)) - h
     cx0, cy0, cx1, cy1 = max(0, ox), max(0, oy), min(W, ox + w), min(H, oy + h)
     if cx1 <= cx0 or cy1 <= cy0:
-        info["reason"] = "entirely outside the image"
+        info.reason = "entirely outside the image"
         return None
     local_a = alpha[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
     local_rgb = rgb[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
     visible = local_a > 0
     own = int(np.count_nonzero(visible))
     if own == 0:
-        info["reason"] = "its visible part is outside the image"
+        info.reason = "its visible part is outside the image"
         return None
-    info["clipped"] = own < int(np.count_nonzero(alpha))
+    info.clipped = own < int(np.count_nonzero(alpha))
     if p.color_match:
         target = ring_lab(canvas, (ox, oy, ox + w, oy + h), alpha)
         local_rgb = color_match(local_rgb, local_a.astype(np.float32), target, source_bg_lab)
@@ -241,12 +260,12 @@ def composite_placement(
     return layer
 
 
-def finish_object(info: dict, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
+def finish_object(info: PlacementInfo, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
     """The labelled object of one placement: its visible mask and exact box after every later paste."""
-    extra = (info["clipped"], info.get("in_area", True), info.get("area_note", ""), info.get("scale"))
+    extra = (info.clipped, info.in_area, info.area_note, info.scale)
     if layer is None:
-        return RenderedObject(info["index"], info["crop_id"], info["label"], (0, 0, 0, 0),
-                              np.zeros((0, 0), dtype=bool), (0, 0), size, 0.0, True, info["reason"], *extra)
+        return RenderedObject(info.index, info.crop_id, info.label, (0, 0, 0, 0),
+                              np.zeros((0, 0), dtype=bool), (0, 0), size, 0.0, True, info.reason, *extra)
     ext = alpha_extent(layer.mask)
     frac = visible_fraction(layer)
     pixels = int(np.count_nonzero(layer.mask))
@@ -262,5 +281,5 @@ def finish_object(info: dict, layer: Layer | None, occlusion_drop: float, size: 
     if dropped:
         reason = "hidden entirely by later fragments" if pixels == 0 else (
             f"hidden {100 * (1 - frac):.0f}% by later fragments (over the {100 * occlusion_drop:.0f}% limit)")
-    return RenderedObject(info["index"], info["crop_id"], info["label"], bbox, mask, offset, size, frac, dropped,
+    return RenderedObject(info.index, info.crop_id, info.label, bbox, mask, offset, size, frac, dropped,
                           reason, *extra)

@@ -26,7 +26,7 @@ from garbtui.core.compose.fragment import (
     transform_premultiplied,
 )
 from garbtui.core.compose.occlusion import Layer
-from garbtui.core.compose.render import RenderResult, composite_placement, finish_object
+from garbtui.core.compose.render import PlacementInfo, RenderResult, composite_placement, finish_object
 from garbtui.core.errors import InputError
 from garbtui.core.export.labels import mask_polygons
 from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
@@ -148,16 +148,16 @@ def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = Non
     canvas = cache.background(recipe).copy()
     H, W = canvas.shape[:2]
     layers: list[Layer | None] = []
-    infos: list[dict] = []
+    infos: list[PlacementInfo] = []
     for index, p in enumerate(recipe.placements):
         frag = cache.fragment(p.crop_id)
         if p.scale == "auto":
             raise InputError(f"recipe {recipe.name}: placement {index} has no numeric scale")
-        info = {"index": index, "crop_id": p.crop_id, "label": frag.meta.label, "clipped": False, "reason": ""}
+        info = PlacementInfo(index, p.crop_id, frag.meta.label)
         infos.append(info)
         t = transform_cached(cache, frag, float(p.scale), p.rotation, p.flip)
         layers.append(composite_placement(canvas, layers, t, p, p.x, p.y, frag.source_bg_lab, info))
-    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
+    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers, strict=True)]
     return RenderResult(canvas, objects, recipe.name, recipe.background_id)
 
 
