@@ -11,7 +11,7 @@ from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_rec
 from garbtui.core.errors import CleanupError, GarbError
 from garbtui.core.workspace.jobs import ProgressFn
 from garbtui.core.workspace.models import CleanupRecipe
-from garbtui.core.workspace.store import UNCHECKED, FileStamp, SaveResult, Workspace
+from garbtui.core.workspace.store import UNCHECKED, ExpectedStamp, SaveResult, Workspace
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class CleanOutcome:
 
 
 def save_result(
-    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: FileStamp | None | object = UNCHECKED
+    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: ExpectedStamp = UNCHECKED
 ) -> SaveResult:
     """Save a cutout as proc.png with its recipe; refuse a fully transparent one.
 
@@ -36,7 +36,7 @@ def save_result(
     """
     if result.empty:
         raise CleanupError(f"crop {crop_id}: the cutout is fully transparent (no cluster kept); nothing was saved")
-    return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)  # type: ignore[arg-type]
+    return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
 
 
 def _clean_and_save(

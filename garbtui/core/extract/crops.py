@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.extract.coco import parse_coco
@@ -175,7 +176,7 @@ class _Object:
     label: str
     region: Region
     result_ids: list[str]
-    mask: np.ndarray | None  # full-image bool mask for brush regions
+    mask: NDArray[np.bool_] | None  # full-image bool mask for brush regions
     where: str
 
 
@@ -211,7 +212,7 @@ def _to_pixels(reg: SourceRegion, info: ImageInfo) -> _Object | None:
     sx, sy = _scale(reg, info)
     # Huge but finite numbers in an export overflow to infinity once scaled: refuse them here, clearly.
     numbers = list(reg.box or ()) + [v for part in reg.parts or [] for p in part for v in p]
-    if not all(math.isfinite(v * s) for v, s in zip(numbers, [sx, sy] * len(numbers))):
+    if not all(math.isfinite(v * s) for v, s in zip(numbers, [sx, sy] * len(numbers), strict=False)):
         raise InputError("coordinates too large to be in the image")
     if reg.kind == "box" and reg.box is not None:
         x, y, w, h = reg.box
@@ -238,7 +239,7 @@ def _to_pixels(reg: SourceRegion, info: ImageInfo) -> _Object | None:
     raise InputError(f"region of kind {reg.kind} has no geometry")
 
 
-def _brush_mask(reg: SourceRegion, info: ImageInfo) -> np.ndarray:
+def _brush_mask(reg: SourceRegion, info: ImageInfo) -> NDArray[np.bool_]:
     if reg.brush_rle is not None:
         w, h = reg.declared_size or (info.width, info.height)
         rgba = decode_ls_rle(reg.brush_rle, w, h)
@@ -249,12 +250,12 @@ def _brush_mask(reg: SourceRegion, info: ImageInfo) -> np.ndarray:
     else:
         raise InputError("brush region without a mask")
     if mask.shape != (info.height, info.width):
-        mask = cv2.resize(mask.astype(np.uint8), (info.width, info.height), interpolation=cv2.INTER_NEAREST) > 0
+        mask = np.asarray(cv2.resize(mask.astype(np.uint8), (info.width, info.height), interpolation=cv2.INTER_NEAREST)) > 0
     return mask
 
 
 def _area(points: list[tuple[float, float]]) -> float:
-    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1]))
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
 
 
 def _iou(a: BBox, b: BBox) -> float:
@@ -322,7 +323,7 @@ def _scene_kind(scene: str | None) -> SceneKind:
 
 
 def _store_image(
-    ws: Workspace, image_id: str, path: Path, info: ImageInfo, bgr: np.ndarray, item: SourceItem,
+    ws: Workspace, image_id: str, path: Path, info: ImageInfo, bgr: NDArray[np.uint8], item: SourceItem,
     options: ExtractOptions, digest: str,
 ) -> None:
     folder = ws.image_dir(image_id)
@@ -360,7 +361,7 @@ def _store_image(
 
 
 def _store_crop(
-    ws: Workspace, crop_id: str, image_id: str, item: SourceItem, obj: _Object, bgr: np.ndarray, info: ImageInfo,
+    ws: Workspace, crop_id: str, image_id: str, item: SourceItem, obj: _Object, bgr: NDArray[np.uint8], info: ImageInfo,
     options: ExtractOptions,
 ) -> None:
     box = obj.region.bbox

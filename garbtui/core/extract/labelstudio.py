@@ -144,7 +144,7 @@ def _image_ref(data: dict[str, Any], config: LabelConfig | None, where: str) -> 
         return value
     candidates = [k for k, v in data.items() if isinstance(v, str) and _looks_like_image(v)]
     if len(candidates) == 1:
-        return data[candidates[0]]
+        return str(data[candidates[0]])
     if not candidates:
         raise InputError("no image field in the task data (a labeling config names it)", field="config")
     raise InputError(f"several image-like fields {candidates} in the task data (a labeling config chooses one)",
@@ -279,8 +279,8 @@ def _region_from_value(
             return SourceRegion("brush", label, result_ids, "percent", brush_rle=list(value["rle"]),
                                 declared_size=size, where=where)
         if {"x", "y", "width", "height"} <= value.keys() and rtype in ("rectanglelabels", "rectangle", "labels", ""):
-            box = tuple(finite(value[k], f"box {k}") for k in ("x", "y", "width", "height"))
-            return SourceRegion("box", label, result_ids, "percent", box=box,  # type: ignore[arg-type]
+            x, y, w, h = (finite(value[k], f"box {k}") for k in ("x", "y", "width", "height"))
+            return SourceRegion("box", label, result_ids, "percent", box=(x, y, w, h),
                                 rotation=finite(value.get("rotation") or 0.0, "rotation"), declared_size=size,
                                 where=where)
     except (TypeError, ValueError, IndexError) as exc:

@@ -9,18 +9,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
-from garbtui.core.errors import GarbError, WorkspaceError, WriteError
+from garbtui.core.errors import CleanupError, GarbError, WorkspaceError, WriteError
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.workspace.ids import check_id, is_safe_id
 from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 
 CropStatus = Literal["pending", "done", "broken"]
-M = TypeVar("M", CropMeta, ImageMeta, BackgroundMeta, Scene)
-Meta = TypeVar("Meta", CropMeta, ImageMeta, BackgroundMeta)
 SUBDIRS = ("images", "crops", "backgrounds", "scenes")
 MARKER = "workspace.json"
 META_FILE = "meta.json"
@@ -36,6 +35,8 @@ class _Unchecked:
 
 
 UNCHECKED = _Unchecked()
+# What a checked save is told about the file the caller loaded: its stamp, None (there was none), or UNCHECKED.
+type ExpectedStamp = FileStamp | None | _Unchecked
 
 
 class WorkspaceInfo(GarbModel):
@@ -257,7 +258,7 @@ class Workspace:
         )
 
     # -- models ----------------------------------------------------------------------------
-    def load_meta(self, kind: type[Meta], item_id: str) -> Meta:
+    def load_meta[Meta: (CropMeta, ImageMeta, BackgroundMeta)](self, kind: type[Meta], item_id: str) -> Meta:
         """Read and check the meta.json of a crop, image or background (`kind` is its model class)."""
         folder = self._child(META_FOLDER[kind], item_id)
         return _same_id(kind.load(folder / META_FILE), item_id, folder)
@@ -285,7 +286,9 @@ class Workspace:
         self.save_meta(meta)
 
     # -- read-modify-write under the item's lock ---------------------------------------------
-    def update_meta(self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]) -> Meta:
+    def update_meta[Meta: (CropMeta, ImageMeta, BackgroundMeta)](
+        self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]
+    ) -> Meta:
         """Load an item's meta.json, apply `change` to it, and save it, all under the item's lock (the one
         save_proc holds for a crop), so two people editing the same item never lose each other's changes.
 
@@ -295,7 +298,9 @@ class Workspace:
         with self.lock(item_id, META_FOLDER[kind]):
             return self._update_meta_locked(kind, item_id, change)
 
-    def _update_meta_locked(self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]) -> Meta:
+    def _update_meta_locked[Meta: (CropMeta, ImageMeta, BackgroundMeta)](
+        self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]
+    ) -> Meta:
         """update_meta's read-modify-write, for a caller that already holds the item's lock."""
         meta = self.load_meta(kind, item_id)
         before = meta.model_copy(deep=True)
@@ -319,7 +324,7 @@ class Workspace:
     def load_scene(self, scene_id: str) -> Scene:
         return _same_id(Scene.load(self.scene_dir(scene_id) / "scene.json"), scene_id, self.scene_dir(scene_id))
 
-    def save_scene(self, scene: Scene, *, expected: FileStamp | None | _Unchecked = UNCHECKED) -> SaveResult:
+    def save_scene(self, scene: Scene, *, expected: ExpectedStamp = UNCHECKED) -> SaveResult:
         """Write scene.json; a scene.json that is not the one the caller loaded is kept as a backup.
 
         `expected` is scene_stamp(id) taken when the caller loaded the scene (None: it was new). When
@@ -352,7 +357,7 @@ class Workspace:
         return sorted(self.scene_dir(scene_id).glob("scene.bak-*.json"))
 
     # -- crop images -----------------------------------------------------------------------
-    def write_raw(self, crop_id: str, image: np.ndarray, *, bgr: bool = False) -> bool:
+    def write_raw(self, crop_id: str, image: NDArray[np.uint8], *, bgr: bool = False) -> bool:
         """Write raw.png once (RGB, or BGR with bgr=True). Returns False, writing nothing, when it exists."""
         path = self.raw_path(crop_id)
         if path.exists():
@@ -361,7 +366,7 @@ class Workspace:
         return True
 
     def save_proc(
-        self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe, *, expected: FileStamp | None | _Unchecked = UNCHECKED
+        self, crop_id: str, rgba: NDArray[np.uint8], recipe: CleanupRecipe, *, expected: ExpectedStamp = UNCHECKED
     ) -> Path | None:
         """Save proc.png and its recipe. An existing proc.png is kept as a timestamped backup, never lost.
 
@@ -370,7 +375,7 @@ class Workspace:
         return self.save_proc_checked(crop_id, rgba, recipe, expected=expected).backup
 
     def save_proc_checked(
-        self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe, *, expected: FileStamp | None | _Unchecked = UNCHECKED
+        self, crop_id: str, rgba: NDArray[np.uint8], recipe: CleanupRecipe, *, expected: ExpectedStamp = UNCHECKED
     ) -> SaveResult:
         """Save proc.png like save_proc and say whether someone else saved it since the caller looked.
 
@@ -378,8 +383,6 @@ class Workspace:
         proc.png then). When proc.png on disk is no longer that file, another process saved it in
         between: it is kept as a backup like any earlier proc.png, and the result has conflict=True.
         """
-        from garbtui.core.errors import CleanupError
-
         if rgba.ndim != 3 or rgba.shape[2] != 4:
             raise CleanupError("a cutout must be an RGBA image")
         if not rgba[:, :, 3].any():
@@ -448,12 +451,12 @@ def _scene_bytes(scene: Scene) -> bytes:
     return (scene.model_dump_json(indent=2) + "\n").encode("utf-8")
 
 
-def _same_id(model: M, folder_id: str, folder: Path) -> M:
+def _same_id[M: (CropMeta, ImageMeta, BackgroundMeta, Scene)](model: M, folder_id: str, folder: Path) -> M:
     """The id inside a file must be its folder's name: saves go to the folder the id names, so a copied
     or renamed folder would otherwise write into another item's files."""
-    if model.id != folder_id:  # type: ignore[attr-defined]
+    if model.id != folder_id:
         raise WorkspaceError(
-            f"its file says id {model.id!r} but the folder is {folder_id!r} (a copied or renamed folder?); "  # type: ignore[attr-defined]
+            f"its file says id {model.id!r} but the folder is {folder_id!r} (a copied or renamed folder?); "
             "rename the folder back or set the id to the folder name",
             where=str(folder),
         )
