@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.compose.blend import (
     alpha_composite,
@@ -29,10 +30,16 @@ from garbtui.core.errors import GarbError, InputError
 from garbtui.core.scene.backgrounds import load_seg, placement_check
 from garbtui.core.scene.perspective import ScaleDecision, resolve_scale
 from garbtui.core.scene.size_priors import load_size_priors
+from garbtui.core.workspace.arrays import as_u8
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import BackgroundMeta, Placement, Scene
-from garbtui.core.workspace.rle import encode_window_rle
+from garbtui.core.workspace.rle import CocoRle, encode_window_rle
 from garbtui.core.workspace.store import FileStamp, Workspace
+
+# A render's cache of decoded (and preview-sized) background photos, kept by the caller between renders:
+# (background id, max_size, meta.json's stamp, the photo's stamps) -> (meta, pixels, render px per photo px).
+BackgroundKey = tuple[str, int | None, FileStamp | None, tuple[FileStamp | None, ...]]
+BackgroundCache = dict[BackgroundKey, tuple[BackgroundMeta, NDArray[np.uint8], float]]
 
 
 @dataclass
@@ -48,7 +55,7 @@ class RenderedObject:
     crop_id: str
     label: str
     bbox: tuple[int, int, int, int]
-    mask_roi: np.ndarray
+    mask_roi: NDArray[np.bool_]
     offset: tuple[int, int]
     image_size: tuple[int, int]  # (width, height) of the render
     visible_fraction: float  # visible pixels / pixels inside the image before occlusion
@@ -60,7 +67,7 @@ class RenderedObject:
     scale: ScaleDecision | None = None
 
     @property
-    def mask(self) -> np.ndarray:
+    def mask(self) -> NDArray[np.bool_]:
         """Full-size bool mask (height x width) of the visible pixels."""
         w, h = self.image_size
         out = np.zeros((h, w), dtype=bool)
@@ -73,7 +80,7 @@ class RenderedObject:
     def area(self) -> int:
         return int(self.mask_roi.sum())
 
-    def rle(self) -> dict:
+    def rle(self) -> CocoRle:
         """COCO compressed RLE ({'size': [h, w], 'counts': str}) of the visible mask."""
         return encode_window_rle(self.mask_roi, self.offset, self.image_size)
 
@@ -100,7 +107,7 @@ class PlacementInfo:
 class RenderResult:
     """The composite (RGB uint8) and every placed object, in placement order."""
 
-    image: np.ndarray
+    image: NDArray[np.uint8]  # RGB
     objects: list[RenderedObject]
     scene_id: str
     background_id: str
@@ -120,7 +127,7 @@ def _source_camera_height(ws: Workspace, image_id: str) -> float | None:
         return None
 
 
-def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, np.ndarray]:
+def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, NDArray[np.uint8]]:
     if not (ws.background_dir(scene.background_id) / "meta.json").is_file():
         raise InputError(f"scene {scene.id}: background {scene.background_id} does not exist in the workspace",
                          where=str(ws.root / "backgrounds"))
@@ -133,10 +140,10 @@ def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, np.nd
 
 
 def _background_at(
-    ws: Workspace, scene: Scene, max_size: int | None, cache: dict[tuple, tuple[BackgroundMeta, np.ndarray, float]] | None
-) -> tuple[BackgroundMeta, np.ndarray, float]:
+    ws: Workspace, scene: Scene, max_size: int | None, cache: BackgroundCache | None
+) -> tuple[BackgroundMeta, NDArray[np.uint8], float]:
     """The background photo, shrunk to max_size when given, from `cache` when its files are unchanged."""
-    key = None
+    key: BackgroundKey | None = None
     if cache is not None:
         folder = ws.background_dir(scene.background_id)
         key = (scene.background_id, max_size, FileStamp.of(folder / "meta.json"),
@@ -150,7 +157,7 @@ def _background_at(
     if max_size is not None and max(W0, H0) > max_size:
         factor = max_size / max(W0, H0)
         size = (max(1, round(W0 * factor)), max(1, round(H0 * factor)))
-        bg = cv2.resize(bg, size, interpolation=cv2.INTER_AREA)
+        bg = as_u8(cv2.resize(bg, size, interpolation=cv2.INTER_AREA))
     bg = np.ascontiguousarray(bg)
     if cache is not None and key is not None:
         bg.flags.writeable = False
@@ -166,7 +173,7 @@ def render_scene(
     *,
     max_size: int | None = None,
     fragments: dict[str, Fragment] | None = None,
-    backgrounds: dict[tuple, tuple[BackgroundMeta, np.ndarray, float]] | None = None,
+    backgrounds: BackgroundCache | None = None,
 ) -> RenderResult:
     """Render `scene` in memory. Deterministic: the same scene and files give the same pixels.
 
@@ -215,12 +222,13 @@ def render_scene(
 
 
 def composite_placement(
-    canvas: np.ndarray, layers: list[Layer | None], t: Transformed, p: Placement, x: float, y: float,
+    canvas: NDArray[np.uint8], layers: list[Layer | None], t: Transformed, p: Placement, x: float, y: float,
     source_bg_lab: tuple[float, float, float] | None, info: PlacementInfo,
 ) -> Layer | None:
     """Paste one transformed fragment onto `canvas` with the bottom-centre of its visible extent at (x, y)
     (render pixels), and take its pixels from the earlier `layers`. Returns its layer, or None with
-    info.reason saying why nothing of it shows (info.clipped says whether part of it fell outside). The one paste step of scenes and generated images."""
+    info.reason saying why nothing of it shows (info.clipped says whether part of it fell outside).
+    The one paste step of scenes and generated images."""
     alpha = shape_alpha(t.alpha, p.blend)
     ext = alpha_extent(alpha > 0)
     if ext is None:

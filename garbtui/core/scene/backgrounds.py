@@ -232,7 +232,7 @@ def _same_photo(meta: BackgroundMeta, digest: str) -> None:
                              field="bg_id")
 
 
-def _upright_rgb(path: Path) -> np.ndarray:
+def _upright_rgb(path: Path) -> NDArray[np.uint8]:
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:

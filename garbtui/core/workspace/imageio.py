@@ -6,7 +6,6 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import cv2
 import numpy as np
@@ -14,6 +13,7 @@ from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from garbtui.core.errors import ImageTooLargeError, InputError
+from garbtui.core.workspace.arrays import as_u8
 
 # A 20000x20000 image decodes to 1.2 GB of RGB: refuse it before decoding. Override with GARBTUI_MAX_PIXELS.
 DEFAULT_MAX_PIXELS = 120_000_000
@@ -108,11 +108,6 @@ def _orientation(im: Image.Image) -> int:
 def read_rgb(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
     """Decode `path` as an upright RGB uint8 array (EXIF orientation applied)."""
     return as_u8(cv2.cvtColor(read_bgr(path, limit), cv2.COLOR_BGR2RGB))
-
-
-def as_u8(image: cv2.typing.MatLike) -> NDArray[np.uint8]:
-    """An OpenCV result known to be uint8 (its stubs only say "an array"), typed as such; no copy, no check."""
-    return cast("NDArray[np.uint8]", image)
 
 
 def read_bgr(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
