@@ -309,6 +309,7 @@ def recreate_scene(
             target_w = obj.width * target_h / obj.height
             rotation, scale = _rotation_and_scale(frag, target_w, target_h)
         elif mode == "band":
+            assert bg.horizon is not None  # band layouts need the background's horizon (_layout_mode)
             probe = Placement(crop_id=crop_id, x=x, y=max(y, bg.horizon + MIN_BELOW_HORIZON), scale="auto")
             scale = resolve_scale(probe, frag.meta, frag.height_px, bg_meta, priors, index=number).scale
         else:

@@ -82,14 +82,13 @@ def _check_manifest(out_dir: Path, manifest: RunManifest) -> None:
 # One RenderCache per worker process, made by the pool initializer: fragments and backgrounds are decoded
 # once per process instead of once per image. It lives in a module global because that is the only state
 # a ProcessPoolExecutor task can reach; it is never touched by the parent process.
-_WORKER: dict = {}
+_WORKER: dict[str, RenderCache] = {}
 
 
 def _init_worker(ws_root: str, parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides (cancel, keep what is written, exit 130).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    ws = Workspace(Path(ws_root))
-    _WORKER.update(ws=ws, cache=RenderCache(ws))
+    _WORKER["cache"] = RenderCache(Workspace(Path(ws_root)))
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
 
 
@@ -111,7 +110,8 @@ def _warm() -> None:
 
 
 def _work(recipe: Recipe, categories: list[str]) -> ImageOutputs:
-    return image_outputs(_WORKER["ws"], recipe, categories, _WORKER["cache"])
+    cache = _WORKER["cache"]
+    return image_outputs(cache.ws, recipe, categories, cache)
 
 
 def _start_pool(ws: Workspace, workers: int) -> ProcessPoolExecutor:
@@ -133,7 +133,7 @@ def _run_local(ws: Workspace, todo: list[Recipe], categories: list[str], pool: P
         for recipe in todo:
             writer.put(image_outputs(ws, recipe, categories, cache))
         return
-    pending: set[Future] = set()
+    pending: set[Future[ImageOutputs]] = set()
     window = 3 * workers  # a bounded number in flight: memory stays flat however long the run
     for recipe in todo:
         pending.add(pool.submit(_work, recipe, categories))
