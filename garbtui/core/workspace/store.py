@@ -1,4 +1,9 @@
-"""The workspace: a folder of images, crops, backgrounds and scenes; files are the database."""
+"""The workspace: a folder of images, crops, backgrounds and scenes; files are the database.
+
+Longer than the ~400 lines other modules keep to, on purpose: the Workspace class is the one place that
+knows the folder layout, how ids become paths, the per-item locks and the backups kept on every save;
+split up, those rules would be spread over several files that must agree.
+"""
 
 from __future__ import annotations
 
