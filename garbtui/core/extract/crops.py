@@ -73,7 +73,7 @@ def load_export(
     try:
         fmt = detect_format(data)
     except InputError as exc:
-        raise InputError(exc.message, where=str(path)) from None
+        raise InputError(exc.message, where=str(path), field=exc.field) from None
     if fmt == "coco":
         return parse_coco(data, where=path.name, scene=options.scene)
     return parse_labelstudio(
