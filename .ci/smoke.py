@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ async def tui_clean_and_save(ws: Path) -> str:
     crop_id = workspace.pending_crop_ids()[0]
     app = GarbApp(ws, remember_theme=False)
 
-    async def wait(condition, what: str, timeout: float = 60.0) -> None:  # noqa: ANN001
+    async def wait(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:

@@ -30,15 +30,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from garbtui.core.compose.fragment import outline_cutout  # noqa: E402
-from garbtui.core.generate.recipe import Recipe, RunSettings  # noqa: E402
-from garbtui.core.generate.render import RenderCache  # noqa: E402
-from garbtui.core.generate.runner import generate_dataset  # noqa: E402
-from garbtui.core.generate.sampler import build_catalog, plan_recipes  # noqa: E402
-from garbtui.core.scene.backgrounds import add_background  # noqa: E402
-from garbtui.core.workspace.imageio import read_rgba  # noqa: E402
-from garbtui.core.workspace.models import CleanupRecipe  # noqa: E402
-from garbtui.core.workspace.store import Workspace  # noqa: E402
+from garbtui.core.compose.fragment import outline_cutout  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.generate.recipe import Recipe, RunSettings  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.generate.render import RenderCache  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.generate.runner import generate_dataset  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.generate.sampler import build_catalog, plan_recipes  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.scene.backgrounds import add_background  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.imageio import read_rgba  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.models import CleanupRecipe  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.store import Workspace  # noqa: E402 - imported after the sys.path line above
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared"))
 WORKERS = 2

@@ -24,14 +24,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from garbtui.core.cleanup import CleanupSession, auto_recipe  # noqa: E402
-from garbtui.core.extract.crops import ExtractOptions, extract, load_export  # noqa: E402
-from garbtui.core.extract.paths import PathResolver  # noqa: E402
-from garbtui.core.workspace.atomic import atomic_write_png  # noqa: E402
-from garbtui.core.workspace.imageio import read_rgb  # noqa: E402
-from garbtui.core.workspace.models import Region  # noqa: E402
-from garbtui.core.workspace.regions import margin_mask, region_mask  # noqa: E402
-from garbtui.core.workspace.store import Workspace  # noqa: E402
+from garbtui.core.cleanup import CleanupSession, auto_recipe  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.extract.crops import ExtractOptions, extract, load_export  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.extract.paths import PathResolver  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.atomic import atomic_write_png  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.imageio import read_rgb  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.models import Region  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.regions import margin_mask, region_mask  # noqa: E402 - imported after the sys.path line above
+from garbtui.core.workspace.store import Workspace  # noqa: E402 - imported after the sys.path line above
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()
 ANNOTATIONS = SHARED / "photos" / "annotations.json"
@@ -191,7 +191,7 @@ def main() -> int:
     print(summary("(sanity) polygon as prior", poly, base))
     print(f"automatic cleanup time per crop: mean {np.mean(times) * 1000:.1f} ms, max {np.max(times) * 1000:.1f} ms")
     print("per crop (automatic / GrabCut-box / oracle in box / user toggles):")
-    for (crop_id, *_), a, g, o, t in zip(crops, auto, gcb, orc_box, toggles):
+    for (crop_id, *_), a, g, o, t in zip(crops, auto, gcb, orc_box, toggles, strict=True):
         print(f"  {crop_id[:52]:52s} {a:.3f}  {g:.3f}  {o:.3f}  {t:.3f}")
     worst = sorted(cases, key=lambda c: c[1])[: args.worst]
     OUT.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ Usage: python bench/render.py [--repeats N]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -26,7 +27,7 @@ import cv2
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -75,11 +76,11 @@ def main() -> None:
                 spots = [(500, 900), (760, 1000), (1150, 820), (1450, 1060), (300, 1040)]
                 return Scene(id=f"b-{blend}", background_id=bg.id, placements=[
                     Placement(crop_id=c, x=x, y=y, scale="auto", blend=blend, shadow=True, rotation=20 * i)
-                    for i, (c, (x, y)) in enumerate(zip(picked, spots))])
+                    for i, (c, (x, y)) in enumerate(zip(picked, spots, strict=False))])
             spots = [(400, 500), (800, 600), (1200, 700), (1600, 800), (1000, 1000)]
             return Scene(id=f"b-{blend}", background_id=front.id, placements=[
                 Placement(crop_id=c, x=x, y=y, scale=1.0, blend=blend, shadow=True, rotation=20 * i)
-                for i, (c, (x, y)) in enumerate(zip(picked, spots))])
+                for i, (c, (x, y)) in enumerate(zip(picked, spots, strict=False))])
 
         image = render_scene(ws, scene("feather", "front-1.0")).image
         base = median_time(lambda: encode_jpeg(image, 92), args.repeats)
@@ -92,11 +93,11 @@ def main() -> None:
         for kind in ("road-auto", "front-1.0"):
             for blend in ("none", "feather", "poisson"):
                 sc = scene(blend, kind)
-                cold = median_time(lambda: render_scene(ws, sc), args.repeats)
+                cold = median_time(lambda sc=sc: render_scene(ws, sc), args.repeats)
                 cache: dict = {}
                 render_scene(ws, sc, fragments=cache)
-                warm = median_time(lambda: render_scene(ws, sc, fragments=cache), args.repeats)
-                save = median_time(lambda: save_and_render(ws, sc, fragments=cache), args.repeats)
+                warm = median_time(lambda sc=sc, cache=cache: render_scene(ws, sc, fragments=cache), args.repeats)
+                save = median_time(lambda sc=sc, cache=cache: save_and_render(ws, sc, fragments=cache), args.repeats)
                 res = render_scene(ws, sc, fragments=cache)
                 heights = ",".join(str(o.bbox[3] - o.bbox[1]) for o in res.objects)
                 print(f"{kind:10s} {blend:8s} {cold * 1000:10.1f} {cold / base:9.2f} {warm * 1000:9.1f} "

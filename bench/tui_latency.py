@@ -19,7 +19,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,10 +34,15 @@ os.environ.setdefault("COLORTERM", "truecolor")
 os.environ.setdefault("TEXTUAL_FPS", "120")  # what `garbtui open` sets before Textual is imported
 os.environ["GARBTUI_CONFIG_DIR"] = tempfile.mkdtemp(prefix="garbtui-bench-config-")
 
-from garbtui.core.workspace.atomic import encode_png  # noqa: E402
-from garbtui.core.workspace.imageio import read_rgb  # noqa: E402
-from garbtui.core.workspace.models import BBox, CropMeta, Region  # noqa: E402
-from garbtui.core.workspace.store import Workspace  # noqa: E402
+from garbtui.core.workspace.atomic import encode_png  # noqa: E402 - after sys.path and the environment are set
+from garbtui.core.workspace.imageio import read_rgb  # noqa: E402 - after sys.path and the environment are set
+from garbtui.core.workspace.models import BBox, CropMeta, Region  # noqa: E402 - after sys.path and the environment are set
+from garbtui.core.workspace.store import Workspace  # noqa: E402 - after sys.path and the environment are set
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.pilot import Pilot
+    from textual.screen import Screen
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()
 PHOTOS = sorted((SHARED / "photos" / "front").glob("*.jpg")) + sorted((SHARED / "photos" / "road").glob("*.jpg"))
@@ -79,14 +86,14 @@ class PaintClock:
     here too (render_segments), so the figure includes everything a real terminal session pays for.
     """
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app: App[Any]) -> None:
         from textual._compositor import CompositorUpdate
 
         self.last = 0.0
         self.bytes = 0
         original = app._display
 
-        def display(screen, renderable) -> None:  # noqa: ANN001
+        def display(screen: Screen[Any], renderable: object) -> None:
             original(screen, renderable)
             if renderable is not None:
                 if isinstance(renderable, CompositorUpdate):
@@ -96,7 +103,7 @@ class PaintClock:
         app._display = display
 
 
-def send_key(app, key: str) -> float:  # noqa: ANN001
+def send_key(app: App[Any], key: str) -> float:
     """Deliver a key exactly as the terminal driver does, and return when it was sent.
 
     Pilot.press also waits for the whole app to go idle (tens of ms); a user does not wait for that,
@@ -112,7 +119,7 @@ def send_key(app, key: str) -> float:  # noqa: ANN001
     return t0
 
 
-async def wait(pilot, cond, timeout: float = 30.0) -> None:  # noqa: ANN001
+async def wait(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 30.0) -> None:
     end = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > end:
@@ -120,7 +127,7 @@ async def wait(pilot, cond, timeout: float = 30.0) -> None:  # noqa: ANN001
         await asyncio.sleep(0.001)
 
 
-async def painted_after(pilot, clock: PaintClock, t: float) -> float:  # noqa: ANN001
+async def painted_after(pilot: Pilot[Any], clock: PaintClock, t: float) -> float:
     await wait(pilot, lambda: clock.last > t)
     return clock.last
 
@@ -143,7 +150,7 @@ async def bench_queue(ws_root: Path, moves: int, prefetch: bool = True, gap: flo
                 before = view.shown_key
                 await pilot.pause(gap)  # a brisk human pace: about 7 keys a second
                 t0 = send_key(app, key)
-                await wait(pilot, lambda: view.shown_key != before)
+                await wait(pilot, lambda before=before: view.shown_key != before)
                 t1 = await painted_after(pilot, clock, view.shown_at)
                 out[phase].append(t1 - t0)
     return out
@@ -213,7 +220,7 @@ async def bench_cleanup(ws_root: Path, moves: int) -> dict[str, list[float]]:
                 await pilot.pause(0.01)
                 generation = screen.generation
                 t0 = send_key(app, key)
-                await wait(pilot, lambda: screen.generation > generation)
+                await wait(pilot, lambda generation=generation: screen.generation > generation)
                 await wait(pilot, lambda: screen.shown_generation == screen.generation)
                 t1 = await painted_after(pilot, clock, cutout.shown_at)
                 out[name].append(t1 - t0)
@@ -292,9 +299,10 @@ def main() -> int:
         return 0
     print(f"keypress -> repainted preview, 512x512 crops, {SIZE[0]}x{SIZE[1]} cells, half-cell images")
     print(f"  baseline: textual-image half-cell, un-shrunk   {ms(base)}")
-    print(f"  queue, next crop, nothing cached              {ms(cold['cold'])}   {statistics.median(cold['cold']) / b:5.2f}x baseline")
-    print(f"  queue, next crop (neighbours prefetched)      {ms(queue['cold'])}   {statistics.median(queue['cold']) / b:5.2f}x baseline")
-    print(f"  queue, revisit (cached frame)                 {ms(queue['warm'])}   {statistics.median(queue['warm']) / b:5.2f}x baseline")
+    for label, times in (("queue, next crop, nothing cached         ", cold["cold"]),
+                         ("queue, next crop (neighbours prefetched) ", queue["cold"]),
+                         ("queue, revisit (cached frame)            ", queue["warm"])):
+        print(f"  {label}      {ms(times)}   {statistics.median(times) / b:5.2f}x baseline")
     for name, label in (("toggle", "toggle cluster (1)"), ("feather", "feather (f)       ")):
         engine = statistics.median(clean[f"{name}_engine"]) * 1000
         print(f"  cleanup, {label}                   {ms(clean[name])}   "

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 
 class GarbError(Exception):
-    """Base of every error garbtui reports to the user as one clear line."""
+    """Base of every error garbtui reports to the user as one clear line.
+
+    `where` is the file or item the error is about. `field` names the parameter at fault in core's own
+    terms (the argument name of the core function: "count", "out_dir", "horizon"...), so a front end can
+    point at its own control for it (a CLI flag, a form field) without parsing `message`; `message`
+    therefore never names a CLI flag. str() is "where: message", as before.
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None, field: str | None = None) -> None:
         self.message = message
         self.where = where
+        self.field = field
         super().__init__(f"{where}: {message}" if where else message)
 
 

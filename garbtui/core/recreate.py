@@ -238,20 +238,22 @@ def recreate_scene(
     use_own=False never uses the reference's own crops (a recreation with other objects of each class).
     """
     if scene_id is not None and not is_safe_id(scene_id):
-        raise InputError(f"scene id {scene_id!r} is not a safe folder name (letters, digits, '.', '_', '-')")
-    check_id(reference_image_id, "image id")
-    check_id(background_id, "background id")
+        raise InputError(f"scene id {scene_id!r} is not a safe folder name (letters, digits, '.', '_', '-')",
+                         field="scene_id")
+    check_id(reference_image_id, "image id", field="reference_image_id")
+    check_id(background_id, "background id", field="background_id")
     if not (ws.image_dir(reference_image_id) / "meta.json").is_file():
         raise InputError(f"reference image {reference_image_id} does not exist in the workspace",
-                         where=str(ws.root / "images"))
+                         where=str(ws.root / "images"), field="reference_image_id")
     if not (ws.background_dir(background_id) / "meta.json").is_file():
         raise InputError(f"background {background_id} does not exist in the workspace (add it with "
-                         "`garbtui background add`)", where=str(ws.root / "backgrounds"))
+                         "`garbtui background add`)", where=str(ws.root / "backgrounds"), field="background_id")
     ref_meta = ws.load_image_meta(reference_image_id)
     bg_meta = ws.load_background_meta(background_id)
     objects = reference_objects(ws, reference_image_id)
     if not objects:
-        raise InputError(f"reference image {reference_image_id} has no annotated objects (no crops)")
+        raise InputError(f"reference image {reference_image_id} has no annotated objects (no crops)",
+                         field="reference_image_id")
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EC7])
     pool = _FragmentPool(ws, rng)
     if not pool.by_label:
@@ -307,6 +309,7 @@ def recreate_scene(
             target_w = obj.width * target_h / obj.height
             rotation, scale = _rotation_and_scale(frag, target_w, target_h)
         elif mode == "band":
+            assert bg.horizon is not None  # band layouts need the background's horizon (_layout_mode)
             probe = Placement(crop_id=crop_id, x=x, y=max(y, bg.horizon + MIN_BELOW_HORIZON), scale="auto")
             scale = resolve_scale(probe, frag.meta, frag.height_px, bg_meta, priors, index=number).scale
         else:

@@ -38,7 +38,7 @@ def test_path_map_and_relative(tmp_path: Path) -> None:
 
 
 def test_remote_url_and_bad_map_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="path-map"):
+    with pytest.raises(InputError, match="path map"):
         resolver(tmp_path).resolve("https://example.org/photo.jpg")
     with pytest.raises(InputError, match="OLD=NEW"):
         parse_path_map("nothing")

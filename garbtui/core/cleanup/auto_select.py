@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 # A cluster is garbage when more than half of its pixels inside the object prior are estimated to be object.
 KEEP_THRESHOLD = 0.5
@@ -11,7 +12,7 @@ KEEP_THRESHOLD = 0.5
 OBJECT_SHARE = 0.5
 
 
-def fallback_background(shape: tuple[int, int], fraction: float) -> np.ndarray:
+def fallback_background(shape: tuple[int, int], fraction: float) -> NDArray[np.bool_]:
     """A ring along the crop border, `fraction` of the short side wide (at least 1 px).
 
     For crops cut with no margin it is the only background evidence: an object seldom fills its
@@ -27,7 +28,8 @@ def fallback_background(shape: tuple[int, int], fraction: float) -> np.ndarray:
     return ring
 
 
-def object_fraction(labels: np.ndarray, k: int, object_prior: np.ndarray, background: np.ndarray) -> np.ndarray:
+def object_fraction(labels: NDArray[np.int32], k: int, object_prior: NDArray[np.bool_], background: NDArray[np.bool_]
+                    ) -> NDArray[np.float64]:
     """Estimated fraction of object pixels, per cluster, among that cluster's pixels inside the object prior.
 
     The object prior holds the object plus some background (a box is loose); the background sample tells
@@ -47,7 +49,7 @@ def object_fraction(labels: np.ndarray, k: int, object_prior: np.ndarray, backgr
     return np.clip(1.0 - (1.0 - OBJECT_SHARE) * p_bg / np.maximum(p_in, 1e-12), 0.0, 1.0)
 
 
-def choose_keep(fraction: np.ndarray) -> list[int]:
+def choose_keep(fraction: NDArray[np.float64]) -> list[int]:
     """Clusters whose estimated object fraction passes the threshold; at least the most object-like one."""
     keep = [int(i) for i in np.flatnonzero(fraction > KEEP_THRESHOLD)]
     if not keep and fraction.size:
@@ -55,7 +57,8 @@ def choose_keep(fraction: np.ndarray) -> list[int]:
     return keep
 
 
-def keep_from_mask(labels: np.ndarray, k: int, mask: np.ndarray, where: np.ndarray | None = None) -> list[int]:
+def keep_from_mask(labels: NDArray[np.int32], k: int, mask: NDArray[np.bool_], where: NDArray[np.bool_] | None = None
+                   ) -> list[int]:
     """Clusters with most of their pixels (inside `where`) in `mask`: the clusters a final mask keeps."""
     sel = labels if where is None else labels[where]
     m = mask if where is None else mask[where]

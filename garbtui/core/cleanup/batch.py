@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
 from garbtui.core.errors import CleanupError, GarbError
+from garbtui.core.workspace.jobs import ProgressFn
 from garbtui.core.workspace.models import CleanupRecipe
-from garbtui.core.workspace.store import UNCHECKED, FileStamp, SaveResult, Workspace
-
-ProgressCallback = Callable[[int, int, str], None]
+from garbtui.core.workspace.store import UNCHECKED, ExpectedStamp, SaveResult, Workspace
 
 
 @dataclass(frozen=True)
@@ -24,10 +23,11 @@ class CleanOutcome:
     message: str = ""  # the reason when not ok; a note when ok (e.g. a save that met another's)
     coverage: float = 0.0  # fraction of the crop kept
     backup: Path | None = None  # the earlier proc.png, when one was replaced
+    field: str | None = None  # the parameter that would change the outcome (see GarbError.field), e.g. "force"
 
 
 def save_result(
-    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: FileStamp | None | object = UNCHECKED
+    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: ExpectedStamp = UNCHECKED
 ) -> SaveResult:
     """Save a cutout as proc.png with its recipe; refuse a fully transparent one.
 
@@ -36,7 +36,7 @@ def save_result(
     """
     if result.empty:
         raise CleanupError(f"crop {crop_id}: the cutout is fully transparent (no cluster kept); nothing was saved")
-    return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)  # type: ignore[arg-type]
+    return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
 
 
 def _clean_and_save(
@@ -44,7 +44,8 @@ def _clean_and_save(
 ) -> tuple[CleanupResult, SaveResult]:
     stamp = ws.proc_stamp(crop_id)
     if stamp is not None and not force:
-        raise CleanupError(f"crop {crop_id} already has proc.png; use --force to redo it (the old one is kept as a backup)")
+        raise CleanupError(f"crop {crop_id} already has proc.png; it is cleaned again only when forced "
+                           "(the old one is kept as a backup)", field="force")
     result = CleanupSession.from_workspace(ws, crop_id).run(recipe or auto_recipe())
     return result, save_result(ws, crop_id, result, expected=stamp)
 
@@ -67,12 +68,12 @@ def _one(ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool,
             stored = ws.load_crop_meta(crop_id).cleanup
             use = stored if stored is not None else recipe
         if ws.proc_path(crop_id).exists() and not force:
-            return CleanOutcome(crop_id, False, "already has proc.png (use --force to redo it)")
+            return CleanOutcome(crop_id, False, "already has proc.png (cleaned again only when forced)", field="force")
         result, saved = _clean_and_save(ws, crop_id, use, force)
         note = "another process saved a cutout meanwhile; it is kept as a backup" if saved.conflict else ""
         return CleanOutcome(crop_id, True, note, result.coverage, saved.backup)
     except GarbError as exc:
-        return CleanOutcome(crop_id, False, str(exc))
+        return CleanOutcome(crop_id, False, str(exc), field=exc.field)
     except (OSError, ValueError, MemoryError) as exc:
         return CleanOutcome(crop_id, False, f"{type(exc).__name__}: {exc}")
 
@@ -85,7 +86,7 @@ def clean_crops(
     force: bool = False,
     replay: bool = False,
     workers: int = 1,
-    progress: ProgressCallback | None = None,
+    progress: ProgressFn | None = None,
 ) -> list[CleanOutcome]:
     """Clean several crops (thread workers when workers > 1); results in the order of `crop_ids`.
 

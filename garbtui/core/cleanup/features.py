@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 COLOR_SPACES: tuple[str, ...] = ("lab", "rgb", "hsv")
 # Position features are scaled so that weight 1.0 lets crossing the whole crop cost about as much as
@@ -11,7 +14,7 @@ COLOR_SPACES: tuple[str, ...] = ("lab", "rgb", "hsv")
 POSITION_SCALE = 100.0
 
 
-def color_features(rgb: np.ndarray, color_space: str) -> np.ndarray:
+def color_features(rgb: NDArray[np.uint8], color_space: str) -> NDArray[np.float32]:
     """An H x W x 3 float32 array of colour coordinates, all channels on comparable 0..255 scales."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError("expected an H x W x 3 uint8 RGB image")
@@ -33,7 +36,7 @@ def color_features(rgb: np.ndarray, color_space: str) -> np.ndarray:
     raise ValueError(f"unknown colour space {color_space!r}; expected one of {', '.join(COLOR_SPACES)}")
 
 
-def pixel_features(rgb: np.ndarray, color_space: str, position_weight: float = 0.0) -> np.ndarray:
+def pixel_features(rgb: NDArray[np.uint8], color_space: str, position_weight: float = 0.0) -> NDArray[np.float32]:
     """An (H*W) x D float32 matrix: colour, plus x and y scaled by `position_weight` when it is > 0."""
     h, w = rgb.shape[:2]
     color = color_features(rgb, color_space).reshape(-1, 3)
@@ -46,10 +49,10 @@ def pixel_features(rgb: np.ndarray, color_space: str, position_weight: float = 0
     return np.ascontiguousarray(np.concatenate([color, pos], axis=1))
 
 
-def color_codes(rgb: np.ndarray, color_space: str) -> np.ndarray | None:
+def color_codes(rgb: NDArray[np.uint8], color_space: str) -> NDArray[np.uint8] | None:
     """N x 3 uint8 colour codes equal to the colour features (Lab and RGB only), for the fast assignment."""
     if color_space == "lab":
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+        return cast("NDArray[np.uint8]", cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).reshape(-1, 3))
     if color_space == "rgb":
         return np.ascontiguousarray(rgb).reshape(-1, 3)
     return None

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
 class Clustering:
     """Cluster centres and the cluster index of every pixel. Clusters are ordered dark to light."""
 
-    labels: np.ndarray  # H x W int32
-    centers: np.ndarray  # k x D float32
-    counts: np.ndarray  # k int64: pixels per cluster
+    labels: NDArray[np.int32]  # H x W
+    centers: NDArray[np.float32]  # k x D
+    counts: NDArray[np.int64]  # k: pixels per cluster
 
     @property
     def k(self) -> int:
         return int(self.centers.shape[0])
 
 
-def _sq_dist(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
+def _sq_dist(x: NDArray[np.float32], centers: NDArray[np.float32]) -> NDArray[np.float32]:
     """Squared Euclidean distances, N x k, via the |x|^2 - 2 x.c + |c|^2 expansion (one matmul)."""
     d = x @ (-2.0 * centers.T)
     d += np.einsum("ij,ij->i", centers, centers)[None, :]
@@ -29,7 +31,7 @@ def _sq_dist(x: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return d
 
 
-def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def _plus_plus(x: NDArray[np.float32], k: int, rng: np.random.Generator) -> NDArray[np.float32]:
     """Greedy k-means++ seeding (as scikit-learn: the best of 2 + log k candidates per centre).
 
     Data with fewer distinct points than k falls back to uniform picks once every point is a centre.
@@ -41,11 +43,8 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     closest = np.maximum(_sq_dist(x, centers[:1])[:, 0], 0.0)
     for i in range(1, k):
         total = float(closest.sum())
-        if total <= 0.0:
-            picks = rng.integers(n, size=trials)
-        else:
-            picks = np.searchsorted(np.cumsum(closest), rng.random(trials) * total)
-        picks = np.minimum(picks, n - 1)
+        drawn = rng.integers(n, size=trials) if total <= 0.0 else np.searchsorted(np.cumsum(closest), rng.random(trials) * total)
+        picks = np.minimum(drawn, n - 1)
         cand = np.maximum(_sq_dist(x, x[picks]), 0.0)  # n x trials
         pot = np.minimum(closest[:, None], cand).sum(axis=0)
         best = int(pot.argmin())
@@ -54,14 +53,26 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return centers
 
 
-def _lloyd(x: np.ndarray, centers: np.ndarray, iters: int, tol: float) -> tuple[np.ndarray, float]:
+def _matmul(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
+    """a @ b with OpenCV's single-threaded gemm (see assign for why not numpy's)."""
+    product = cv2.gemm(a, b, 1.0, None, 0.0)  # type: ignore[call-overload]  # the stubs lack src3=None (with beta 0)
+    return cast("NDArray[np.float32]", product)
+
+
+def _argmin_rows(d: NDArray[np.float32]) -> NDArray[np.int32]:
+    """Column of the smallest value of each row (OpenCV's reduceArgMin, single-threaded), as a flat int32 array."""
+    return cast("NDArray[np.int32]", cv2.reduceArgMin(d, 1).ravel())
+
+
+def _lloyd(x: NDArray[np.float32], centers: NDArray[np.float32], iters: int, tol: float
+           ) -> tuple[NDArray[np.float32], float]:
     k, dim = centers.shape
     x2 = np.einsum("ij,ij->i", x, x)
     for _ in range(iters):
         # |x|^2 does not change the argmin; it is added back only where distances are compared to 0.
-        d = cv2.gemm(x, np.ascontiguousarray(-2.0 * centers.T), 1.0, None, 0.0)
+        d = _matmul(x, np.ascontiguousarray(-2.0 * centers.T))
         d += np.einsum("ij,ij->i", centers, centers)[None, :]
-        lab = cv2.reduceArgMin(d, 1).ravel()
+        lab = _argmin_rows(d)
         counts = np.bincount(lab, minlength=k)
         new = np.empty_like(centers)
         for j in range(dim):
@@ -81,13 +92,14 @@ def _lloyd(x: np.ndarray, centers: np.ndarray, iters: int, tol: float) -> tuple[
     return centers, inertia
 
 
-def fit_kmeans(samples: np.ndarray, k: int, seed: int, n_init: int = 1, iters: int = 20, tol: float = 0.5) -> np.ndarray:
+def fit_kmeans(samples: NDArray[np.floating], k: int, seed: int, n_init: int = 1, iters: int = 20, tol: float = 0.5
+               ) -> NDArray[np.float32]:
     """Fit k centres on `samples` (N x D float32), best of `n_init` seeded runs. Deterministic for a seed."""
     x = np.asarray(samples, dtype=np.float32)
     if x.shape[0] == 0:
         raise ValueError("no samples to cluster")
     rng = np.random.default_rng(seed)
-    best: np.ndarray | None = None
+    best: NDArray[np.float32] | None = None
     best_inertia = np.inf
     for _ in range(max(1, n_init)):
         centers, inertia = _lloyd(x, _plus_plus(x, k, rng), iters, tol)
@@ -97,7 +109,7 @@ def fit_kmeans(samples: np.ndarray, k: int, seed: int, n_init: int = 1, iters: i
     return best
 
 
-def assign(features: np.ndarray, centers: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+def assign(features: NDArray[np.floating], centers: NDArray[np.floating], chunk: int = 1 << 18) -> NDArray[np.int32]:
     """Index of the nearest centre for every row of `features` (int32), in chunks to bound memory.
 
     OpenCV's single-threaded gemm and arg-min are used instead of numpy's BLAS matmul: with k <= 9 the
@@ -111,9 +123,9 @@ def assign(features: np.ndarray, centers: np.ndarray, chunk: int = 1 << 18) -> n
     for start in range(0, n, chunk):
         block = np.ascontiguousarray(features[start : start + chunk], dtype=np.float32)
         # |x|^2 is the same for every centre, so it is left out of the argmin.
-        scores = cv2.gemm(block, m2, 1.0, None, 0.0)
+        scores = _matmul(block, m2)
         scores += c2
-        out[start : start + chunk] = cv2.reduceArgMin(scores, 1).ravel()
+        out[start : start + chunk] = _argmin_rows(scores)
     return out
 
 
@@ -123,7 +135,7 @@ _LUT_SIDE = 1 << _LUT_BITS
 _LUT_HALF = ((1 << _LUT_SHIFT) - 1) / 2.0  # half the width of a LUT cell, per channel
 
 
-def assign_codes(codes: np.ndarray, centers: np.ndarray) -> np.ndarray:
+def assign_codes(codes: NDArray[np.uint8], centers: NDArray[np.floating]) -> NDArray[np.int32]:
     """Exact nearest-centre index for N x 3 uint8 colour codes, via a coarse colour lookup table.
 
     Colours are binned into 5-bit-per-channel cells; only the cells present are looked at (a crop has
@@ -155,7 +167,7 @@ def assign_codes(codes: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return out
 
 
-def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
+def sample_rows(n: int, size: int, seed: int) -> NDArray[np.intp]:
     """Sorted row indices of a seeded sample without replacement (all rows when n <= size)."""
     if n <= size:
         return np.arange(n)
@@ -164,27 +176,34 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
 
 
 def cluster_pixels(
-    features: np.ndarray | None,
+    features: NDArray[np.float32] | None,
     shape: tuple[int, int],
     k: int,
     seed: int,
     sample_size: int,
-    codes: np.ndarray | None = None,
+    codes: NDArray[np.uint8] | None = None,
 ) -> Clustering:
     """Cluster an (H*W) x D feature matrix: fit on a seeded sample, assign all, order clusters by first feature.
 
     `codes` (N x 3 uint8 colour features) enables the exact lookup-table assignment, ~3x faster; with
     codes, `features` may be None (they would be the same numbers as float32).
     """
-    if features is None and codes is None:
+    if codes is not None:
+        rows = sample_rows(codes.shape[0], sample_size, seed)
+        sample = codes[rows].astype(np.float32)
+    elif features is not None:
+        rows = sample_rows(features.shape[0], sample_size, seed)
+        sample = features[rows]
+    else:
         raise ValueError("cluster_pixels needs features or codes")
-    n = codes.shape[0] if codes is not None else features.shape[0]  # type: ignore[union-attr]
-    rows = sample_rows(n, sample_size, seed)
-    sample = codes[rows].astype(np.float32) if codes is not None else features[rows]  # type: ignore[index]
     centers = fit_kmeans(sample, k, seed)
     order = np.lexsort(centers.T[::-1])  # by lightness first (Lab L / value), ties by the next features
     centers = centers[order]
-    flat = assign_codes(codes, centers) if codes is not None else assign(features, centers)  # type: ignore[arg-type]
+    if codes is not None:
+        flat = assign_codes(codes, centers)
+    else:
+        assert features is not None  # checked above
+        flat = assign(features, centers)
     labels = flat.reshape(shape)
     counts = np.bincount(labels.ravel(), minlength=k).astype(np.int64)
     return Clustering(labels=labels, centers=centers, counts=counts)

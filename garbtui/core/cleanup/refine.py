@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 # GrabCut runs on the crop resized so its long side is this many pixels (small crops are scaled up:
 # GrabCut fails on 20-px crops). On the shared photos (bench/mask_quality.py) mean IoU stays within
@@ -14,14 +17,12 @@ GRABCUT_ITERS = 2
 MIN_REFINE_SIDE = 4  # thinner crops are not refined: there is no edge to find
 
 
-def _resize(img: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+def _resize[D: (np.uint8, np.float32)](img: NDArray[D], size: tuple[int, int], nearest: bool = False) -> NDArray[D]:
+    """`img` at size (w, h): nearest neighbour for labels, area averaging to shrink, linear to enlarge."""
     if (img.shape[1], img.shape[0]) == size:
         return img
-    if nearest:
-        interp = cv2.INTER_NEAREST
-    else:
-        interp = cv2.INTER_AREA if size[0] < img.shape[1] else cv2.INTER_LINEAR
-    return cv2.resize(img, size, interpolation=interp)
+    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA if size[0] < img.shape[1] else cv2.INTER_LINEAR
+    return cast("NDArray[D]", cv2.resize(img, size, interpolation=interp))
 
 
 def work_size(shape: tuple[int, int], side: int) -> tuple[int, int]:
@@ -34,7 +35,7 @@ def work_size(shape: tuple[int, int], side: int) -> tuple[int, int]:
 GMM_COMPONENTS = 5  # fixed by OpenCV's GrabCut
 
 
-def gmm_model(pixels: np.ndarray, seed: int) -> np.ndarray:
+def gmm_model(pixels: NDArray[np.uint8], seed: int) -> NDArray[np.float64]:
     """An OpenCV GrabCut colour model (1 x 65: weights, means, covariances) fitted with our seeded k-means.
 
     Initialising GrabCut ourselves (mode GC_EVAL) makes it deterministic (OpenCV would seed its own
@@ -65,8 +66,8 @@ def gmm_model(pixels: np.ndarray, seed: int) -> np.ndarray:
 
 
 def grabcut(
-    rgb: np.ndarray, trimap: np.ndarray, side: int | None = None, iters: int | None = None, seed: int = 0
-) -> np.ndarray | None:
+    rgb: NDArray[np.uint8], trimap: NDArray[np.uint8], side: int | None = None, iters: int | None = None, seed: int = 0
+) -> NDArray[np.float32] | None:
     """Object probability (H x W float32, 0..1) from GrabCut run at working size on an OpenCV trimap.
 
     `trimap` uses cv2.GC_BGD / GC_FGD / GC_PR_BGD / GC_PR_FGD, at crop size or already at the working
@@ -91,7 +92,7 @@ def grabcut(
     bgd = gmm_model(flat[bg_like.ravel()], seed)
     fgd = gmm_model(flat[fg_like.ravel()], seed + 1)
     try:
-        cv2.grabCut(small, mask, None, bgd, fgd, iters, cv2.GC_EVAL)
+        cv2.grabCut(small, mask, None, bgd, fgd, iters, cv2.GC_EVAL)  # type: ignore[call-overload]  # the stubs lack rect=None
     except cv2.error:
         return None  # a degenerate colour model (e.g. one flat colour); callers fall back
     fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
@@ -99,8 +100,8 @@ def grabcut(
 
 
 def grabcut_edges(
-    rgb: np.ndarray, mask: np.ndarray, band_fraction: float, side: int | None = None, seed: int = 0
-) -> np.ndarray | None:
+    rgb: NDArray[np.uint8], mask: NDArray[np.bool_], band_fraction: float, side: int | None = None, seed: int = 0
+) -> NDArray[np.float32] | None:
     """GrabCut that may only move the edge of `mask`, by `band_fraction` of the long side.
 
     The band is built at working size, so a large crop costs no more than a small one (eroding a
@@ -117,7 +118,7 @@ def grabcut_edges(
     return grabcut(rgb, trimap_around(small >= 128, band), side=side, seed=seed)
 
 
-def trimap_from_priors(object_prior: np.ndarray, sure_bg: np.ndarray) -> np.ndarray:
+def trimap_from_priors(object_prior: NDArray[np.bool_], sure_bg: NDArray[np.bool_]) -> NDArray[np.uint8]:
     """GrabCut trimap: sure background outside the annotation, probable object inside the prior."""
     trimap = np.full(object_prior.shape, cv2.GC_PR_BGD, np.uint8)
     trimap[object_prior] = cv2.GC_PR_FGD
@@ -125,7 +126,7 @@ def trimap_from_priors(object_prior: np.ndarray, sure_bg: np.ndarray) -> np.ndar
     return trimap
 
 
-def trimap_around(mask: np.ndarray, band: int) -> np.ndarray:
+def trimap_around(mask: NDArray[np.bool_], band: int) -> NDArray[np.uint8]:
     """GrabCut trimap that only lets pixels within `band` px of the mask edge change (edge refinement)."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
     m = mask.astype(np.uint8)
@@ -138,7 +139,7 @@ def trimap_around(mask: np.ndarray, band: int) -> np.ndarray:
     return trimap
 
 
-def bbox_fit(mask: np.ndarray, prior: np.ndarray) -> float:
+def bbox_fit(mask: NDArray[np.bool_], prior: NDArray[np.bool_]) -> float:
     """IoU of the bounding boxes of `mask` and `prior` (0 when either is empty).
 
     Annotated boxes are tight: an object touches every side of its box. A cutout whose bounds fall
@@ -147,7 +148,7 @@ def bbox_fit(mask: np.ndarray, prior: np.ndarray) -> float:
     if not mask.any() or not prior.any():
         return 0.0
 
-    def bounds(m: np.ndarray) -> tuple[int, int, int, int]:
+    def bounds(m: NDArray[np.bool_]) -> tuple[int, int, int, int]:
         rows = np.flatnonzero(m.any(axis=1))
         cols = np.flatnonzero(m.any(axis=0))
         return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
@@ -160,7 +161,8 @@ def bbox_fit(mask: np.ndarray, prior: np.ndarray) -> float:
     return inter / union if union else 0.0
 
 
-def clean_mask(mask: np.ndarray, object_prior: np.ndarray, min_speck: float = 0.002, max_hole: float = 0.01) -> np.ndarray:
+def clean_mask(mask: NDArray[np.bool_], object_prior: NDArray[np.bool_], min_speck: float = 0.002, max_hole: float = 0.01
+               ) -> NDArray[np.bool_]:
     """Drop specks and components that do not touch the object prior; fill small holes.
 
     `min_speck` and `max_hole` are fractions of the crop area (a speck is also anything under 2% of the
@@ -170,7 +172,7 @@ def clean_mask(mask: np.ndarray, object_prior: np.ndarray, min_speck: float = 0.
     if not mask.any():
         return mask.copy()
     area = h * w
-    n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, comp, stats = _components(mask, 8)
     sizes = stats[1:, cv2.CC_STAT_AREA]
     touch = np.bincount(comp[object_prior].ravel(), minlength=n)[1:] if object_prior.any() else sizes
     candidates = touch > 0
@@ -181,10 +183,9 @@ def clean_mask(mask: np.ndarray, object_prior: np.ndarray, min_speck: float = 0.
     if not good.any():
         good = candidates & (sizes == largest)
     lut = np.concatenate([[False], good])
-    out = lut[comp]
+    out: NDArray[np.bool_] = lut[comp]
     # Holes: background components not connected to the crop border.
-    inv = (~out).astype(np.uint8)
-    n2, comp2, stats2, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+    n2, comp2, stats2 = _components(~out, 4)
     if n2 > 1:
         border = np.unique(np.concatenate([comp2[0, :], comp2[-1, :], comp2[:, 0], comp2[:, -1]]))
         fill = np.zeros(n2, dtype=bool)
@@ -195,7 +196,13 @@ def clean_mask(mask: np.ndarray, object_prior: np.ndarray, min_speck: float = 0.
     return out
 
 
-def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
+def _components(mask: NDArray[np.bool_], connectivity: int) -> tuple[int, NDArray[np.int32], NDArray[np.int32]]:
+    """OpenCV's connected components of a mask: count (background included), label image, per-label stats."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=connectivity)
+    return n, cast("NDArray[np.int32]", labels), cast("NDArray[np.int32]", stats)
+
+
+def feather_alpha(mask: NDArray[np.bool_], feather: int) -> NDArray[np.uint8]:
     """uint8 alpha from a bool mask: 255 inside, a Gaussian edge about `feather` px wide (0 = hard edge).
 
     The blur is symmetric, so the 50% level stays on the mask boundary and the cutout keeps its size.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
 from garbtui.core.cleanup.features import color_codes, pixel_features
@@ -16,6 +17,9 @@ from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels, sample_rows
 from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, grabcut_edges, trimap_from_priors
 from garbtui.core.errors import CleanupError
 from garbtui.core.workspace.models import CleanupRecipe
+
+if TYPE_CHECKING:
+    from garbtui.core.workspace.store import Workspace
 
 # Nine clearly different colours (cluster numbers 1..9 in the UI), readable on dark and light terminals.
 _PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -60,7 +64,8 @@ def auto_recipe(**overrides: Any) -> CleanupRecipe:
     return CleanupRecipe(**values)
 
 
-class ClusterStat(NamedTuple):
+@dataclass(frozen=True)
+class ClusterStat:
     """One cluster as the UI lists it."""
 
     index: int  # 0-based; shown as index + 1
@@ -73,14 +78,14 @@ class ClusterStat(NamedTuple):
 class CleanupResult:
     """A cutout and everything a UI shows about how it was made."""
 
-    rgba: np.ndarray  # H x W x 4 uint8
-    alpha: np.ndarray  # H x W uint8
-    mask: np.ndarray  # H x W bool, the hard mask before feathering (read-only: cached by the session)
-    labels: np.ndarray  # H x W int32, cluster index per pixel (read-only: cached by the session)
+    rgba: NDArray[np.uint8]  # H x W x 4
+    alpha: NDArray[np.uint8]  # H x W
+    mask: NDArray[np.bool_]  # H x W, the hard mask before feathering (read-only: cached by the session)
+    labels: NDArray[np.int32]  # H x W, cluster index per pixel (read-only: cached by the session)
     k: int
     keep: list[int]
     recipe: CleanupRecipe  # keep filled in, auto set
-    cluster_preview: np.ndarray  # H x W x 3 uint8
+    cluster_preview: NDArray[np.uint8]  # H x W x 3
     cluster_stats: list[ClusterStat]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step (0 when cached)
 
@@ -99,7 +104,7 @@ class CleanupResult:
 class _ClusterInfo:
     clustering: Clustering
     colors: list[tuple[int, int, int]]
-    fraction: np.ndarray  # estimated object fraction per cluster
+    fraction: NDArray[np.float64]  # estimated object fraction per cluster
     auto_keep: list[int]
 
 
@@ -110,7 +115,8 @@ class CleanupSession:
     """
 
     def __init__(
-        self, rgb: np.ndarray, object_prior: np.ndarray, background_prior: np.ndarray, *, precise: bool = False
+        self, rgb: NDArray[np.uint8], object_prior: NDArray[np.bool_], background_prior: NDArray[np.bool_], *,
+        precise: bool = False,
     ) -> None:
         """`precise`: the object prior is a drawn outline (polygon, brush), not a loose box; the automatic
         cutout then keeps to it and only lets its edge move by a few pixels."""
@@ -118,11 +124,11 @@ class CleanupSession:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
             raise CleanupError("cleanup needs a non-empty H x W x 3 uint8 RGB image")
         shape = rgb.shape[:2]
-        obj = np.asarray(object_prior, dtype=bool)
-        bg = np.asarray(background_prior, dtype=bool)
+        obj: NDArray[np.bool_] = np.asarray(object_prior, dtype=np.bool_)
+        bg: NDArray[np.bool_] = np.asarray(background_prior, dtype=np.bool_)
         if obj.shape != shape or bg.shape != shape:
             raise CleanupError(f"priors of shape {obj.shape} / {bg.shape} do not match the {shape[1]}x{shape[0]} crop")
-        self.rgb = np.ascontiguousarray(rgb)
+        self.rgb: NDArray[np.uint8] = np.ascontiguousarray(rgb)
         self.precise = precise
         self.shape: tuple[int, int] = shape
         self.sure_bg = bg & ~obj
@@ -142,14 +148,14 @@ class CleanupSession:
             self.background = self.sure_bg
         self.kmeans_runs = 0  # how many clusterings were computed (a UI test checks toggles do not add one)
         self._lock = threading.RLock()
-        self._features: dict[tuple[str, float], np.ndarray] = {}
-        self._codes: dict[str, np.ndarray | None] = {}
+        self._features: dict[tuple[str, float], NDArray[np.float32]] = {}
+        self._codes: dict[str, NDArray[np.uint8] | None] = {}
         self._clusters: dict[tuple[Any, ...], _ClusterInfo] = {}
-        self._masks: dict[tuple[Any, ...], np.ndarray] = {}
+        self._masks: dict[tuple[Any, ...], NDArray[np.bool_]] = {}
         self._keeps: dict[tuple[Any, ...], list[int]] = {}
 
     @classmethod
-    def from_workspace(cls, ws: Any, crop_id: str) -> CleanupSession:
+    def from_workspace(cls, ws: Workspace, crop_id: str) -> CleanupSession:
         """A session on a workspace crop: raw.png with the priors recorded in its meta.json."""
         from garbtui.core.workspace.imageio import read_rgb
         from garbtui.core.workspace.regions import margin_mask, region_mask
@@ -198,10 +204,11 @@ class CleanupSession:
         counts = np.bincount(picked, minlength=recipe.k)
         pix = self.rgb.reshape(-1, 3)[rows].astype(np.float64)
         sums = [np.bincount(picked, weights=pix[:, c], minlength=recipe.k) for c in range(3)]
-        colors = []
+        colors: list[tuple[int, int, int]] = []
         for i in range(recipe.k):
             if counts[i]:
-                colors.append(tuple(int(round(sums[c][i] / counts[i])) for c in range(3)))
+                r, g, b = (int(round(sums[c][i] / counts[i])) for c in range(3))
+                colors.append((r, g, b))
             elif clustering.counts[i]:  # a cluster too small to be sampled: measure it exactly
                 mean = self.rgb[labels == i].mean(axis=0)
                 colors.append((int(round(mean[0])), int(round(mean[1])), int(round(mean[2]))))
@@ -220,29 +227,30 @@ class CleanupSession:
         with self._lock:
             return self._cluster_info(recipe or auto_recipe(), {}).clustering
 
-    def _remember(self, key: tuple[Any, ...], mask: np.ndarray) -> None:
+    def _remember(self, key: tuple[Any, ...], mask: NDArray[np.bool_]) -> None:
         limit = max(4, min(32, _CACHE_BYTES // max(1, mask.size)))
         while len(self._masks) >= limit:
             self._masks.pop(next(iter(self._masks)))
         mask.setflags(write=False)  # shared with every result that uses it: callers must copy to edit
         self._masks[key] = mask
 
-    def _cluster_mask(self, labels: np.ndarray, keep: list[int], k: int) -> np.ndarray:
+    def _cluster_mask(self, labels: NDArray[np.int32], keep: list[int], k: int) -> NDArray[np.bool_]:
         lut = np.zeros(k, dtype=bool)
         lut[[i for i in keep if 0 <= i < k]] = True
-        return lut[labels] & ~self.sure_bg
+        kept: NDArray[np.bool_] = lut[labels]
+        return kept & ~self.sure_bg
 
-    def _auto_mask(self, recipe: CleanupRecipe, info: _ClusterInfo) -> np.ndarray:
+    def _auto_mask(self, recipe: CleanupRecipe, info: _ClusterInfo) -> NDArray[np.bool_]:
         key = ("auto", self._cluster_key(recipe), recipe.refine)
-        mask = self._masks.get(key)
-        if mask is not None:
-            return mask
+        cached = self._masks.get(key)
+        if cached is not None:
+            return cached
         labels = info.clustering.labels
 
-        def cluster_mask() -> np.ndarray:
+        def cluster_mask() -> NDArray[np.bool_]:
             return clean_mask(self._cluster_mask(labels, info.auto_keep, recipe.k) & self.object_prior, self.object_prior)
 
-        mask: np.ndarray | None = None
+        mask: NDArray[np.bool_] | None = None
         if self.precise:
             mask = self.object_prior
             if recipe.refine:
@@ -280,7 +288,7 @@ class CleanupSession:
             self._keeps[key] = keep
         return list(keep)
 
-    def _manual_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int]) -> np.ndarray:
+    def _manual_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int]) -> NDArray[np.bool_]:
         key = ("manual", self._cluster_key(recipe), tuple(keep), recipe.refine)
         mask = self._masks.get(key)
         if mask is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from garbtui.core.compose.fragment import Fragment, load_fragment, transform_fragment
-from garbtui.core.compose.render import RenderedObject, RenderResult, render_scene
+from garbtui.core.compose.render import PlacementInfo, RenderedObject, RenderResult, render_scene
 
 __all__ = [
     "Fragment",
+    "PlacementInfo",
     "RenderResult",
     "RenderedObject",
     "load_fragment",

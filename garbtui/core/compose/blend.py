@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.compose.fragment import mean_lab
+from garbtui.core.workspace.arrays import as_f32
 
 # Alpha below this (of 255) is cut to 0, so every labelled pixel visibly changes the render: a 1/255 fringe
 # would be in the mask while rounding leaves the photo untouched.
@@ -16,7 +18,7 @@ AB_STRENGTH = 0.35  # colour cast follows less: the object's own colour must sta
 WEAK_FACTOR = 0.5  # strengths are halved when the source background is unknown
 
 
-def shape_alpha(alpha: np.ndarray, mode: str) -> np.ndarray:
+def shape_alpha(alpha: NDArray[np.float32], mode: str) -> NDArray[np.uint8]:
     """The alpha a blend mode pastes with (uint8): `none` hard-thresholds, `feather`/`poisson` soften inwards.
 
     Feathering only ever lowers alpha (min with a blurred copy, sigma 1.2 % of the fragment's shorter
@@ -40,11 +42,11 @@ def shape_alpha(alpha: np.ndarray, mode: str) -> np.ndarray:
 
 
 def color_match(
-    rgb: np.ndarray,
-    alpha: np.ndarray,
+    rgb: NDArray[np.float32],
+    alpha: NDArray[np.float32],
     target_lab: tuple[float, float, float] | None,
     source_lab: tuple[float, float, float] | None,
-) -> np.ndarray:
+) -> NDArray[np.float32]:
     """Move the fragment's brightness and colour cast part of the way towards its new surroundings.
 
     With the source background known (the crop margin of raw.png), the change is the illumination
@@ -61,17 +63,18 @@ def color_match(
         strength = WEAK_FACTOR
         if ref is None:
             return rgb
-    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab = as_f32(cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab))
     ratio = (target_lab[0] + 5.0) / (ref[0] + 5.0)
     gain = float(np.clip(1.0 + L_STRENGTH * strength * (ratio - 1.0), 0.6, 1.6))
     lab[:, :, 0] = np.clip(lab[:, :, 0] * gain, 0.0, 100.0)
     for ch in (1, 2):
         lab[:, :, ch] += AB_STRENGTH * strength * (target_lab[ch] - ref[ch])
-    out = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0
-    return np.clip(out, 0.0, 255.0).astype(np.float32)
+    out = as_f32(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)) * 255.0
+    matched: NDArray[np.float32] = np.clip(out, 0.0, 255.0).astype(np.float32)
+    return matched
 
 
-def ring_lab(canvas: np.ndarray, box: tuple[int, int, int, int], alpha_full: np.ndarray | None = None
+def ring_lab(canvas: NDArray[np.uint8], box: tuple[int, int, int, int], alpha_full: NDArray[np.uint8] | None = None
              ) -> tuple[float, float, float] | None:
     """Mean Lab of the canvas in a ring around `box` (x0, y0, x1, y1, may reach outside the canvas)."""
     H, W = canvas.shape[:2]
@@ -92,7 +95,7 @@ def ring_lab(canvas: np.ndarray, box: tuple[int, int, int, int], alpha_full: np.
     return mean_lab(region, weight)
 
 
-def contact_shadow(canvas: np.ndarray, x: float, y: float, width: float, height: float, strength: float = 0.45) -> None:
+def contact_shadow(canvas: NDArray[np.uint8], x: float, y: float, width: float, height: float, strength: float = 0.45) -> None:
     """Darken an elliptic soft patch under the contact point (in place): the object seems to touch the ground."""
     H, W = canvas.shape[:2]
     ax = max(2.0, 0.55 * width)
@@ -107,13 +110,13 @@ def contact_shadow(canvas: np.ndarray, x: float, y: float, width: float, height:
     shade = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
     cv2.ellipse(shade, (int(round(x - x0)), int(round(y - y0 - 0.3 * ay))), (int(round(ax)), int(round(ay))),
                 0.0, 0.0, 360.0, 1.0, -1, lineType=cv2.LINE_AA)
-    shade = cv2.GaussianBlur(shade, (0, 0), sigma)[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
+    shade = as_f32(cv2.GaussianBlur(shade, (0, 0), sigma))[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
     region = canvas[cy0:cy1, cx0:cx1].astype(np.float32)
     region *= (1.0 - strength * shade)[:, :, None]
     canvas[cy0:cy1, cx0:cx1] = np.rint(region).astype(np.uint8)
 
 
-def alpha_composite(dst: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def alpha_composite(dst: NDArray[np.uint8], rgb: NDArray[np.float32], alpha: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """dst * (1 - a) + rgb * a, rounded once to uint8; pixels with alpha 0 are returned untouched."""
     a = alpha.astype(np.float32)[:, :, None] / 255.0
     out = dst.astype(np.float32) * (1.0 - a) + rgb * a
@@ -122,7 +125,7 @@ def alpha_composite(dst: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.n
     return res
 
 
-def poisson_colors(dst_roi: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def poisson_colors(dst_roi: NDArray[np.uint8], rgb: NDArray[np.float32], alpha: NDArray[np.uint8]) -> NDArray[np.float32]:
     """Seamless-clone colours for the fragment inside `dst_roi` (same size), with the mean colour kept.
 
     OpenCV's normal clone solves for colours whose gradients are the fragment's and whose border is

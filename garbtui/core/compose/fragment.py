@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.scene.perspective import with_source_k
+from garbtui.core.workspace.arrays import as_f32
 from garbtui.core.workspace.imageio import read_rgb, read_rgba
 from garbtui.core.workspace.models import CropMeta
 from garbtui.core.workspace.store import FileStamp, Workspace
@@ -23,7 +25,7 @@ class Fragment:
 
     crop_id: str
     meta: CropMeta
-    rgba: np.ndarray  # H x W x 4 uint8, trimmed: the first/last row and column each hold visible alpha
+    rgba: NDArray[np.uint8]  # H x W x 4, trimmed: the first/last row and column each hold visible alpha
     source_bg_lab: tuple[float, float, float] | None  # mean Lab of the source photo around the object
     stamp: FileStamp | None = None  # proc.png's version when read: caches check it
 
@@ -37,7 +39,7 @@ class Fragment:
         return int(self.rgba.shape[1])
 
 
-def alpha_extent(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
+def alpha_extent(alpha: NDArray[np.generic]) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1), exclusive ends, of alpha > 0; None when nothing is visible."""
     rows = np.flatnonzero(alpha.any(axis=1))
     if rows.size == 0:
@@ -46,7 +48,8 @@ def alpha_extent(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def mean_lab(rgb: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, float, float] | None:
+def mean_lab(rgb: NDArray[np.uint8] | NDArray[np.float32], weight: NDArray[np.generic] | None = None
+             ) -> tuple[float, float, float] | None:
     """Mean CIE Lab (L 0..100) of RGB pixels, optionally weighted; None when the weights are all zero.
 
     Large regions are sampled on a regular grid (about 40k pixels): a mean needs no more, and the
@@ -69,7 +72,8 @@ def mean_lab(rgb: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, 
 
 
 def fragment_from_rgba(
-    crop_id: str, meta: CropMeta, rgba: np.ndarray, raw: np.ndarray | None = None, stamp: FileStamp | None = None
+    crop_id: str, meta: CropMeta, rgba: NDArray[np.uint8], raw: NDArray[np.uint8] | None = None,
+    stamp: FileStamp | None = None,
 ) -> Fragment:
     """Trim an RGBA cutout to its visible alpha; the raw crop (same size) gives the source background colour."""
     ext = alpha_extent(rgba[:, :, 3] > 0)
@@ -118,7 +122,7 @@ def proc_stamp(ws: Workspace, crop_id: str) -> FileStamp | None:
     return FileStamp.of(ws.proc_path(crop_id))
 
 
-def cutout_from_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def cutout_from_mask(rgb: NDArray[np.uint8], mask: NDArray[np.bool_]) -> NDArray[np.uint8]:
     """An RGBA cutout: the photo with alpha 255 inside `mask`, 0 elsewhere (e.g. from a ground-truth polygon)."""
     rgba = np.dstack([rgb, np.where(mask, 255, 0).astype(np.uint8)])
     return rgba
@@ -128,11 +132,11 @@ def cutout_from_mask(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
 class Transformed:
     """A transformed fragment in float32: premultiplication undone, alpha 0..255, trimmed to alpha > 0."""
 
-    rgb: np.ndarray  # h x w x 3 float32, 0..255
-    alpha: np.ndarray  # h x w float32, 0..255
+    rgb: NDArray[np.float32]  # h x w x 3, 0..255
+    alpha: NDArray[np.float32]  # h x w, 0..255
 
 
-def premultiply(rgba: np.ndarray, flip: bool = False) -> np.ndarray:
+def premultiply(rgba: NDArray[np.uint8], flip: bool = False) -> NDArray[np.float32]:
     """An RGBA cutout (mirrored with flip) as float32 with colour premultiplied by alpha: what every
     transform starts from, and what a cache of fragments may keep to skip this step."""
     img = rgba[:, ::-1] if flip else rgba
@@ -140,7 +144,7 @@ def premultiply(rgba: np.ndarray, flip: bool = False) -> np.ndarray:
     return np.concatenate([img[:, :, :3].astype(np.float32) * (a / 255.0), a], axis=2)
 
 
-def transform_fragment(rgba: np.ndarray, scale: float, rotation: float = 0.0, flip: bool = False) -> Transformed:
+def transform_fragment(rgba: NDArray[np.uint8], scale: float, rotation: float = 0.0, flip: bool = False) -> Transformed:
     """Flip (horizontal), scale, then rotate (degrees, anticlockwise on screen) an RGBA cutout.
 
     Resampling runs on premultiplied colour so transparent pixels never bleed a dark or stale fringe.
@@ -149,7 +153,7 @@ def transform_fragment(rgba: np.ndarray, scale: float, rotation: float = 0.0, fl
     return transform_premultiplied(premultiply(rgba, flip), scale, rotation)
 
 
-def transform_premultiplied(pm: np.ndarray, scale: float, rotation: float = 0.0) -> Transformed:
+def transform_premultiplied(pm: NDArray[np.float32], scale: float, rotation: float = 0.0) -> Transformed:
     """transform_fragment on an already premultiplied (and flipped) fragment (see premultiply)."""
     h, w = pm.shape[:2]
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
@@ -157,7 +161,7 @@ def transform_premultiplied(pm: np.ndarray, scale: float, rotation: float = 0.0)
         raise InputError(f"scale {scale:g} makes the fragment {nw}x{nh} px, over {MAX_FRAGMENT_SIDE} px a side")
     if (nw, nh) != (w, h):
         interp = cv2.INTER_AREA if nw < w or nh < h else cv2.INTER_LINEAR
-        pm = cv2.resize(pm, (nw, nh), interpolation=interp)
+        pm = as_f32(cv2.resize(pm, (nw, nh), interpolation=interp))
     rot = rotation % 360.0
     if rot != 0.0:
         rad = math.radians(rot)
@@ -167,7 +171,7 @@ def transform_premultiplied(pm: np.ndarray, scale: float, rotation: float = 0.0)
         m = cv2.getRotationMatrix2D(((nw - 1) / 2.0, (nh - 1) / 2.0), rot, 1.0)
         m[0, 2] += (bw - 1) / 2.0 - (nw - 1) / 2.0
         m[1, 2] += (bh - 1) / 2.0 - (nh - 1) / 2.0
-        pm = cv2.warpAffine(pm, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        pm = as_f32(cv2.warpAffine(pm, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0))
     alpha = np.clip(pm[:, :, 3], 0.0, 255.0)
     safe = np.maximum(alpha, 1e-3)[:, :, None] / 255.0
     rgb = np.clip(pm[:, :, :3] / safe, 0.0, 255.0)
@@ -175,7 +179,7 @@ def transform_premultiplied(pm: np.ndarray, scale: float, rotation: float = 0.0)
     return Transformed(rgb.astype(np.float32), alpha.astype(np.float32))
 
 
-def outline_cutout(ws: Workspace, crop_id: str) -> np.ndarray:
+def outline_cutout(ws: Workspace, crop_id: str) -> NDArray[np.uint8]:
     """An RGBA cutout of a crop from its annotated outline (polygon, brush or box): exact, no k-means.
 
     For sources whose annotations already trace the object (COCO / TACO polygons, brush masks), this is

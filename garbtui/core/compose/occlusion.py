@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass
@@ -19,16 +20,16 @@ class Layer:
 
     x0: int
     y0: int
-    mask: np.ndarray  # bool, local to the window
+    mask: NDArray[np.bool_]  # local to the window
     own_pixels: int  # pixels inside the image before any occlusion
 
     @property
     def x1(self) -> int:
-        return self.x0 + self.mask.shape[1]
+        return self.x0 + int(self.mask.shape[1])
 
     @property
     def y1(self) -> int:
-        return self.y0 + self.mask.shape[0]
+        return self.y0 + int(self.mask.shape[0])
 
 
 def occlude(earlier: list[Layer], top: Layer) -> None:

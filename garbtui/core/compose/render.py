@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.compose.blend import (
     alpha_composite,
@@ -29,10 +30,16 @@ from garbtui.core.errors import GarbError, InputError
 from garbtui.core.scene.backgrounds import load_seg, placement_check
 from garbtui.core.scene.perspective import ScaleDecision, resolve_scale
 from garbtui.core.scene.size_priors import load_size_priors
+from garbtui.core.workspace.arrays import as_u8
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import BackgroundMeta, Placement, Scene
-from garbtui.core.workspace.rle import encode_window_rle
+from garbtui.core.workspace.rle import CocoRle, encode_window_rle
 from garbtui.core.workspace.store import FileStamp, Workspace
+
+# A render's cache of decoded (and preview-sized) background photos, kept by the caller between renders:
+# (background id, max_size, meta.json's stamp, the photo's stamps) -> (meta, pixels, render px per photo px).
+BackgroundKey = tuple[str, int | None, FileStamp | None, tuple[FileStamp | None, ...]]
+BackgroundCache = dict[BackgroundKey, tuple[BackgroundMeta, NDArray[np.uint8], float]]
 
 
 @dataclass
@@ -48,7 +55,7 @@ class RenderedObject:
     crop_id: str
     label: str
     bbox: tuple[int, int, int, int]
-    mask_roi: np.ndarray
+    mask_roi: NDArray[np.bool_]
     offset: tuple[int, int]
     image_size: tuple[int, int]  # (width, height) of the render
     visible_fraction: float  # visible pixels / pixels inside the image before occlusion
@@ -60,7 +67,7 @@ class RenderedObject:
     scale: ScaleDecision | None = None
 
     @property
-    def mask(self) -> np.ndarray:
+    def mask(self) -> NDArray[np.bool_]:
         """Full-size bool mask (height x width) of the visible pixels."""
         w, h = self.image_size
         out = np.zeros((h, w), dtype=bool)
@@ -73,16 +80,34 @@ class RenderedObject:
     def area(self) -> int:
         return int(self.mask_roi.sum())
 
-    def rle(self) -> dict:
+    def rle(self) -> CocoRle:
         """COCO compressed RLE ({'size': [h, w], 'counts': str}) of the visible mask."""
         return encode_window_rle(self.mask_roi, self.offset, self.image_size)
+
+
+@dataclass
+class PlacementInfo:
+    """One placement as the paste step sees it: what it is, how it was scaled, and what pasting found.
+
+    Made by the caller before composite_placement (index, crop, label, scale, area), completed by it
+    (clipped, or the reason nothing of it shows) and turned into a RenderedObject by finish_object.
+    """
+
+    index: int
+    crop_id: str
+    label: str
+    scale: ScaleDecision | None = None  # None for recipes, whose scales are already numbers
+    in_area: bool = True  # the contact point is inside the background's placement area
+    area_note: str = ""  # why it is not
+    clipped: bool = False  # part of the fragment fell outside the image
+    reason: str = ""  # why nothing of it shows, when composite_placement returned no layer
 
 
 @dataclass
 class RenderResult:
     """The composite (RGB uint8) and every placed object, in placement order."""
 
-    image: np.ndarray
+    image: NDArray[np.uint8]  # RGB
     objects: list[RenderedObject]
     scene_id: str
     background_id: str
@@ -102,7 +127,7 @@ def _source_camera_height(ws: Workspace, image_id: str) -> float | None:
         return None
 
 
-def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, np.ndarray]:
+def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, NDArray[np.uint8]]:
     if not (ws.background_dir(scene.background_id) / "meta.json").is_file():
         raise InputError(f"scene {scene.id}: background {scene.background_id} does not exist in the workspace",
                          where=str(ws.root / "backgrounds"))
@@ -115,10 +140,10 @@ def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, np.nd
 
 
 def _background_at(
-    ws: Workspace, scene: Scene, max_size: int | None, cache: dict[tuple, tuple[BackgroundMeta, np.ndarray, float]] | None
-) -> tuple[BackgroundMeta, np.ndarray, float]:
+    ws: Workspace, scene: Scene, max_size: int | None, cache: BackgroundCache | None
+) -> tuple[BackgroundMeta, NDArray[np.uint8], float]:
     """The background photo, shrunk to max_size when given, from `cache` when its files are unchanged."""
-    key = None
+    key: BackgroundKey | None = None
     if cache is not None:
         folder = ws.background_dir(scene.background_id)
         key = (scene.background_id, max_size, FileStamp.of(folder / "meta.json"),
@@ -132,7 +157,7 @@ def _background_at(
     if max_size is not None and max(W0, H0) > max_size:
         factor = max_size / max(W0, H0)
         size = (max(1, round(W0 * factor)), max(1, round(H0 * factor)))
-        bg = cv2.resize(bg, size, interpolation=cv2.INTER_AREA)
+        bg = as_u8(cv2.resize(bg, size, interpolation=cv2.INTER_AREA))
     bg = np.ascontiguousarray(bg)
     if cache is not None and key is not None:
         bg.flags.writeable = False
@@ -148,7 +173,7 @@ def render_scene(
     *,
     max_size: int | None = None,
     fragments: dict[str, Fragment] | None = None,
-    backgrounds: dict[tuple, tuple[BackgroundMeta, np.ndarray, float]] | None = None,
+    backgrounds: BackgroundCache | None = None,
 ) -> RenderResult:
     """Render `scene` in memory. Deterministic: the same scene and files give the same pixels.
 
@@ -156,8 +181,9 @@ def render_scene(
     labels follow. `fragments` is an optional cache (crop id -> Fragment) the caller may keep between
     renders; it is filled as fragments are loaded, and an entry whose proc.png was saved again since
     is reloaded. `backgrounds` is the same for decoded (and preview-sized) background photos, keyed on
-    the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements outside the placement area are rendered
-    and flagged (RenderedObject.in_area, RenderResult.warnings), never refused.
+    the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements
+    outside the placement area are rendered and flagged (RenderedObject.in_area, RenderResult.warnings),
+    never refused.
     """
     bg_meta, bg, factor = _background_at(ws, scene, max_size, backgrounds)
     canvas = bg.copy()
@@ -166,7 +192,7 @@ def render_scene(
     seg = load_seg(ws, bg_meta.id)
     cache = fragments if fragments is not None else {}
     layers: list[Layer | None] = []
-    infos: list[dict] = []
+    infos: list[PlacementInfo] = []
     warnings: list[str] = []
     for index, p in enumerate(scene.placements):
         frag = cache.get(p.crop_id)
@@ -180,15 +206,15 @@ def render_scene(
         area = placement_check(bg_meta, seg, p.x, p.y)
         if not area.ok:
             warnings.append(f"placement {index} ({p.crop_id}): {area.reason}")
-        info = {"index": index, "crop_id": p.crop_id, "label": frag.meta.label, "scale": decision,
-                "in_area": area.ok, "area_note": area.reason, "clipped": False, "reason": ""}
+        info = PlacementInfo(index, p.crop_id, frag.meta.label, decision, area.ok, area.reason)
         infos.append(info)
         t = transform_fragment(frag.rgba, decision.scale * factor, p.rotation, p.flip)
         layer = composite_placement(canvas, layers, t, p, p.x * factor, p.y * factor, frag.source_bg_lab, info)
         if layer is None:
-            warnings.append(f"placement {index} ({p.crop_id}): {info['reason']}")
+            warnings.append(f"placement {index} ({p.crop_id}): {info.reason}")
         layers.append(layer)
-    objects = [finish_object(info, layer, scene.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
+    objects = [finish_object(info, layer, scene.occlusion_drop, (W, H))
+               for info, layer in zip(infos, layers, strict=True)]
     for obj in objects:
         if obj.dropped and obj.drop_reason.startswith("hidden"):
             warnings.append(f"placement {obj.placement_index} ({obj.crop_id}): {obj.drop_reason}")
@@ -196,16 +222,17 @@ def render_scene(
 
 
 def composite_placement(
-    canvas: np.ndarray, layers: list[Layer | None], t: Transformed, p: Placement, x: float, y: float,
-    source_bg_lab: tuple[float, float, float] | None, info: dict,
+    canvas: NDArray[np.uint8], layers: list[Layer | None], t: Transformed, p: Placement, x: float, y: float,
+    source_bg_lab: tuple[float, float, float] | None, info: PlacementInfo,
 ) -> Layer | None:
     """Paste one transformed fragment onto `canvas` with the bottom-centre of its visible extent at (x, y)
     (render pixels), and take its pixels from the earlier `layers`. Returns its layer, or None with
-    info["reason"] saying why nothing of it shows. The one paste step of scenes and generated images."""
+    info.reason saying why nothing of it shows (info.clipped says whether part of it fell outside).
+    The one paste step of scenes and generated images."""
     alpha = shape_alpha(t.alpha, p.blend)
     ext = alpha_extent(alpha > 0)
     if ext is None:
-        info["reason"] = "too small to show a single pixel"
+        info.reason = "too small to show a single pixel"
         return None
     ex0, ey0, ex1, ey1 = ext
     alpha = alpha[ey0:ey1, ex0:ex1]
@@ -217,16 +244,16 @@ def composite_placement(
     oy = int(math.floor(y + 0.5)) - h
     cx0, cy0, cx1, cy1 = max(0, ox), max(0, oy), min(W, ox + w), min(H, oy + h)
     if cx1 <= cx0 or cy1 <= cy0:
-        info["reason"] = "entirely outside the image"
+        info.reason = "entirely outside the image"
         return None
     local_a = alpha[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
     local_rgb = rgb[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
     visible = local_a > 0
     own = int(np.count_nonzero(visible))
     if own == 0:
-        info["reason"] = "its visible part is outside the image"
+        info.reason = "its visible part is outside the image"
         return None
-    info["clipped"] = own < int(np.count_nonzero(alpha))
+    info.clipped = own < int(np.count_nonzero(alpha))
     if p.color_match:
         target = ring_lab(canvas, (ox, oy, ox + w, oy + h), alpha)
         local_rgb = color_match(local_rgb, local_a.astype(np.float32), target, source_bg_lab)
@@ -241,12 +268,12 @@ def composite_placement(
     return layer
 
 
-def finish_object(info: dict, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
+def finish_object(info: PlacementInfo, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
     """The labelled object of one placement: its visible mask and exact box after every later paste."""
-    extra = (info["clipped"], info.get("in_area", True), info.get("area_note", ""), info.get("scale"))
+    extra = (info.clipped, info.in_area, info.area_note, info.scale)
     if layer is None:
-        return RenderedObject(info["index"], info["crop_id"], info["label"], (0, 0, 0, 0),
-                              np.zeros((0, 0), dtype=bool), (0, 0), size, 0.0, True, info["reason"], *extra)
+        return RenderedObject(info.index, info.crop_id, info.label, (0, 0, 0, 0),
+                              np.zeros((0, 0), dtype=bool), (0, 0), size, 0.0, True, info.reason, *extra)
     ext = alpha_extent(layer.mask)
     frac = visible_fraction(layer)
     pixels = int(np.count_nonzero(layer.mask))
@@ -262,5 +289,5 @@ def finish_object(info: dict, layer: Layer | None, occlusion_drop: float, size: 
     if dropped:
         reason = "hidden entirely by later fragments" if pixels == 0 else (
             f"hidden {100 * (1 - frac):.0f}% by later fragments (over the {100 * occlusion_drop:.0f}% limit)")
-    return RenderedObject(info["index"], info["crop_id"], info["label"], bbox, mask, offset, size, frac, dropped,
+    return RenderedObject(info.index, info.crop_id, info.label, bbox, mask, offset, size, frac, dropped,
                           reason, *extra)

@@ -21,9 +21,11 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui import __version__
 from garbtui.core.compose.render import RenderedObject, RenderResult
@@ -43,6 +45,9 @@ class LabelStudioNames:
     polygon: str = "outline"
 
 
+DEFAULT_LS_NAMES = LabelStudioNames()
+
+
 def workspace_categories(ws: Workspace) -> list[str]:
     """Every label of the workspace's crops, sorted: stable class ids across the scenes of one workspace."""
     labels: set[str] = set()
@@ -60,7 +65,7 @@ def _category_list(objects: list[RenderedObject], categories: Sequence[str] | No
     return names + missing
 
 
-def mask_polygons(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[list[tuple[float, float]]]:
+def mask_polygons(mask: NDArray[np.bool_], offset: tuple[int, int] = (0, 0)) -> list[list[tuple[float, float]]]:
     """Outer outlines of a bool mask, in image pixels (pixel-corner convention), largest first."""
     if mask.size == 0 or not mask.any():
         return []
@@ -96,10 +101,11 @@ def merge_parts(parts: list[list[tuple[float, float]]]) -> list[tuple[float, flo
     return merged
 
 
-def coco_dict(result: RenderResult, image_file_name: str, categories: list[str]) -> dict:
+def coco_dict(result: RenderResult, image_file_name: str, categories: list[str]) -> dict[str, Any]:
+    """COCO instances of one render: its kept objects, box = extent of the visible mask, RLE segmentation."""
     h, w = result.image.shape[:2]
     cat_id = {name: i + 1 for i, name in enumerate(categories)}
-    anns = []
+    anns: list[dict[str, Any]] = []
     for obj in result.kept:
         x0, y0, x1, y1 = obj.bbox
         anns.append({
@@ -141,7 +147,7 @@ def yolo_lines(result: RenderResult, categories: list[str]) -> tuple[list[str], 
     return det, seg
 
 
-def labelstudio_task(result: RenderResult, image_ref: str, names: LabelStudioNames = LabelStudioNames()) -> dict:
+def labelstudio_task(result: RenderResult, image_ref: str, names: LabelStudioNames = DEFAULT_LS_NAMES) -> dict[str, Any]:
     """One Label Studio task with the render's objects as predictions (boxes and polygons, percent units)."""
     h, w = result.image.shape[:2]
     regions = []
@@ -182,7 +188,7 @@ def write_scene_labels(
     categories: Sequence[str] | None = None,
     *,
     image_ref: str | None = None,
-    ls_names: LabelStudioNames = LabelStudioNames(),
+    ls_names: LabelStudioNames = DEFAULT_LS_NAMES,
 ) -> LabelFiles:
     """Write COCO, YOLO (detect + segment) and Label Studio files for one render into `out_dir`.
 

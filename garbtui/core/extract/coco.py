@@ -81,8 +81,8 @@ def _region(ann: dict[str, Any], label: str, img: dict[str, Any], where: str, sk
             return SourceRegion("brush", label, rid, "pixels", coco_rle=seg, declared_size=size, where=where)
         bbox = ann.get("bbox")
         if isinstance(bbox, list) and len(bbox) == 4:
-            box = tuple(finite(v, "bbox value") for v in bbox)
-            return SourceRegion("box", label, rid, "pixels", box=box, declared_size=size, where=where)  # type: ignore[arg-type]
+            x, y, w, h = (finite(v, "bbox value") for v in bbox)
+            return SourceRegion("box", label, rid, "pixels", box=(x, y, w, h), declared_size=size, where=where)
     except (TypeError, ValueError) as exc:
         skipped.append(Skip(where, f"malformed geometry: {exc}"))
         return None

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.extract.coco import parse_coco
@@ -28,14 +27,16 @@ from garbtui.core.extract.sources import ParsedExport, Skip, SourceItem, SourceR
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png, atomic_write_text
 from garbtui.core.workspace.ids import file_sha1, short_hash, slugify
 from garbtui.core.workspace.imageio import ImageInfo, probe_image, read_bgr
+from garbtui.core.workspace.jobs import ProgressFn, default_workers
 from garbtui.core.workspace.jsonfile import read_json
-from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region
+from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region, SceneKind
 from garbtui.core.workspace.regions import bounds, clamp_bbox, region_from_box
 from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
 from garbtui.core.workspace.store import Workspace
 
 DEFAULT_MARGIN = 0.15
-ProgressFn = Callable[[int, int, str], None]
+# Most threads that decode, cut and PNG-encode images at once (OpenCV releases the GIL), however many CPUs.
+EXTRACT_THREADS = 4
 _EPS = 1e-6
 
 
@@ -72,7 +73,7 @@ def load_export(
     try:
         fmt = detect_format(data)
     except InputError as exc:
-        raise InputError(exc.message, where=str(path)) from None
+        raise InputError(exc.message, where=str(path), field=exc.field) from None
     if fmt == "coco":
         return parse_coco(data, where=path.name, scene=options.scene)
     return parse_labelstudio(
@@ -96,7 +97,7 @@ def extract(
         try:
             path = resolver.resolve(item.image_ref)
         except InputError as exc:
-            report.skipped.append(Skip(item.where, exc.message))
+            report.skipped.append(Skip(item.where, exc.message, exc.field))
             continue
         # Resolved, so two spellings of one file (a link, a/../a) are one image handled by one thread.
         groups.setdefault(str(path.resolve()), []).append((item, path))
@@ -104,7 +105,7 @@ def extract(
     if progress:
         progress(0, total, "")
     # Images are independent: decode, cut and PNG-encode them on a few threads (OpenCV releases the GIL).
-    with ThreadPoolExecutor(max_workers=max(1, workers or default_workers())) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers or default_workers(EXTRACT_THREADS))) as pool:
         futures = {pool.submit(_extract_image_safely, ws, entries, options): key for key, entries in groups.items()}
         for n, future in enumerate(as_completed(futures), start=1):
             part = future.result()
@@ -120,10 +121,6 @@ def extract(
     return report
 
 
-def default_workers() -> int:
-    return min(4, os.cpu_count() or 1)
-
-
 def _extract_image_safely(
     ws: Workspace, entries: list[tuple[SourceItem, Path]], options: ExtractOptions
 ) -> ExtractReport:
@@ -132,7 +129,7 @@ def _extract_image_safely(
         _extract_image(ws, entries, options, part, set())
     except GarbError as exc:
         for item, path in entries:
-            part.skipped.append(Skip(item.where, f"{path}: {exc.message}"))
+            part.skipped.append(Skip(item.where, f"{path}: {exc.message}", exc.field))
     return part
 
 
@@ -179,7 +176,7 @@ class _Object:
     label: str
     region: Region
     result_ids: list[str]
-    mask: np.ndarray | None  # full-image bool mask for brush regions
+    mask: NDArray[np.bool_] | None  # full-image bool mask for brush regions
     where: str
 
 
@@ -190,7 +187,7 @@ def _objects(item: SourceItem, info: ImageInfo, report: ExtractReport) -> list[_
         try:
             obj = _to_pixels(reg, info)
         except InputError as exc:
-            report.skipped.append(Skip(reg.where, exc.message))
+            report.skipped.append(Skip(reg.where, exc.message, exc.field))
             continue
         if obj is None:
             continue
@@ -215,7 +212,7 @@ def _to_pixels(reg: SourceRegion, info: ImageInfo) -> _Object | None:
     sx, sy = _scale(reg, info)
     # Huge but finite numbers in an export overflow to infinity once scaled: refuse them here, clearly.
     numbers = list(reg.box or ()) + [v for part in reg.parts or [] for p in part for v in p]
-    if not all(math.isfinite(v * s) for v, s in zip(numbers, [sx, sy] * len(numbers))):
+    if not all(math.isfinite(v * s) for v, s in zip(numbers, [sx, sy] * len(numbers), strict=False)):
         raise InputError("coordinates too large to be in the image")
     if reg.kind == "box" and reg.box is not None:
         x, y, w, h = reg.box
@@ -242,7 +239,7 @@ def _to_pixels(reg: SourceRegion, info: ImageInfo) -> _Object | None:
     raise InputError(f"region of kind {reg.kind} has no geometry")
 
 
-def _brush_mask(reg: SourceRegion, info: ImageInfo) -> np.ndarray:
+def _brush_mask(reg: SourceRegion, info: ImageInfo) -> NDArray[np.bool_]:
     if reg.brush_rle is not None:
         w, h = reg.declared_size or (info.width, info.height)
         rgba = decode_ls_rle(reg.brush_rle, w, h)
@@ -253,12 +250,12 @@ def _brush_mask(reg: SourceRegion, info: ImageInfo) -> np.ndarray:
     else:
         raise InputError("brush region without a mask")
     if mask.shape != (info.height, info.width):
-        mask = cv2.resize(mask.astype(np.uint8), (info.width, info.height), interpolation=cv2.INTER_NEAREST) > 0
+        mask = np.asarray(cv2.resize(mask.astype(np.uint8), (info.width, info.height), interpolation=cv2.INTER_NEAREST)) > 0
     return mask
 
 
 def _area(points: list[tuple[float, float]]) -> float:
-    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1]))
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
 
 
 def _iou(a: BBox, b: BBox) -> float:
@@ -320,23 +317,28 @@ def crop_window(box: BBox, margin: float, width: int, height: int) -> tuple[int,
     return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
 
 
+def _scene_kind(scene: str | None) -> SceneKind:
+    """A scene kind from an export or an option: road, front, or unknown for anything else."""
+    return "road" if scene == "road" else "front" if scene == "front" else "unknown"
+
+
 def _store_image(
-    ws: Workspace, image_id: str, path: Path, info: ImageInfo, bgr: np.ndarray, item: SourceItem,
+    ws: Workspace, image_id: str, path: Path, info: ImageInfo, bgr: NDArray[np.uint8], item: SourceItem,
     options: ExtractOptions, digest: str,
 ) -> None:
     folder = ws.image_dir(image_id)
     meta_path = folder / "meta.json"
-    scene = options.scene or item.scene or "unknown"
+    kind = _scene_kind(options.scene or item.scene)
     surface = item.surface or "unknown"
     if meta_path.exists():
-        meta = ws.load_image_meta(image_id)
-        changed = False
-        if meta.scene == "unknown" and scene != "unknown":
-            meta.scene, changed = scene, True  # type: ignore[assignment]
-        if meta.surface == "unknown" and surface != "unknown":
-            meta.surface, changed = surface, True
-        if changed:
-            ws.save_image_meta(meta)
+        def fill_unknown(meta: ImageMeta) -> None:
+            """A scene kind or surface the photo did not have yet comes from this export (or the options)."""
+            if meta.scene == "unknown" and kind != "unknown":
+                meta.scene = kind
+            if meta.surface == "unknown" and surface != "unknown":
+                meta.surface = surface
+
+        ws.update_meta(ImageMeta, image_id, fill_unknown)
         return
     copied = info.orientation == 1 and info.format in ("JPEG", "PNG") and not info.has_alpha
     if copied:
@@ -354,12 +356,12 @@ def _store_image(
         id=image_id, file=name, source_path=item.image_ref, source_kind=item.source_kind, task_id=item.task_id,
         width=info.width, height=info.height, exif_orientation=info.orientation,
         file_sha1=digest if copied else file_sha1(folder / name),
-        scene=scene if scene in ("road", "front") else "unknown", surface=surface,
+        scene=kind, surface=surface,
     ).save(meta_path)
 
 
 def _store_crop(
-    ws: Workspace, crop_id: str, image_id: str, item: SourceItem, obj: _Object, bgr: np.ndarray, info: ImageInfo,
+    ws: Workspace, crop_id: str, image_id: str, item: SourceItem, obj: _Object, bgr: NDArray[np.uint8], info: ImageInfo,
     options: ExtractOptions,
 ) -> None:
     box = obj.region.bbox
@@ -369,7 +371,6 @@ def _store_crop(
     if obj.mask is not None and not (folder / "mask.png").exists():
         atomic_write_png(folder / "mask.png", (obj.mask[y0:y1, x0:x1].astype(np.uint8) * 255), compression=1)
     ws.write_raw(crop_id, crop, bgr=True)
-    scene = options.scene or item.scene or "unknown"
     margin_px = (
         max(0, _floor(box.x0) - x0), max(0, _floor(box.y0) - y0),
         max(0, x1 - _ceil(box.x1)), max(0, y1 - _ceil(box.y1)),
@@ -380,8 +381,8 @@ def _store_crop(
         from_prediction=item.from_prediction, label=obj.label, origin_x=x0, origin_y=y0,
         crop_width=x1 - x0, crop_height=y1 - y0, image_width=info.width, image_height=info.height,
         region=obj.region, margin=options.margin, margin_px=margin_px,
-        scene=scene if scene in ("road", "front") else "unknown", surface=item.surface or "unknown",
+        scene=_scene_kind(options.scene or item.scene), surface=item.surface or "unknown",
         bottom_row=box.y1,
     )
     if not (folder / "meta.json").exists():
-        ws.save_crop_meta(meta)
+        ws.save_meta(meta)

@@ -19,6 +19,8 @@ SURFACE_VALUES = {"road", "pavement", "grass", "ground", "sand", "dirt", "gravel
 MIN_META_KEYS = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "agreement",
                  "drafts", "predictions", "meta", "inner_id", "total_annotations", "cancelled_annotations",
                  "total_predictions", "project", "updated_by", "file_upload"}
+# The skip reason of an annotation left out because only the latest is read (annotations="latest").
+OLDER_ANNOTATION = "older annotation (only the latest one of a task is read)"
 REGION_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "brushlabels", "labels", "keypointlabels",
                      "ellipselabels")
 
@@ -99,7 +101,7 @@ def parse_labelstudio(
             else:
                 new = _items_from_task(task, task_where, config, annotations, predictions, skipped)
         except InputError as exc:
-            skipped.append(Skip(task_where, exc.message))
+            skipped.append(Skip(task_where, exc.message, exc.field))
             continue
         if not new and fmt == "labelstudio-json" and not task.get("annotations") and not task.get("predictions"):
             skipped.append(Skip(task_where, "no annotation"))
@@ -128,7 +130,7 @@ def _latest_per_task(items: list[SourceItem], skipped: list[Skip]) -> list[Sourc
         newer = (str(item.task.get("updated_at") or ""), _num(item.annotation_id)) > (
             str(current.task.get("updated_at") or ""), _num(current.annotation_id))
         older = current if newer else item
-        skipped.append(Skip(older.where, "older annotation (use --annotations all)"))
+        skipped.append(Skip(older.where, OLDER_ANNOTATION, field="annotations"))
         if newer:
             best[key] = item
     return [best[k] for k in order]
@@ -142,10 +144,11 @@ def _image_ref(data: dict[str, Any], config: LabelConfig | None, where: str) -> 
         return value
     candidates = [k for k, v in data.items() if isinstance(v, str) and _looks_like_image(v)]
     if len(candidates) == 1:
-        return data[candidates[0]]
+        return str(data[candidates[0]])
     if not candidates:
-        raise InputError("no image field in the task data (pass --config to name it)")
-    raise InputError(f"several image-like fields {candidates} in the task data (pass --config to choose)")
+        raise InputError("no image field in the task data (a labeling config names it)", field="config")
+    raise InputError(f"several image-like fields {candidates} in the task data (a labeling config chooses one)",
+                     field="config")
 
 
 def _looks_like_image(value: str) -> bool:
@@ -176,7 +179,7 @@ def _items_from_task(
     if mode == "latest" and len(usable) > 1:
         usable.sort(key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), _num(a.get("id"))))
         for ann in usable[:-1]:
-            skipped.append(Skip(f"{where} annotation {ann.get('id')}", "older annotation (use --annotations all)"))
+            skipped.append(Skip(f"{where} annotation {ann.get('id')}", OLDER_ANNOTATION, field="annotations"))
         usable = usable[-1:]
     sources: list[tuple[dict[str, Any], bool]] = [(a, False) for a in usable]
     if predictions:
@@ -276,8 +279,8 @@ def _region_from_value(
             return SourceRegion("brush", label, result_ids, "percent", brush_rle=list(value["rle"]),
                                 declared_size=size, where=where)
         if {"x", "y", "width", "height"} <= value.keys() and rtype in ("rectanglelabels", "rectangle", "labels", ""):
-            box = tuple(finite(value[k], f"box {k}") for k in ("x", "y", "width", "height"))
-            return SourceRegion("box", label, result_ids, "percent", box=box,  # type: ignore[arg-type]
+            x, y, w, h = (finite(value[k], f"box {k}") for k in ("x", "y", "width", "height"))
+            return SourceRegion("box", label, result_ids, "percent", box=(x, y, w, h),
                                 rotation=finite(value.get("rotation") or 0.0, "rotation"), declared_size=size,
                                 where=where)
     except (TypeError, ValueError, IndexError) as exc:

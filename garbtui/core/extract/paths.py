@@ -46,7 +46,8 @@ class PathResolver:
             root = self.media_root or self.base_dir
             return self._mapped(str(root / rel))
         if re.match(r"^https?://", ref):
-            raise InputError(f"remote image URL {ref!r}: download it and map it with --path-map")
+            raise InputError(f"remote image URL {ref!r}: download it and map its prefix to the local copy (a path map)",
+                             field="path_maps")
         ref = unquote(ref) if "%" in ref and not Path(ref).exists() else ref
         mapped = self._mapped(ref)
         return mapped if mapped.is_absolute() else (self.base_dir / mapped)
@@ -54,15 +55,15 @@ class PathResolver:
     def _mapped(self, path: str) -> Path:
         for old, new in self.path_maps:
             if path == old or path.startswith(old.rstrip("/") + "/"):
-                return Path(new + path[len(old.rstrip("/")):] if not path == old else new)
+                return Path(new + path[len(old.rstrip("/")):] if path != old else new)
         return Path(path)
 
 
 def parse_path_map(text: str) -> tuple[str, str]:
     """Parse one `--path-map OLD=NEW` value."""
     if "=" not in text:
-        raise InputError(f"--path-map needs OLD=NEW, got {text!r}")
+        raise InputError(f"a path map needs OLD=NEW, got {text!r}", field="path_maps")
     old, new = text.split("=", 1)
     if not old:
-        raise InputError(f"--path-map needs a non-empty OLD prefix, got {text!r}")
+        raise InputError(f"a path map needs a non-empty OLD prefix, got {text!r}", field="path_maps")
     return old, new

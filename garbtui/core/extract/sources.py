@@ -26,7 +26,7 @@ class SourceRegion:
     rotation: float = 0.0
     parts: list[list[tuple[float, float]]] | None = None  # polygon parts
     brush_rle: list[int] | None = None  # Label Studio RLE
-    coco_rle: dict | None = None
+    coco_rle: dict[str, Any] | None = None
     declared_size: tuple[int, int] | None = None  # original_width/height (or COCO image width/height)
     where: str = ""
 
@@ -53,6 +53,7 @@ class Skip:
 
     where: str
     reason: str
+    field: str | None = None  # the extraction parameter that would change this (see GarbError.field)
 
 
 @dataclass

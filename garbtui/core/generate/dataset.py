@@ -21,9 +21,10 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from garbtui import __version__
-from garbtui.core.export.labels import LabelStudioNames
+from garbtui.core.export.labels import DEFAULT_LS_NAMES, LabelStudioNames
 from garbtui.core.generate.recipe import ImageRecord
 from garbtui.core.scene.taxonomy import supercategory
 from garbtui.core.workspace.atomic import atomic_write_text
@@ -55,7 +56,7 @@ class DatasetSummary:
     def objects(self) -> int:
         return sum(c.total for c in self.classes.values())
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "images": self.images,
             "objects": self.objects,
@@ -65,9 +66,10 @@ class DatasetSummary:
         }
 
 
-def _coco(records: Sequence[ImageRecord], categories: list[str], description: str) -> dict:
+def _coco(records: Sequence[ImageRecord], categories: list[str], description: str) -> dict[str, Any]:
     cat_id = {name: i + 1 for i, name in enumerate(categories)}
-    images, anns = [], []
+    images: list[dict[str, Any]] = []
+    anns: list[dict[str, Any]] = []
     for image_id, rec in enumerate(records, start=1):
         r = rec.recipe
         images.append({"id": image_id, "file_name": rec.image_file, "width": rec.width, "height": rec.height,
@@ -89,7 +91,7 @@ def _coco(records: Sequence[ImageRecord], categories: list[str], description: st
     }
 
 
-def _labelstudio(records: Iterable[ImageRecord], prefix: str, names: LabelStudioNames) -> list[dict]:
+def _labelstudio(records: Iterable[ImageRecord], prefix: str, names: LabelStudioNames) -> list[dict[str, Any]]:
     tasks = []
     for rec in records:
         w, h = rec.width, rec.height
@@ -133,18 +135,17 @@ def summarize(records: Iterable[ImageRecord], categories: list[str]) -> DatasetS
 
 
 def write_dataset(out_dir: Path, records: Sequence[ImageRecord], categories: list[str], *,
-                  ls_prefix: str = "", ls_names: LabelStudioNames = LabelStudioNames()) -> DatasetSummary:
+                  ls_prefix: str = "", ls_names: LabelStudioNames = DEFAULT_LS_NAMES) -> DatasetSummary:
     """Write every dataset file of the folder from the records (in their order)."""
     out_dir = Path(out_dir)
     desc = "garbtui synthetic litter dataset"
-    dump = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"  # noqa: E731
-    atomic_write_text(out_dir / "coco.json", dump(_coco(records, categories, desc)))
+    atomic_write_text(out_dir / "coco.json", _dump(_coco(records, categories, desc)))
     split_records = {s: [r for r in records if r.recipe.split == s] for s in SPLITS}
     has_val = bool(split_records["val"])
     for s in SPLITS:
         path = out_dir / f"coco_{s}.json"
         if has_val:
-            atomic_write_text(path, dump(_coco(split_records[s], categories, f"{desc} ({s})")))
+            atomic_write_text(path, _dump(_coco(split_records[s], categories, f"{desc} ({s})")))
         elif path.exists():
             path.unlink()
         atomic_write_text(out_dir / f"{s}.txt", "".join(f"./{r.image_file}\n" for r in split_records[s]))
@@ -156,10 +157,15 @@ def write_dataset(out_dir: Path, records: Sequence[ImageRecord], categories: lis
     lines += [f"  {i}: {_yaml_str(name)}" for i, name in enumerate(categories)]
     atomic_write_text(out_dir / "data.yaml", "\n".join(lines) + "\n")
     atomic_write_text(out_dir / "classes.txt", "".join(n + "\n" for n in categories))
-    atomic_write_text(out_dir / "labelstudio.json", dump(_labelstudio(records, ls_prefix, ls_names)))
+    atomic_write_text(out_dir / "labelstudio.json", _dump(_labelstudio(records, ls_prefix, ls_names)))
     summary = summarize(records, categories)
     atomic_write_text(out_dir / "summary.json", json.dumps(summary.as_dict(), indent=2, ensure_ascii=False) + "\n")
     return summary
+
+
+def _dump(obj: object) -> str:
+    """Compact JSON (one line), as the dataset files are written."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def summary_lines(summary: DatasetSummary) -> list[str]:

@@ -39,36 +39,36 @@ def run_on_dask(ws: Workspace, todo: list[Recipe], categories: list[str], writer
                 scheduler: str | None = None, workers: int = 2, processes: bool = True) -> None:
     """Render `todo` on the Dask scheduler at `scheduler` (default: a LocalCluster of `workers` processes)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, Future, LocalCluster, as_completed
     except ImportError:
-        raise InputError("--engine dask needs the optional extra: pip install 'garbtui[dask]'") from None
+        raise InputError("dask needs the optional extra: pip install 'garbtui[dask]'", field="engine") from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        client = Client(scheduler)  # type: ignore[no-untyped-call]  # dask.distributed publishes no annotations
     else:
-        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=processes,
-                               dashboard_address=None)
-        client = Client(cluster)
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]  # dask.distributed publishes no annotations
+            n_workers=max(1, workers), threads_per_worker=1, processes=processes, dashboard_address=None)
+        client = Client(cluster)  # type: ignore[no-untyped-call]  # dask.distributed publishes no annotations
     try:
         window = 4 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
         queue = iter(todo)
         ws_root = str(ws.root)
         run = uuid.uuid4().hex[:12]  # task keys unique per run, even on a scheduler shared by several runs
 
-        def submit(recipe: Recipe):  # noqa: ANN202 - a dask Future
+        def submit(recipe: Recipe) -> Future[ImageOutputs]:
             return client.submit(render_remote, ws_root, recipe, categories, key=f"garbtui-{run}-{recipe.name}",
                                  pure=False)
 
-        first = [submit(r) for _, r in zip(range(window), queue)]
-        stream = as_completed(first)
+        first = [submit(r) for _, r in zip(range(window), queue, strict=False)]
+        stream = as_completed(first)  # type: ignore[no-untyped-call]  # dask.distributed publishes no annotations
         for fut in stream:
             outputs: ImageOutputs = fut.result()
             writer.put(outputs)
             fut.release()
             nxt = next(queue, None)
             if nxt is not None:
-                stream.add(submit(nxt))
+                stream.add(submit(nxt))  # type: ignore[no-untyped-call]  # dask.distributed publishes no annotations
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]  # dask.distributed publishes no annotations
         if cluster is not None:
             cluster.close()

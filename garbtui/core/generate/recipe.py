@@ -11,7 +11,7 @@ presence marks the image as done (a killed run redoes only images without a reco
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,14 +48,14 @@ class ObjectRecord(BaseModel):
     placement_index: int
     bbox: tuple[int, int, int, int]  # x0, y0, x1, y1, exclusive ends: the extent of the visible mask
     area: int
-    rle: dict  # COCO compressed RLE of the visible mask: {"size": [h, w], "counts": str}
+    rle: dict[str, Any]  # COCO compressed RLE of the visible mask: {"size": [h, w], "counts": str}
     polygons: list[list[Point]] = Field(default_factory=list)  # outlines of the mask (Label Studio)
     visible_fraction: float
     clipped: bool = False
 
     @field_validator("rle")
     @classmethod
-    def _rle_shape(cls, value: dict) -> dict:
+    def _rle_shape(cls, value: dict[str, Any]) -> dict[str, Any]:
         size, counts = value.get("size"), value.get("counts")
         if not (isinstance(size, (list, tuple)) and len(size) == 2
                 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in size)):

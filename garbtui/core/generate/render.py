@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.compose.fragment import (
     Fragment,
@@ -26,10 +27,11 @@ from garbtui.core.compose.fragment import (
     transform_premultiplied,
 )
 from garbtui.core.compose.occlusion import Layer
-from garbtui.core.compose.render import RenderResult, composite_placement, finish_object
+from garbtui.core.compose.render import PlacementInfo, RenderResult, composite_placement, finish_object
 from garbtui.core.errors import InputError
 from garbtui.core.export.labels import mask_polygons
 from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
+from garbtui.core.workspace.arrays import as_u8
 from garbtui.core.workspace.atomic import atomic_write_bytes, atomic_write_text, encode_jpeg
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.rle import encode_window_rle
@@ -41,6 +43,9 @@ RECIPES_DIR = "recipes"
 
 
 PREMULTIPLIED_BUDGET = 512 * 2**20  # bytes of float32 premultiplied fragments kept per process
+# (crop id, proc.png's stamp, flipped) and (background id, photo's stamp, window, output size).
+PremultipliedKey = tuple[str, FileStamp | None, bool]
+WindowKey = tuple[str, FileStamp | None, tuple[float, float, float, float], tuple[int, int]]
 
 
 class RenderCache:
@@ -55,11 +60,11 @@ class RenderCache:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._fragments: dict[str, Fragment] = {}
-        self._photos: dict[str, tuple[tuple[int, int, int], np.ndarray]] = {}
+        self._photos: dict[str, tuple[FileStamp | None, NDArray[np.uint8]]] = {}
         self._photo_paths: dict[str, Path] = {}
-        self._windows: dict[tuple, np.ndarray] = {}
+        self._windows: dict[WindowKey, NDArray[np.uint8]] = {}
         self._proc_paths: dict[str, Path] = {}
-        self._premultiplied: OrderedDict[tuple[str, tuple[int, int, int], bool], np.ndarray] = OrderedDict()
+        self._premultiplied: OrderedDict[PremultipliedKey, NDArray[np.float32]] = OrderedDict()
         self._pm_bytes = 0
         self._lock = threading.Lock()
 
@@ -74,10 +79,10 @@ class RenderCache:
                 self._fragments[crop_id] = frag
         return frag
 
-    def premultiplied(self, frag: Fragment, flip: bool = False) -> np.ndarray:
+    def premultiplied(self, frag: Fragment, flip: bool = False) -> NDArray[np.float32]:
         """The fragment's RGBA (mirrored with flip) as float32, colour premultiplied by alpha, as transform_fragment
         makes it."""
-        key = (frag.crop_id, frag.stamp, flip)
+        key: PremultipliedKey = (frag.crop_id, frag.stamp, flip)
         with self._lock:
             pm = self._premultiplied.get(key)
             if pm is not None:
@@ -93,10 +98,10 @@ class RenderCache:
                 self._pm_bytes -= old.nbytes
         return pm
 
-    def background(self, recipe: Recipe) -> np.ndarray:
+    def background(self, recipe: Recipe) -> NDArray[np.uint8]:
         """The recipe's window of its background at the output size (read-only; copy before drawing)."""
         stamp, photo = self._photo(recipe.background_id)
-        key = (recipe.background_id, stamp, tuple(recipe.window), tuple(recipe.size))
+        key: WindowKey = (recipe.background_id, stamp, recipe.window, recipe.size)
         win = self._windows.get(key)
         if win is None:
             win = crop_resize(photo, recipe.window, recipe.size)
@@ -105,7 +110,7 @@ class RenderCache:
                 self._windows[key] = win
         return win
 
-    def _photo(self, bg_id: str) -> tuple[tuple[int, int, int], np.ndarray]:
+    def _photo(self, bg_id: str) -> tuple[FileStamp | None, NDArray[np.uint8]]:
         path = self._photo_paths.get(bg_id)
         if path is None:
             if not (self.ws.background_dir(bg_id) / "meta.json").is_file():
@@ -127,7 +132,8 @@ def transform_cached(cache: RenderCache, frag: Fragment, scale: float, rotation:
     return transform_premultiplied(cache.premultiplied(frag, flip), scale, rotation)
 
 
-def crop_resize(photo: np.ndarray, window: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+def crop_resize(photo: NDArray[np.uint8], window: tuple[float, float, float, float], size: tuple[int, int]
+                ) -> NDArray[np.uint8]:
     """The window (x0, y0, x1, y1, background pixels) of the photo resampled to size (w, h), one affine warp."""
     x0, y0, x1, y1 = window
     w, h = size
@@ -137,9 +143,9 @@ def crop_resize(photo: np.ndarray, window: tuple[float, float, float, float], si
         ix0, iy0 = int(math.floor(x0)), int(math.floor(y0))
         ix1, iy1 = int(math.ceil(x1)), int(math.ceil(y1))
         if (ix0, iy0, ix1, iy1) == (x0, y0, x1, y1):
-            return np.ascontiguousarray(cv2.resize(photo[iy0:iy1, ix0:ix1], (w, h), interpolation=cv2.INTER_AREA))
+            return np.ascontiguousarray(as_u8(cv2.resize(photo[iy0:iy1, ix0:ix1], (w, h), interpolation=cv2.INTER_AREA)))
     m = np.array([[sx, 0.0, -x0 * sx + 0.5 * sx - 0.5], [0.0, sy, -y0 * sy + 0.5 * sy - 0.5]], dtype=np.float64)
-    return cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return as_u8(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
 
 
 def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = None) -> RenderResult:
@@ -148,16 +154,16 @@ def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = Non
     canvas = cache.background(recipe).copy()
     H, W = canvas.shape[:2]
     layers: list[Layer | None] = []
-    infos: list[dict] = []
+    infos: list[PlacementInfo] = []
     for index, p in enumerate(recipe.placements):
         frag = cache.fragment(p.crop_id)
         if p.scale == "auto":
             raise InputError(f"recipe {recipe.name}: placement {index} has no numeric scale")
-        info = {"index": index, "crop_id": p.crop_id, "label": frag.meta.label, "clipped": False, "reason": ""}
+        info = PlacementInfo(index, p.crop_id, frag.meta.label)
         infos.append(info)
         t = transform_cached(cache, frag, float(p.scale), p.rotation, p.flip)
         layers.append(composite_placement(canvas, layers, t, p, p.x, p.y, frag.source_bg_lab, info))
-    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers)]
+    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers, strict=True)]
     return RenderResult(canvas, objects, recipe.name, recipe.background_id)
 
 

@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -27,11 +26,12 @@ from garbtui.core.generate.render import RECIPES_DIR, ImageOutputs, RenderCache,
 from garbtui.core.generate.sampler import build_catalog, plan_recipes
 from garbtui.core.generate.writer import OutputWriter
 from garbtui.core.workspace.atomic import sweep_temp_files
+from garbtui.core.workspace.jobs import ProgressFn, no_progress
+from garbtui.core.workspace.jobs import default_workers as default_workers  # the CLI's --workers default reads it here
 from garbtui.core.workspace.store import Workspace
 
 MANIFEST = "generate.json"
 Engine = Literal["local", "dask"]
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -75,21 +75,20 @@ def _check_manifest(out_dir: Path, manifest: RunManifest) -> None:
         if getattr(old, name) != getattr(manifest, name):
             raise InputError(
                 f"{out_dir} holds a run with other {name} (see {MANIFEST}); resume it with the same settings and "
-                "workspace, or choose a new --out", where=str(out_dir))
+                "workspace, or choose another output folder", where=str(out_dir), field="out_dir")
 
 
 # -- local process pool -------------------------------------------------------------------------------
 # One RenderCache per worker process, made by the pool initializer: fragments and backgrounds are decoded
 # once per process instead of once per image. It lives in a module global because that is the only state
 # a ProcessPoolExecutor task can reach; it is never touched by the parent process.
-_WORKER: dict = {}
+_WORKER: dict[str, RenderCache] = {}
 
 
 def _init_worker(ws_root: str, parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides (cancel, keep what is written, exit 130).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    ws = Workspace(Path(ws_root))
-    _WORKER.update(ws=ws, cache=RenderCache(ws))
+    _WORKER["cache"] = RenderCache(Workspace(Path(ws_root)))
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True, name="parent-watch").start()
 
 
@@ -111,7 +110,8 @@ def _warm() -> None:
 
 
 def _work(recipe: Recipe, categories: list[str]) -> ImageOutputs:
-    return image_outputs(_WORKER["ws"], recipe, categories, _WORKER["cache"])
+    cache = _WORKER["cache"]
+    return image_outputs(cache.ws, recipe, categories, cache)
 
 
 def _start_pool(ws: Workspace, workers: int) -> ProcessPoolExecutor:
@@ -133,7 +133,7 @@ def _run_local(ws: Workspace, todo: list[Recipe], categories: list[str], pool: P
         for recipe in todo:
             writer.put(image_outputs(ws, recipe, categories, cache))
         return
-    pending: set[Future] = set()
+    pending: set[Future[ImageOutputs]] = set()
     window = 3 * workers  # a bounded number in flight: memory stays flat however long the run
     for recipe in todo:
         pending.add(pool.submit(_work, recipe, categories))
@@ -156,7 +156,7 @@ def generate_dataset(
     workers: int = 1,
     engine: Engine = "local",
     scheduler: str | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
     ls_prefix: str = "",
 ) -> GenerateReport:
     """Make (or finish) a dataset of `count` scenes in `out_dir`. Same settings and files, same bytes.
@@ -164,20 +164,20 @@ def generate_dataset(
     workers: local processes (engine local) or LocalCluster workers (engine dask without a scheduler).
     """
     if count < 1:
-        raise InputError(f"--count must be at least 1, got {count}")
+        raise InputError(f"must be at least 1, got {count}", field="count")
     pmin, pmax = settings.per_image
     if not (1 <= pmin <= pmax):
-        raise InputError(f"--per-image must be MIN-MAX with 1 <= MIN <= MAX, got {pmin}-{pmax}")
+        raise InputError(f"must be MIN-MAX with 1 <= MIN <= MAX, got {pmin}-{pmax}", field="per_image")
     w, h = settings.size
     if not (16 <= w <= 8192 and 16 <= h <= 8192):
-        raise InputError(f"--size must be between 16x16 and 8192x8192, got {w}x{h}")
+        raise InputError(f"must be between 16x16 and 8192x8192, got {w}x{h}", field="size")
     out_dir = Path(out_dir).resolve()
     if out_dir == ws.root or ws.root in out_dir.parents:
-        raise InputError("--out must be outside the workspace", where=str(out_dir))
+        raise InputError("must be outside the workspace", where=str(out_dir), field="out_dir")
     if out_dir.exists() and not out_dir.is_dir():
-        raise InputError("--out is not a folder", where=str(out_dir))
+        raise InputError("is not a folder", where=str(out_dir), field="out_dir")
     if engine not in ("local", "dask"):
-        raise InputError(f"unknown engine {engine!r} (local or dask)")
+        raise InputError(f"unknown engine {engine!r} (local or dask)", field="engine")
     pool = _start_pool(ws, workers) if engine == "local" and workers > 1 else None
     try:
         catalog = build_catalog(ws, settings.backgrounds)
@@ -186,8 +186,8 @@ def generate_dataset(
                                fragments=[f.crop_id for f in catalog.fragments],
                                backgrounds=[b.meta.id for b in catalog.backgrounds], count=count)
         if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
-            raise InputError("--out exists, is not empty and holds no garbtui run; choose an empty or new folder",
-                             where=str(out_dir))
+            raise InputError("exists, is not empty and holds no garbtui run; choose an empty or new folder",
+                             where=str(out_dir), field="out_dir")
         _check_manifest(out_dir, manifest)
         out_dir.mkdir(parents=True, exist_ok=True)
         sweep_temp_files(out_dir)
@@ -197,7 +197,7 @@ def generate_dataset(
         todo = [r for r in recipes if _done(out_dir, r) is None]
         total, reused = len(recipes), len(recipes) - len(todo)
         done = reused
-        report_progress = progress or (lambda d, t, n="": None)
+        report_progress = progress or no_progress
         report_progress(done, total, "resuming" if reused else "")
 
         def tick(name: str) -> None:
@@ -233,6 +233,3 @@ def generate_dataset(
     summary = write_dataset(out_dir, records, categories, ls_prefix=ls_prefix)
     return GenerateReport(out_dir, total, len(todo), reused, summary, categories, list(catalog.notes))
 
-
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)

@@ -22,12 +22,12 @@ import numpy as np
 
 from garbtui.core.compose.fragment import alpha_extent
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.generate.recipe import ALL_MODES, Recipe, RunSettings
+from garbtui.core.generate.recipe import ALL_MODES, BlendChoice, Recipe, RunSettings, Split
 from garbtui.core.scene.backgrounds import SegMap, load_seg, placement_check, road_span
 from garbtui.core.scene.perspective import resolve_scale, with_source_k
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.workspace.imageio import read_rgba
-from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
+from garbtui.core.workspace.models import BackgroundMeta, BlendMode, CropMeta, Placement
 from garbtui.core.workspace.store import Workspace
 
 MIN_OBJECT_PX = 8.0  # output pixels: smaller objects teach a detector nothing
@@ -35,7 +35,7 @@ MAX_OBJECT_FRACTION = 0.5  # of the output's shorter side, road scenes
 ROAD_HALF_WIDTH = 0.35  # road half-width at the bottom row, fraction of the photo width (no seg.json)
 EDGE_JITTER = 0.015  # fraction of the photo width added to the edge scatter
 ATTEMPTS = 12
-SAMPLE_BLEND_WEIGHTS = {"none": 0.4, "feather": 0.4, "poisson": 0.2}
+SAMPLE_BLEND_WEIGHTS: dict[BlendMode, float] = {"none": 0.4, "feather": 0.4, "poisson": 0.2}
 SPLIT_STREAM = 0x5B117  # a seed stream apart from every scene index
 
 
@@ -108,14 +108,15 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
     bgs: list[BackgroundInfo] = []
     for bg_id in sorted(set(ids)):
         if not (ws.background_dir(bg_id) / "meta.json").is_file():
-            raise InputError(f"background {bg_id} does not exist in the workspace", where=str(ws.root / "backgrounds"))
-        meta = ws.load_background_meta(bg_id)
-        if meta.scene == "road" and meta.horizon_row is None:
+            raise InputError(f"background {bg_id} does not exist in the workspace", where=str(ws.root / "backgrounds"),
+                             field="backgrounds")
+        bg_meta = ws.load_background_meta(bg_id)
+        if bg_meta.scene == "road" and bg_meta.horizon_row is None:
             notes.append(f"background {bg_id} skipped: a road photo without a horizon row "
                          f"(set one with `garbtui background horizon {bg_id} ROW`)")
             continue
         seg = load_seg(ws, bg_id)
-        bgs.append(BackgroundInfo(meta, seg, _vanishing_x(ws, meta, seg)))
+        bgs.append(BackgroundInfo(bg_meta, seg, _vanishing_x(ws, bg_meta, seg)))
     if not bgs:
         raise InputError("no usable background (add clean photos with `garbtui background add`)", where=str(ws.root))
     return Catalog(frags, bgs, load_size_priors(ws.root), notes)
@@ -225,7 +226,7 @@ def is_val(seed: int, index: int, fraction: float) -> bool:
     return math.floor((index + 1) * fraction + phase) > math.floor(index * fraction + phase)
 
 
-def _blend(rng: np.random.Generator, mode: str) -> str:
+def _blend(rng: np.random.Generator, mode: BlendChoice) -> BlendMode:
     if mode == "sample":
         names = list(SAMPLE_BLEND_WEIGHTS)
         return names[int(rng.choice(len(names), p=list(SAMPLE_BLEND_WEIGHTS.values())))]
@@ -233,7 +234,7 @@ def _blend(rng: np.random.Generator, mode: str) -> str:
 
 
 def _road_placements(rng: np.random.Generator, bg: BackgroundInfo, window: tuple[float, float, float, float],
-                     s: float, fits: list[_Fit], n: int, balancer: _Balancer, blend: str) -> list[Placement]:
+                     s: float, fits: list[_Fit], n: int, balancer: _Balancer, blend: BlendChoice) -> list[Placement]:
     meta = bg.meta
     hz = float(meta.horizon_row or 0.0)
     wx0, wy0, wx1, _ = window
@@ -263,7 +264,7 @@ def _road_placements(rng: np.random.Generator, bg: BackgroundInfo, window: tuple
                 scale=round(target_h * s / frag.height, 6),
                 rotation=round(float(rng.uniform(-20.0, 20.0)), 3),
                 flip=bool(rng.random() < 0.5),
-                blend=_blend(rng, blend),  # type: ignore[arg-type]
+                blend=_blend(rng, blend),
             ))
             break
     return out
@@ -273,7 +274,7 @@ MAX_FRONT_UPSCALE = 1.5  # largest enlargement of a fragment's own pixels in fro
 
 
 def _front_placements(rng: np.random.Generator, size: tuple[int, int], n: int, balancer: _Balancer,
-                      fragments: list[FragmentInfo], blend: str) -> list[Placement]:
+                      fragments: list[FragmentInfo], blend: BlendChoice) -> list[Placement]:
     W, H = size
     out: list[Placement] = []
     for _ in range(n):
@@ -291,7 +292,7 @@ def _front_placements(rng: np.random.Generator, size: tuple[int, int], n: int, b
             scale=round(scale, 6),
             rotation=round(float(rng.uniform(-180.0, 180.0)), 3),
             flip=bool(rng.random() < 0.5),
-            blend=_blend(rng, blend),  # type: ignore[arg-type]
+            blend=_blend(rng, blend),
         ))
     return out
 
@@ -314,7 +315,7 @@ def plan_recipes(catalog: Catalog, settings: RunSettings, count: int) -> Iterato
         else:
             n = int(rng.integers(1, max(1, min(3, pmax)) + 1))
             placements = _front_placements(rng, settings.size, n, balancer, catalog.fragments, settings.blend)
-        split = "val" if is_val(settings.seed, index, settings.val_fraction) else "train"
+        split: Split = "val" if is_val(settings.seed, index, settings.val_fraction) else "train"
         variants = ALL_MODES if settings.blend == "all" else ("",)
         for variant in variants:
             ps = placements
@@ -325,5 +326,5 @@ def plan_recipes(catalog: Catalog, settings: RunSettings, count: int) -> Iterato
                 name=f"{index:06d}" + (f"-{variant}" if variant else ""),
                 index=index, variant=variant, seed=settings.seed, background_id=bg.meta.id, window=window,
                 size=settings.size, placements=ps, occlusion_drop=settings.occlusion_drop,
-                jpeg_quality=settings.jpeg_quality, split=split,  # type: ignore[arg-type]
+                jpeg_quality=settings.jpeg_quality, split=split,
             )

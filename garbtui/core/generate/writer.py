@@ -26,7 +26,7 @@ class OutputWriter:
         self.out_dir = Path(out_dir)
         self.tick = tick
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="garbtui-write")
-        self._pending: set[Future] = set()
+        self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()  # ticks come from several threads; keep them ordered and counted once
 
     def _write(self, outputs: ImageOutputs) -> None:

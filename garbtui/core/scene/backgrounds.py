@@ -27,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field
 
 from garbtui.core.errors import InputError, WorkspaceError
@@ -34,8 +35,8 @@ from garbtui.core.scene.horizon import HorizonEstimate, estimate_horizon
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.workspace.ids import check_id, file_sha1, slugify
 from garbtui.core.workspace.imageio import probe_image, read_rgb
-from garbtui.core.workspace.models import BackgroundMeta, GarbModel, PlacementArea, Point
-from garbtui.core.workspace.store import Workspace
+from garbtui.core.workspace.models import BackgroundMeta, GarbModel, PlacementArea, Point, SceneKind
+from garbtui.core.workspace.store import META_FILE, Workspace
 
 SEG_FILE = "seg.json"
 GARBAGE_SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground")
@@ -150,22 +151,22 @@ def add_background_ex(
     """add_background, also returning the horizon estimate (for the CLI and TUI to show)."""
     path = Path(path)
     if scene not in ("road", "front"):
-        raise InputError(f"scene must be road or front, got {scene!r}")
+        raise InputError(f"scene must be road or front, got {scene!r}", field="scene")
     if camera_height is not None and not (0 < camera_height <= 100):
-        raise InputError(f"camera height must be in (0, 100] metres, got {camera_height:g}")
+        raise InputError(f"camera height must be in (0, 100] metres, got {camera_height:g}", field="camera_height")
     info = probe_image(path)
     if horizon is not None and not (0 <= horizon < info.height):
-        raise InputError(f"horizon row {horizon:g} is outside the image (0..{info.height - 1})", where=str(path))
+        raise InputError(f"horizon row {horizon:g} is outside the image (0..{info.height - 1})", where=str(path),
+                         field="horizon")
+    kind: SceneKind = "road" if scene == "road" else "front"
     digest = file_sha1(path)
-    bg_id = check_id(bg_id, "background id") if bg_id else f"{slugify(path.stem, 48)}-{digest[:6]}"
+    bg_id = check_id(bg_id, "background id", field="bg_id") if bg_id else f"{slugify(path.stem, 48)}-{digest[:6]}"
     folder = ws.background_dir(bg_id)
-    existing = None
-    if (folder / "meta.json").is_file():
-        existing = ws.load_background_meta(bg_id)
-        if existing.source_sha1 and existing.source_sha1 != digest:
-            raise WorkspaceError(f"background {bg_id} already exists with a different photo; pick another --id")
-    rgb: np.ndarray | None = None
-    rgb_reencoded: np.ndarray | None = None  # set when the stored photo is not a copy of the file's bytes
+    existing = ws.load_background_meta(bg_id) if (folder / META_FILE).is_file() else None
+    if existing is not None:
+        _same_photo(existing, digest)
+    rgb: NDArray[np.uint8] | None = None
+    rgb_reencoded: NDArray[np.uint8] | None = None  # set when the stored photo is not a copy of the file's bytes
     suffix = path.suffix.lower()
     # The stored photo must be upright: copy the bytes when no EXIF turn is needed, else re-encode as PNG.
     if info.orientation == 1 and suffix in (".jpg", ".jpeg", ".png"):
@@ -177,38 +178,61 @@ def add_background_ex(
         rgb = rgb_reencoded = _upright_rgb(path)
         if existing is None:
             atomic_write_png(folder / file_name, rgb)
-    estimate = None
-    horizon_estimated = False
-    confidence = None
-    if (scene == "road" and horizon is None and existing is not None and existing.scene == "road"
-            and existing.horizon_row is not None and not existing.horizon_estimated):
-        horizon = existing.horizon_row  # a row the user typed is never replaced by an estimate
-    if scene == "road" and horizon is None:
-        rgb = read_rgb(folder / file_name) if rgb is None else rgb
-        estimate = estimate_horizon(rgb)
-        horizon = None if estimate.row is None else round(estimate.row, 1)
-        horizon_estimated = True
-        confidence = round(estimate.confidence, 3)
-    meta = BackgroundMeta(
-        id=bg_id,
-        file=file_name,
-        source_path=str(path),
-        width=info.width,
-        height=info.height,
-        scene=scene,  # type: ignore[arg-type]
-        horizon_row=horizon,
-        horizon_estimated=horizon_estimated,
-        horizon_confidence=confidence,
-        camera_height_m=camera_height if camera_height is not None else (existing.camera_height_m if existing else 1.5),
-        placement=default_area(scene, info.height, horizon),
-        source_sha1=digest,
-        file_sha1=digest if rgb_reencoded is None else file_sha1(folder / file_name),
-    )
-    ws.save_background_meta(meta)
-    return AddedBackground(meta, estimate, existing is None)
+    stored_sha1 = digest if rgb_reencoded is None else file_sha1(folder / file_name)
+    estimates: list[HorizonEstimate] = []  # at most one, made only when a meta needs it
+
+    def build(current: BackgroundMeta | None) -> BackgroundMeta:
+        """The background's meta from the arguments, keeping what `current` (the meta on disk) must keep."""
+        if current is not None:
+            _same_photo(current, digest)
+        row, estimated, confidence = horizon, False, None
+        if (kind == "road" and row is None and current is not None and current.scene == "road"
+                and current.horizon_row is not None and not current.horizon_estimated):
+            row = current.horizon_row  # a row the user typed is never replaced by an estimate
+        if kind == "road" and row is None:
+            if not estimates:
+                estimates.append(estimate_horizon(read_rgb(folder / file_name) if rgb is None else rgb))
+            row = None if estimates[0].row is None else round(estimates[0].row, 1)
+            estimated = True
+            confidence = round(estimates[0].confidence, 3)
+        return BackgroundMeta(
+            id=bg_id,
+            file=file_name,
+            source_path=str(path),
+            width=info.width,
+            height=info.height,
+            scene=kind,
+            horizon_row=row,
+            horizon_estimated=estimated,
+            horizon_confidence=confidence,
+            camera_height_m=camera_height if camera_height is not None else (current.camera_height_m if current else 1.5),
+            placement=default_area(kind, info.height, row),
+            source_sha1=digest,
+            file_sha1=stored_sha1,
+        )
+
+    def rewrite(current: BackgroundMeta) -> None:
+        new = build(current)
+        for name in BackgroundMeta.model_fields:
+            setattr(current, name, getattr(new, name))
+
+    if existing is None:
+        meta = build(None)
+        ws.save_meta(meta)
+    else:
+        # Adding the photo again rewrites its meta under the background's lock, from the meta as it is then.
+        meta = ws.update_meta(BackgroundMeta, bg_id, rewrite)
+    return AddedBackground(meta, estimates[0] if estimates else None, existing is None)
 
 
-def _upright_rgb(path: Path) -> np.ndarray:
+def _same_photo(meta: BackgroundMeta, digest: str) -> None:
+    """Refuse to re-add a background id with another photo than the one it was made from."""
+    if meta.source_sha1 and meta.source_sha1 != digest:
+        raise WorkspaceError(f"background {meta.id} already exists with a different photo; pick another id",
+                             field="bg_id")
+
+
+def _upright_rgb(path: Path) -> NDArray[np.uint8]:
     from PIL import Image, ImageOps
 
     with Image.open(path) as im:
@@ -220,14 +244,15 @@ def set_horizon(ws: Workspace, bg_id: str, row: float) -> BackgroundMeta:
 
     def change(meta: BackgroundMeta) -> None:
         if not (0 <= row < meta.height):
-            raise InputError(f"horizon row {row:g} is outside background {bg_id} (0..{meta.height - 1})")
+            raise InputError(f"horizon row {row:g} is outside background {bg_id} (0..{meta.height - 1})",
+                             field="horizon")
         meta.horizon_row = float(row)
         meta.horizon_estimated = False
         meta.horizon_confidence = None
         meta.placement = default_area(meta.scene, meta.height, meta.horizon_row)
 
     # Under the background's lock, so a camera height or area another person saves meanwhile is kept.
-    return ws.update_background_meta(bg_id, change)
+    return ws.update_meta(BackgroundMeta, bg_id, change)
 
 
 def list_backgrounds(ws: Workspace) -> list[BackgroundMeta]:

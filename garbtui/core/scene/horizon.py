@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
+
+from garbtui.core.workspace.arrays import as_u8
 
 WORK_WIDTH = 960  # estimates run on a copy this wide: stable thresholds, bounded time
 MIN_ANGLE_DEG = 12.0  # flatter segments are mostly cars, shadows and the horizon itself
@@ -35,7 +38,7 @@ class HorizonEstimate:
     vanishing_point: tuple[float, float] | None = None
 
 
-def _segments(gray: np.ndarray) -> np.ndarray:
+def _segments(gray: NDArray[np.uint8]) -> NDArray[np.float64]:
     h, w = gray.shape
     blur = cv2.GaussianBlur(gray, (5, 5), 0)
     med = float(np.median(blur))
@@ -46,10 +49,10 @@ def _segments(gray: np.ndarray) -> np.ndarray:
     )
     if found is None:
         return np.zeros((0, 4), dtype=np.float64)
-    return found.reshape(-1, 4).astype(np.float64)
+    return np.asarray(found, dtype=np.float64).reshape(-1, 4)
 
 
-def _lane_weight(rgb: np.ndarray, segs: np.ndarray) -> np.ndarray:
+def _lane_weight(rgb: NDArray[np.uint8], segs: NDArray[np.float64]) -> NDArray[np.float64]:
     """Extra weight for segments running along bright or yellow paint (lane markings, kerb lines)."""
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     paint = ((hsv[:, :, 2] > 170) & (hsv[:, :, 1] < 60)) | (
@@ -66,7 +69,7 @@ def _lane_weight(rgb: np.ndarray, segs: np.ndarray) -> np.ndarray:
     return out
 
 
-def _intersect(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
+def _intersect(a: NDArray[np.float64], b: NDArray[np.float64]) -> tuple[float, float] | None:
     x1, y1, x2, y2 = a
     x3, y3, x4, y4 = b
     d = (x1 - x2) * (y3 - y4) - (y1 - y2) * (x3 - x4)
@@ -76,7 +79,7 @@ def _intersect(a: np.ndarray, b: np.ndarray) -> tuple[float, float] | None:
     return x1 + t * (x2 - x1), y1 + t * (y2 - y1)
 
 
-def _angle_error(segs: np.ndarray, point: tuple[float, float]) -> np.ndarray:
+def _angle_error(segs: NDArray[np.float64], point: tuple[float, float]) -> NDArray[np.float64]:
     """Angle (degrees) between each segment and the ray from its midpoint to `point`."""
     mx = (segs[:, 0] + segs[:, 2]) / 2
     my = (segs[:, 1] + segs[:, 3]) / 2
@@ -87,20 +90,20 @@ def _angle_error(segs: np.ndarray, point: tuple[float, float]) -> np.ndarray:
     return np.degrees(np.arctan2(cross, dot))
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+def _weighted_median(values: NDArray[np.float64], weights: NDArray[np.float64]) -> float:
     order = np.argsort(values, kind="stable")
     v, w = values[order], weights[order]
     cum = np.cumsum(w)
     return float(v[np.searchsorted(cum, cum[-1] / 2.0)])
 
 
-def estimate_horizon(rgb: np.ndarray) -> HorizonEstimate:
+def estimate_horizon(rgb: NDArray[np.uint8]) -> HorizonEstimate:
     """Estimate the horizon row of a road photo (RGB uint8) from its lane and kerb lines."""
     h0, w0 = rgb.shape[:2]
     f = WORK_WIDTH / w0 if w0 > WORK_WIDTH else 1.0
-    small = cv2.resize(rgb, (round(w0 * f), round(h0 * f)), interpolation=cv2.INTER_AREA) if f != 1.0 else rgb
+    small = as_u8(cv2.resize(rgb, (round(w0 * f), round(h0 * f)), interpolation=cv2.INTER_AREA)) if f != 1.0 else rgb
     h, w = small.shape[:2]
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    gray = as_u8(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
     segs = _segments(gray)
     if len(segs) < 2:
         return HorizonEstimate(None, 0.0)
@@ -163,7 +166,7 @@ def estimate_horizon(rgb: np.ndarray) -> HorizonEstimate:
     confidence = best_score / float(weight[used].sum())
     balance = min(len(inl_left), len(inl_right)) / max(len(inl_left), len(inl_right))
     confidence = float(np.clip(confidence * (0.5 + 0.5 * balance), 0.0, 1.0))
-    lines = [tuple(float(v) / f for v in segs[i]) for i in best_inl]
+    lines: list[Segment] = [(float(x1) / f, float(y1) / f, float(x2) / f, float(y2) / f) for x1, y1, x2, y2 in segs[best_inl]]
     if confidence < MIN_CONFIDENCE:
-        return HorizonEstimate(None, confidence, lines)  # type: ignore[arg-type]
-    return HorizonEstimate(row / f, confidence, lines, (col / f, row / f))  # type: ignore[arg-type]
+        return HorizonEstimate(None, confidence, lines)
+    return HorizonEstimate(row / f, confidence, lines, (col / f, row / f))

@@ -102,11 +102,11 @@ def resolve_scale(
     if placement.scale != "auto":
         return ScaleDecision(float(placement.scale), "manual", note="typed")
     if object_height_px <= 0:
-        raise InputError(f"{where}: fragment {crop.id} has no visible pixels")
+        raise InputError(f"{where}: fragment {crop.id} has no visible pixels", field="scale")
     if background.scene == "road" and background.horizon_row is None:
         raise InputError(
             f"{where}: background {background.id} is a road scene without a horizon row; set one with "
-            f"`garbtui background horizon {background.id} ROW` or type a numeric scale"
+            f"`garbtui background horizon {background.id} ROW` or type a numeric scale", field="scale"
         )
     if background.scene == "road" and background.horizon_row is not None:
         if crop.k is not None and crop.k > 0:
@@ -122,7 +122,7 @@ def resolve_scale(
         if target <= 0:
             raise InputError(
                 f"{where}: y={placement.y:g} is at or above the horizon (row {background.horizon_row:g}) of "
-                f"background {background.id}; nothing can lie there (move it lower or type a numeric scale)"
+                f"background {background.id}; nothing can lie there (move it lower or type a numeric scale)", field="y"
             )
         return ScaleDecision(target / object_height_px, source, k, target, note)
     src_diag = math.hypot(crop.image_width, crop.image_height)

@@ -8,6 +8,7 @@ nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.errors import WriteError
 
@@ -85,12 +87,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def encode_png(image: np.ndarray, compression: int = 3, *, bgr: bool = False, fast: bool = False) -> bytes:
+def encode_png(image: NDArray[np.uint8], compression: int = 3, *, bgr: bool = False, fast: bool = False) -> bytes:
     """Encode an RGB/RGBA/grey uint8 array (RGB order, or BGR with bgr=True) as PNG bytes.
 
     fast=True trades about a tenth more bytes for less than half the time (Huffman-only deflate after
     the Sub filter: measured on the sample crops, 12 ms instead of 28 ms for 0.43 MP, 966 KB instead of 850 KB).
     """
+    native: cv2.typing.MatLike
     if bgr or image.ndim == 2:
         native = image
     elif image.shape[2] == 4:
@@ -108,7 +111,7 @@ def encode_png(image: np.ndarray, compression: int = 3, *, bgr: bool = False, fa
     return buf.tobytes()
 
 
-def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
+def encode_jpeg(image: NDArray[np.uint8], quality: int = 92) -> bytes:
     """Encode an RGB uint8 array as JPEG bytes (deterministic for the same pixels)."""
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -117,13 +120,13 @@ def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
     return buf.tobytes()
 
 
-def atomic_write_png(path: Path, image: np.ndarray, compression: int = 3, *, bgr: bool = False,
+def atomic_write_png(path: Path, image: NDArray[np.uint8], compression: int = 3, *, bgr: bool = False,
                      fast: bool = False) -> None:
     """Write an RGB(A) (or BGR with bgr=True) array as PNG atomically."""
     atomic_write_bytes(path, encode_png(image, compression, bgr=bgr, fast=fast))
 
 
-def atomic_write_jpeg(path: Path, image: np.ndarray, quality: int = 92) -> None:
+def atomic_write_jpeg(path: Path, image: NDArray[np.uint8], quality: int = 92) -> None:
     """Write an RGB array as JPEG atomically."""
     atomic_write_bytes(path, encode_jpeg(image, quality))
 
@@ -160,10 +163,8 @@ def atomic_copy(src: Path, dst: Path) -> None:
 
 
 def _unlink_quietly(path: str | Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # best-effort cleanup: never hide the error that brought us here
         os.unlink(path)
-    except OSError:  # best-effort cleanup: never hide the error that brought us here
-        pass
 
 
 _TEMP_NAME = re.compile(r"^\..+\." + TEMP_TAG + r"(\d+)-[^.]*\.tmp$")

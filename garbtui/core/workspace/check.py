@@ -43,7 +43,7 @@ def check_workspace(ws: Workspace) -> list[tuple[str, str]]:
         ids = ws.image_ids() if sub == "images" else ws.background_ids()
         for item_id in ids:
             try:
-                meta = loader(item_id)
+                photo_meta = loader(item_id)
                 path = path_of(item_id)
                 read_rgb(path)
             except GarbError as exc:
@@ -51,7 +51,7 @@ def check_workspace(ws: Workspace) -> list[tuple[str, str]]:
                 continue
             # The stored photo may be a hard link to the user's file: if that was overwritten in place,
             # every crop and scene built on it now points at other pixels.
-            if meta.file_sha1 and file_sha1(path) != meta.file_sha1:
+            if photo_meta.file_sha1 and file_sha1(path) != photo_meta.file_sha1:
                 problems.append((f"{sub}/{item_id}", f"{path.name} changed since it was added (content differs "
                                  "from meta.json's file_sha1): crops and scenes no longer match it"))
     for scene_id in ws.scene_ids():

@@ -18,10 +18,10 @@ def is_safe_id(value: str) -> bool:
     return bool(_SAFE.match(value)) and value not in {".", ".."} and ".." not in value
 
 
-def check_id(value: str, kind: str = "id") -> str:
-    """Return `value` if it is a safe id, else raise WorkspaceError naming it."""
+def check_id(value: str, kind: str = "id", *, field: str | None = None) -> str:
+    """Return `value` if it is a safe id, else raise WorkspaceError naming it (and `field`, the parameter)."""
     if not isinstance(value, str) or not is_safe_id(value):
-        raise WorkspaceError(f"unsafe {kind} {value!r}: ids are letters, digits, '.', '_' and '-' only")
+        raise WorkspaceError(f"unsafe {kind} {value!r}: ids are letters, digits, '.', '_' and '-' only", field=field)
     return value
 
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
 from garbtui.core.errors import ImageTooLargeError, InputError
+from garbtui.core.workspace.arrays import as_u8
 
 # A 20000x20000 image decodes to 1.2 GB of RGB: refuse it before decoding. Override with GARBTUI_MAX_PIXELS.
 DEFAULT_MAX_PIXELS = 120_000_000
@@ -103,22 +105,22 @@ def _orientation(im: Image.Image) -> int:
         return 1
 
 
-def read_rgb(path: Path, limit: int | None = None) -> np.ndarray:
+def read_rgb(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
     """Decode `path` as an upright RGB uint8 array (EXIF orientation applied)."""
-    return cv2.cvtColor(read_bgr(path, limit), cv2.COLOR_BGR2RGB)
+    return as_u8(cv2.cvtColor(read_bgr(path, limit), cv2.COLOR_BGR2RGB))
 
 
-def read_bgr(path: Path, limit: int | None = None) -> np.ndarray:
+def read_bgr(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
     """Decode `path` as an upright BGR uint8 array (OpenCV's order: no conversion cost)."""
     probe_image(path, limit)
     data = np.fromfile(str(path), dtype=np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError("image data is corrupt or truncated", where=str(path))
-    return bgr
+    return as_u8(bgr)
 
 
-def read_rgba(path: Path, limit: int | None = None) -> np.ndarray:
+def read_rgba(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
     """Decode a PNG with its alpha channel as RGBA uint8 (opaque alpha added when there is none)."""
     probe_image(path, limit)
     data = np.fromfile(str(path), dtype=np.uint8)
@@ -128,13 +130,13 @@ def read_rgba(path: Path, limit: int | None = None) -> np.ndarray:
     if img.dtype != np.uint8:
         img = (img / 257).astype(np.uint8) if img.dtype == np.uint16 else img.astype(np.uint8)
     if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGBA)
+        return as_u8(cv2.cvtColor(img, cv2.COLOR_GRAY2RGBA))
     if img.shape[2] == 4:
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGBA)
+        return as_u8(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA))
+    return as_u8(cv2.cvtColor(img, cv2.COLOR_BGR2RGBA))
 
 
-def read_gray(path: Path) -> np.ndarray:
+def read_gray(path: Path) -> NDArray[np.uint8]:
     """Decode a single-channel mask image as uint8."""
     probe_image(path)
     img = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.workspace.models import BBox, CropMeta, Point, Region
 
@@ -37,7 +38,7 @@ def clamp_bbox(box: BBox, width: int, height: int) -> BBox:
     )
 
 
-def polygon_mask(points: list[Point], width: int, height: int, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def polygon_mask(points: list[Point], width: int, height: int, offset: tuple[float, float] = (0.0, 0.0)) -> NDArray[np.bool_]:
     """Rasterise a polygon (pixel coordinates, pixel-corner convention) into a bool mask of width x height.
 
     A pixel is inside when its centre (x + 0.5, y + 0.5) is inside (even-odd rule), so a polygon's
@@ -62,7 +63,7 @@ def polygon_mask(points: list[Point], width: int, height: int, offset: tuple[flo
     return (np.cumsum(toggles[:, :width], axis=1) & 1).astype(bool)
 
 
-def region_mask(meta: CropMeta, crop_dir: Path | None = None) -> np.ndarray:
+def region_mask(meta: CropMeta, crop_dir: Path | None = None) -> NDArray[np.bool_]:
     """The annotated object as a bool mask in crop pixels (crop_height x crop_width).
 
     Boxes give their (turned) rectangle, polygons their outline, brush masks the saved mask.png.
@@ -89,7 +90,7 @@ def region_mask(meta: CropMeta, crop_dir: Path | None = None) -> np.ndarray:
     return polygon_mask([(b.x0, b.y0), (b.x1, b.y0), (b.x1, b.y1), (b.x0, b.y1)], w, h, origin)
 
 
-def margin_mask(meta: CropMeta) -> np.ndarray:
+def margin_mask(meta: CropMeta) -> NDArray[np.bool_]:
     """Pixels of the crop outside the annotated bounding box: surely background (bool, crop pixels)."""
     w, h = meta.crop_width, meta.crop_height
     b = meta.region.bbox

@@ -5,10 +5,21 @@ The one COCO encoder garbtui has: scene labels and generated datasets both call 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
 import numpy as np
+from numpy.typing import NDArray
 
 from garbtui.core.errors import InputError
 from garbtui.core.workspace.imageio import max_pixels
+
+
+class CocoRle(TypedDict):
+    """A COCO RLE mask: size [height, width] and column-major run lengths, as a list or compressed string."""
+
+    size: list[int]
+    counts: list[int] | str
 
 
 class _Bits:
@@ -30,7 +41,7 @@ class _Bits:
         return value
 
 
-def decode_ls_rle(rle: list[int], width: int, height: int) -> np.ndarray:
+def decode_ls_rle(rle: list[int], width: int, height: int) -> NDArray[np.uint8]:
     """Decode Label Studio brush RLE into an RGBA uint8 array (height x width x 4).
 
     Same format as label_studio_sdk.converter.brush.decode_rle (tested against it): a 32-bit value
@@ -73,20 +84,25 @@ def _check_mask_size(width: int, height: int, what: str) -> None:
                          "(set GARBTUI_MAX_PIXELS to raise it)")
 
 
-def coco_rle_encode(mask: np.ndarray) -> dict:
+def coco_rle_encode(mask: NDArray[np.bool_]) -> CocoRle:
     """Encode a bool mask as COCO uncompressed RLE ({"size": [h, w], "counts": [...]}, column-major)."""
+    if mask.size == 0:
+        return {"size": list(mask.shape), "counts": []}
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": _column_runs(mask)}
+
+
+def _column_runs(mask: NDArray[np.bool_]) -> list[int]:
+    """Column-major run lengths of a mask, starting with a (possibly empty) run of zeros; [] when it is empty."""
     flat = np.asarray(mask, dtype=np.uint8).flatten(order="F")
     if flat.size == 0:
-        return {"size": list(mask.shape), "counts": []}
+        return []
     change = np.flatnonzero(np.diff(flat)) + 1
     bounds = np.concatenate(([0], change, [flat.size]))
-    runs = np.diff(bounds).tolist()
-    if flat[0] == 1:
-        runs = [0] + runs
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(r) for r in runs]}
+    runs = [int(r) for r in np.diff(bounds)]
+    return [0, *runs] if flat[0] == 1 else runs
 
 
-def coco_rle_decode(rle: dict) -> np.ndarray:
+def coco_rle_decode(rle: Mapping[str, Any]) -> NDArray[np.bool_]:
     """Decode COCO RLE (uncompressed list counts or compressed string counts) into a bool mask."""
     try:
         h, w = (int(v) for v in rle["size"])
@@ -134,7 +150,7 @@ def _decode_compressed_counts(text: str) -> list[int]:
     return counts
 
 
-def window_rle_counts(mask: np.ndarray, offset: tuple[int, int], size: tuple[int, int]) -> list[int]:
+def window_rle_counts(mask: NDArray[np.bool_], offset: tuple[int, int], size: tuple[int, int]) -> list[int]:
     """Uncompressed COCO RLE counts of a full-size (w, h) mask that is zero outside the window at offset.
 
     Column-major runs are computed on a full-height strip of the window's columns only; the empty
@@ -145,7 +161,7 @@ def window_rle_counts(mask: np.ndarray, offset: tuple[int, int], size: tuple[int
     mh, mw = mask.shape
     strip = np.zeros((h, mw), dtype=bool)
     strip[y0:y0 + mh] = mask
-    counts = list(coco_rle_encode(strip)["counts"])
+    counts = _column_runs(strip)
     counts[0] += x0 * h
     tail = (w - x0 - mw) * h
     if tail:
@@ -172,7 +188,7 @@ def compress_counts(counts: list[int]) -> str:
     return out.decode("ascii")
 
 
-def encode_window_rle(mask: np.ndarray, offset: tuple[int, int], size: tuple[int, int]) -> dict:
+def encode_window_rle(mask: NDArray[np.bool_], offset: tuple[int, int], size: tuple[int, int]) -> CocoRle:
     """COCO compressed RLE ({"size": [h, w], "counts": str}) of a (w, h) image's mask, given as a window.
 
     The bytes pycocotools' mask.encode gives for the full mask (tests/unit/test_rle.py), without

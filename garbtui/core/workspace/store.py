@@ -1,4 +1,9 @@
-"""The workspace: a folder of images, crops, backgrounds and scenes; files are the database."""
+"""The workspace: a folder of images, crops, backgrounds and scenes; files are the database.
+
+Longer than the ~400 lines other modules keep to, on purpose: the Workspace class is the one place that
+knows the folder layout, how ids become paths, the per-item locks and the backups kept on every save;
+split up, those rules would be spread over several files that must agree.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
-from garbtui.core.errors import GarbError, WorkspaceError, WriteError
+from garbtui.core.errors import CleanupError, GarbError, WorkspaceError, WriteError
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.workspace.ids import check_id, is_safe_id
 from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 
 CropStatus = Literal["pending", "done", "broken"]
-M = TypeVar("M", CropMeta, ImageMeta, BackgroundMeta, Scene)
 SUBDIRS = ("images", "crops", "backgrounds", "scenes")
 MARKER = "workspace.json"
+META_FILE = "meta.json"
+# The folder of each kind of item whose meta.json the store reads and edits.
+META_FOLDER: dict[type[GarbModel], str] = {CropMeta: "crops", ImageMeta: "images", BackgroundMeta: "backgrounds"}
 
 
 class _Unchecked:
@@ -32,6 +40,8 @@ class _Unchecked:
 
 
 UNCHECKED = _Unchecked()
+# What a checked save is told about the file the caller loaded: its stamp, None (there was none), or UNCHECKED.
+type ExpectedStamp = FileStamp | None | _Unchecked
 
 
 class WorkspaceInfo(GarbModel):
@@ -253,55 +263,73 @@ class Workspace:
         )
 
     # -- models ----------------------------------------------------------------------------
+    def load_meta[Meta: (CropMeta, ImageMeta, BackgroundMeta)](self, kind: type[Meta], item_id: str) -> Meta:
+        """Read and check the meta.json of a crop, image or background (`kind` is its model class)."""
+        folder = self._child(META_FOLDER[kind], item_id)
+        return _same_id(kind.load(folder / META_FILE), item_id, folder)
+
+    def save_meta(self, meta: CropMeta | ImageMeta | BackgroundMeta) -> None:
+        """Write a meta.json whole. A new item's first meta is written this way; edits go through update_meta."""
+        meta.save(self._child(META_FOLDER[type(meta)], meta.id) / META_FILE)
+
     def load_crop_meta(self, crop_id: str) -> CropMeta:
-        return _same_id(CropMeta.load(self.crop_dir(crop_id) / "meta.json"), crop_id, self.crop_dir(crop_id))
+        return self.load_meta(CropMeta, crop_id)
 
     def save_crop_meta(self, meta: CropMeta) -> None:
-        meta.save(self.crop_dir(meta.id) / "meta.json")
+        self.save_meta(meta)
 
     def load_image_meta(self, image_id: str) -> ImageMeta:
-        return _same_id(ImageMeta.load(self.image_dir(image_id) / "meta.json"), image_id, self.image_dir(image_id))
+        return self.load_meta(ImageMeta, image_id)
 
     def save_image_meta(self, meta: ImageMeta) -> None:
-        meta.save(self.image_dir(meta.id) / "meta.json")
+        self.save_meta(meta)
 
     def load_background_meta(self, bg_id: str) -> BackgroundMeta:
-        return _same_id(BackgroundMeta.load(self.background_dir(bg_id) / "meta.json"), bg_id,
-                        self.background_dir(bg_id))
+        return self.load_meta(BackgroundMeta, bg_id)
 
     def save_background_meta(self, meta: BackgroundMeta) -> None:
-        meta.save(self.background_dir(meta.id) / "meta.json")
+        self.save_meta(meta)
 
     # -- read-modify-write under the item's lock ---------------------------------------------
-    def update_crop_meta(self, crop_id: str, change: Callable[[CropMeta], None]) -> CropMeta:
-        """Load a crop's meta, apply `change` to it, save it, all under the crop's lock (the one save_proc
-        holds), so two people editing the same crop never lose each other's changes."""
-        with self.lock(crop_id):
-            meta = self.load_crop_meta(crop_id)
-            change(meta)
-            self.save_crop_meta(meta)
+    def update_meta[Meta: (CropMeta, ImageMeta, BackgroundMeta)](
+        self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]
+    ) -> Meta:
+        """Load an item's meta.json, apply `change` to it, and save it, all under the item's lock (the one
+        save_proc holds for a crop), so two people editing the same item never lose each other's changes.
+
+        The one way garbtui edits a meta.json. `change` edits the model in place and may raise to cancel
+        (nothing is written); the file is only rewritten when the change changed something.
+        """
+        with self.lock(item_id, META_FOLDER[kind]):
+            return self._update_meta_locked(kind, item_id, change)
+
+    def _update_meta_locked[Meta: (CropMeta, ImageMeta, BackgroundMeta)](
+        self, kind: type[Meta], item_id: str, change: Callable[[Meta], None]
+    ) -> Meta:
+        """update_meta's read-modify-write, for a caller that already holds the item's lock."""
+        meta = self.load_meta(kind, item_id)
+        before = meta.model_copy(deep=True)
+        change(meta)
+        if meta != before:
+            self.save_meta(meta)
         return meta
+
+    def update_crop_meta(self, crop_id: str, change: Callable[[CropMeta], None]) -> CropMeta:
+        """update_meta(CropMeta, ...)."""
+        return self.update_meta(CropMeta, crop_id, change)
 
     def update_image_meta(self, image_id: str, change: Callable[[ImageMeta], None]) -> ImageMeta:
-        """update_crop_meta for an image's meta.json (scene, surface, horizon...)."""
-        with self.lock(image_id, "images"):
-            meta = self.load_image_meta(image_id)
-            change(meta)
-            self.save_image_meta(meta)
-        return meta
+        """update_meta(ImageMeta, ...): an image's scene, surface, horizon..."""
+        return self.update_meta(ImageMeta, image_id, change)
 
     def update_background_meta(self, bg_id: str, change: Callable[[BackgroundMeta], None]) -> BackgroundMeta:
-        """update_crop_meta for a background's meta.json (horizon, camera height, placement area...)."""
-        with self.lock(bg_id, "backgrounds"):
-            meta = self.load_background_meta(bg_id)
-            change(meta)
-            self.save_background_meta(meta)
-        return meta
+        """update_meta(BackgroundMeta, ...): a background's horizon, camera height, placement area..."""
+        return self.update_meta(BackgroundMeta, bg_id, change)
 
     def load_scene(self, scene_id: str) -> Scene:
         return _same_id(Scene.load(self.scene_dir(scene_id) / "scene.json"), scene_id, self.scene_dir(scene_id))
 
-    def save_scene(self, scene: Scene, *, expected: FileStamp | None | _Unchecked = UNCHECKED) -> SaveResult:
+    def save_scene(self, scene: Scene, *, expected: ExpectedStamp = UNCHECKED) -> SaveResult:
         """Write scene.json; a scene.json that is not the one the caller loaded is kept as a backup.
 
         `expected` is scene_stamp(id) taken when the caller loaded the scene (None: it was new). When
@@ -334,7 +362,7 @@ class Workspace:
         return sorted(self.scene_dir(scene_id).glob("scene.bak-*.json"))
 
     # -- crop images -----------------------------------------------------------------------
-    def write_raw(self, crop_id: str, image: np.ndarray, *, bgr: bool = False) -> bool:
+    def write_raw(self, crop_id: str, image: NDArray[np.uint8], *, bgr: bool = False) -> bool:
         """Write raw.png once (RGB, or BGR with bgr=True). Returns False, writing nothing, when it exists."""
         path = self.raw_path(crop_id)
         if path.exists():
@@ -343,7 +371,7 @@ class Workspace:
         return True
 
     def save_proc(
-        self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe, *, expected: FileStamp | None | _Unchecked = UNCHECKED
+        self, crop_id: str, rgba: NDArray[np.uint8], recipe: CleanupRecipe, *, expected: ExpectedStamp = UNCHECKED
     ) -> Path | None:
         """Save proc.png and its recipe. An existing proc.png is kept as a timestamped backup, never lost.
 
@@ -352,7 +380,7 @@ class Workspace:
         return self.save_proc_checked(crop_id, rgba, recipe, expected=expected).backup
 
     def save_proc_checked(
-        self, crop_id: str, rgba: np.ndarray, recipe: CleanupRecipe, *, expected: FileStamp | None | _Unchecked = UNCHECKED
+        self, crop_id: str, rgba: NDArray[np.uint8], recipe: CleanupRecipe, *, expected: ExpectedStamp = UNCHECKED
     ) -> SaveResult:
         """Save proc.png like save_proc and say whether someone else saved it since the caller looked.
 
@@ -360,15 +388,13 @@ class Workspace:
         proc.png then). When proc.png on disk is no longer that file, another process saved it in
         between: it is kept as a backup like any earlier proc.png, and the result has conflict=True.
         """
-        from garbtui.core.errors import CleanupError
-
         if rgba.ndim != 3 or rgba.shape[2] != 4:
             raise CleanupError("a cutout must be an RGBA image")
         if not rgba[:, :, 3].any():
             raise CleanupError(f"crop {crop_id}: the cutout is fully transparent; nothing was saved")
         backup: Path | None = None
         with self.lock(crop_id):
-            meta = self.load_crop_meta(crop_id)
+            self.load_crop_meta(crop_id)  # a crop whose meta cannot be read gets no proc.png (nor a backup)
             proc = self.proc_path(crop_id)
             found = FileStamp.of(proc)
             if found is not None:
@@ -377,8 +403,7 @@ class Workspace:
             # The recipe goes in first: a save killed in between leaves the crop pending (no proc.png)
             # with the new recipe, which a re-run completes; the other order would leave a done crop
             # whose recipe is never recorded, since re-runs skip done crops.
-            meta.cleanup = recipe
-            self.save_crop_meta(meta)
+            self._update_meta_locked(CropMeta, crop_id, lambda meta: setattr(meta, "cleanup", recipe))
             atomic_write_png(proc, rgba)
             stamp = FileStamp.of(proc)
         conflict = expected is not UNCHECKED and found != expected
@@ -431,12 +456,12 @@ def _scene_bytes(scene: Scene) -> bytes:
     return (scene.model_dump_json(indent=2) + "\n").encode("utf-8")
 
 
-def _same_id(model: M, folder_id: str, folder: Path) -> M:
+def _same_id[M: (CropMeta, ImageMeta, BackgroundMeta, Scene)](model: M, folder_id: str, folder: Path) -> M:
     """The id inside a file must be its folder's name: saves go to the folder the id names, so a copied
     or renamed folder would otherwise write into another item's files."""
-    if model.id != folder_id:  # type: ignore[attr-defined]
+    if model.id != folder_id:
         raise WorkspaceError(
-            f"its file says id {model.id!r} but the folder is {folder_id!r} (a copied or renamed folder?); "  # type: ignore[attr-defined]
+            f"its file says id {model.id!r} but the folder is {folder_id!r} (a copied or renamed folder?); "
             "rename the folder back or set the id to the folder name",
             where=str(folder),
         )
