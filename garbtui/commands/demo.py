@@ -91,10 +91,11 @@ def make_copy(target: Path | None = None) -> Path:
         raise InputError("the sample workspace is missing from this installation", where=str(source))
     if target is None:
         base = demo_base()
-        target = base / time.strftime("%Y%m%d-%H%M%S")
+        stamp = time.strftime("%Y%m%d-%H%M%S")  # once: a second ticking mid-loop must not reorder the copies
+        target = base / stamp
         n = 1
         while target.exists():
-            target = base / f"{time.strftime('%Y%m%d-%H%M%S')}-{n}"
+            target = base / f"{stamp}-{n}"
             n += 1
     target = Path(target)
     if target.exists():
