@@ -314,10 +314,11 @@ class FakeTerminal:
 
     def settle(self, quiet: float = 0.5, timeout: float = 15.0) -> None:
         """Wait until the app has written nothing for `quiet` seconds."""
-        end = time.monotonic() + timeout
+        start = time.monotonic()
+        end = start + timeout
         while time.monotonic() < end:
             with self._lock:
-                last = self.chunks[-1][0] if self.chunks else self.started
+                last = max(start, self.chunks[-1][0] if self.chunks else self.started)
             if time.monotonic() - last >= quiet:
                 return
             time.sleep(0.05)

@@ -236,47 +236,70 @@ class KittyCanvas(Widget):
 
 
 class SixelCanvas(Widget):
-    """A Sixel picture (its size is the frame's cells). A new picture of the same size is written over
-    the old one directly; otherwise it is drawn through the widget's lines."""
+    """Sixel pictures centred in a box that fills the view (its size never follows the picture's, so a
+    new picture is never a layout change). A new picture is written straight over the old one, with
+    only the cells it no longer covers cleared; a resize, a screen switch or an overlay goes through
+    the widget's lines instead (spaces, then the picture after the last line)."""
 
-    DEFAULT_CSS = "SixelCanvas { width: auto; height: auto; }"
+    DEFAULT_CSS = "SixelCanvas { width: 1fr; height: 1fr; }"
 
     def __init__(self, *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
         self.payload: SixelPayload | None = None
         self.cols = self.rows = 0
-        self._drawn_at: Region | None = None  # where the lines last drew the picture (screen cells)
+        self._drawn_at: Region | None = None  # the canvas region when its lines last drew the picture
         self.direct_draws = 0
         self.line_draws = 0
 
+    def picture_region(self, canvas: Region) -> Region:
+        """Where the picture goes inside the canvas (centred, like the text frames)."""
+        left = max(0, (canvas.width - self.cols) // 2)
+        top = max(0, (canvas.height - self.rows) // 2)
+        return Region(canvas.x + left, canvas.y + top, min(self.cols, canvas.width), min(self.rows, canvas.height))
+
     def set_picture(self, payload: SixelPayload, cols: int, rows: int) -> None:
         self.payload = payload
-        if (cols, rows) != (self.cols, self.rows):
-            self.cols, self.rows = cols, rows
-            self.styles.width = cols
-            self.styles.height = rows
-            self._drawn_at = None
-            self.refresh(layout=True)
-            return
-        region = self._unobstructed_region()
-        if region is not None and region == self._drawn_at:
-            seq = ("\x1b[?2026h\x1b7" + Control.move_to(region.x, region.y).segment.text + payload.data
-                   + "\x1b8\x1b[?2026l")
-            if _driver_write(self, seq):
+        self.cols, self.rows = cols, rows
+        canvas = self._unobstructed_region()
+        if canvas is not None and canvas == self._drawn_at:
+            if _driver_write(self, self._direct(canvas, payload)):
                 self.direct_draws += 1
                 return
         self.refresh()
 
+    def _direct(self, canvas: Region, payload: SixelPayload) -> str:
+        """Clear the canvas cells outside the new picture, then draw the picture; one synchronized write."""
+        pic = self.picture_region(canvas)
+        style = self.rich_style
+        console = self.app.console
+        parts = ["\x1b[?2026h\x1b7"]
+
+        def blank(x: int, y: int, width: int) -> None:
+            if width > 0:
+                parts.append(Control.move_to(x, y).segment.text)
+                parts.append(Strip([Segment(" " * width, style)], width).render(console))
+
+        for y in range(canvas.y, canvas.bottom):
+            if pic.y <= y < pic.bottom:
+                blank(canvas.x, y, pic.x - canvas.x)
+                blank(pic.right, y, canvas.right - pic.right)
+            else:
+                blank(canvas.x, y, canvas.width)
+        parts.append(Control.move_to(pic.x, pic.y).segment.text)
+        parts.append(payload.data)
+        parts.append("\x1b8\x1b[?2026l")
+        return "".join(parts)
+
     def _unobstructed_region(self) -> Region | None:
-        """Our region on screen when all of it shows (active screen, no overlay on it), else None."""
+        """Our region on screen when all of it shows (active screen, no toast on it), else None."""
         try:
-            if not self.is_mounted or not self.screen.is_active:
+            if not self.is_mounted or not self.display or not self.screen.is_active:
                 return None
             geometry = self.screen.find_widget(self)
         except Exception:
             return None
         region = geometry.region
-        if geometry.visible_region != region:
+        if geometry.visible_region != region or not region.area:
             return None
         for toast in self.screen.query("Toast"):
             if toast.region.overlaps(region):
@@ -288,18 +311,19 @@ class SixelCanvas(Widget):
         blank = Strip([Segment(" " * width, self.rich_style)], width)
         lines = [blank] * crop.height
         payload = self.payload
-        region = self._unobstructed_region()
-        if payload is None or region is None or not lines:
+        canvas = self._unobstructed_region()
+        if payload is None or canvas is None or not lines:
             self._drawn_at = None
             return lines
+        pic = self.picture_region(canvas)
         # The picture goes after the last line: every cell of ours has been written by then.
-        bottom = region.y + crop.y + crop.height - 1
+        bottom = canvas.y + crop.y + crop.height - 1
         tail = [
-            Segment(Control.move_to(region.x, region.y).segment.text, None, _NULL),
+            Segment(Control.move_to(pic.x, pic.y).segment.text, None, _NULL),
             Segment(payload.data, None, _NULL),
-            Segment(Control.move_to(region.x + crop.x + crop.width, bottom).segment.text, None, _NULL),
+            Segment(Control.move_to(canvas.x + crop.x + crop.width, bottom).segment.text, None, _NULL),
         ]
         lines[-1] = Strip([Segment(" " * width, self.rich_style), *tail], width)
-        self._drawn_at = region
+        self._drawn_at = canvas
         self.line_draws += 1
         return lines

@@ -478,9 +478,12 @@ class ImageView(Widget):
             for box in self.query(".graphics-box"):
                 box.remove()
             info = getattr(self.app, "terminal_info", None)
-            canvas = KittyCanvas(bool(info and info.tmux), classes="graphics") if kind is KittyCanvas \
-                else SixelCanvas(classes="graphics")
-            self.mount(Center(canvas, classes="graphics-box"))
+            if kind is KittyCanvas:
+                canvas = KittyCanvas(bool(info and info.tmux), classes="graphics")
+                self.mount(Center(canvas, classes="graphics-box"))
+            else:  # fills the view: a new picture size is never a layout change (no redraw, no flicker)
+                canvas = SixelCanvas(classes="graphics graphics-box")
+                self.mount(canvas)
         else:
             for box in self.query(".graphics-box"):
                 if not box.display:
