@@ -54,7 +54,7 @@ class Profile:
 
 XTERM_SIXEL = Profile(
     "xterm -ti vt340", da1=XTERM_DA1_SIXEL, xtversion=b"\x1bP>|XTerm(379)\x1b\\",
-    sgr=b"\x1bP1$r0;38:2::1:2:3m\x1b\\", sixel_now=b"\x1b[?2;0;2000;1200S", sixel_max=b"\x1b[?2;0;1000;1000S",
+    sgr=b"\x1bP1$r0;38:2::1:2:3m\x1b\\", sixel_now=b"\x1b[?2;0;1000;1000S", sixel_max=b"\x1b[?2;0;1000;1000S",
     registers=b"\x1b[?1;0;1024S", sync=None, env={"TERM": "xterm"},
 )
 XTERM_16 = Profile(  # a terminal with 16 colours: TERM=xterm, no COLORTERM, no 24-bit answer
@@ -73,6 +73,7 @@ KITTY_NEW = Profile(
 
 QUERIES: list[tuple[str, bytes]] = [  # (answer attribute, query bytes) in the order the app may send them
     ("kitty", b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"),
+    ("kitty", b"\x1bPtmux;\x1b\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\x1b\\\x1b\\"),  # through tmux passthrough
     ("xtversion", b"\x1b[>0q"),
     ("cell", b"\x1b[16t"),
     ("sgr", b"\x1bP$qm\x1b\\"),
@@ -188,9 +189,10 @@ class FakeTerminal:
     """A pty with the app on one side and this scripted terminal on the other."""
 
     def __init__(self, args: list[str], profile: Profile, *, delay: float = 0.0, env: dict[str, str] | None = None,
-                 answer: bool = True) -> None:
+                 answer: bool = True, pipe_stdout: bool = False, delays: dict[str, float] | None = None) -> None:
         self.profile = profile
         self.delay = delay
+        self.delays = delays or {}  # per answer: seconds after its query
         self.answer = answer
         self.out = bytearray()
         self.chunks: list[tuple[float, bytes]] = []  # (time, bytes) as the app wrote them
@@ -214,10 +216,12 @@ class FakeTerminal:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "garbtui", *args], stdin=follower, stdout=follower, stderr=follower,
+            [sys.executable, "-m", "garbtui", *args], stdin=follower,
+            stdout=subprocess.PIPE if pipe_stdout else follower, stderr=follower,
             cwd=REPO, env=full_env, close_fds=True, preexec_fn=child_setup,
         )
-        os.close(follower)
+        # Kept open: after the program exits, whatever is still queued here is what a shell would read.
+        self.follower = follower
         self._stop = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -267,7 +271,7 @@ class FakeTerminal:
             if not self.answer and attr != "sync":
                 self.withheld.append(reply)
                 continue
-            self._send_later(reply, self.delay)
+            self._send_later(reply, self.delays.get(attr, self.delay))
 
     def _send_later(self, data: bytes, delay: float) -> None:
         if delay <= 0:
@@ -332,11 +336,31 @@ class FakeTerminal:
             pass
         self._stop = True
         self._reader.join(timeout=2)
-        try:
-            os.close(self.leader)
-        except OSError:
-            pass
+        for fd in (self.leader, self.follower):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         return self.proc.returncode
+
+    def left_for_the_shell(self) -> bytes:
+        """Input still queued on the terminal after the program ended (a shell would read it as typed)."""
+        import select
+
+        attrs = termios.tcgetattr(self.follower)
+        attrs[3] &= ~(termios.ICANON | termios.ECHO)  # a half-typed line is input too
+        termios.tcsetattr(self.follower, termios.TCSANOW, attrs)
+        os.set_blocking(self.follower, False)
+        data = b""
+        while select.select([self.follower], [], [], 0.05)[0]:
+            try:
+                chunk = os.read(self.follower, 4096)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
 
 
 def _new_terminal(*args, **kwargs) -> FakeTerminal:  # noqa: ANN002, ANN003

@@ -29,7 +29,7 @@ class Emulator:
 
     @property
     def label(self) -> str:
-        return self.text or self.name or "unknown terminal"
+        return self.text or self.name
 
 
 def parse_version(text: str) -> Emulator:
@@ -80,8 +80,8 @@ def placeholders(emulator: Emulator) -> tuple[bool | None, str]:
         return False, "WezTerm answers Kitty graphics but does not draw its Unicode placeholders"
     if name == "konsole":
         return False, "Konsole answers Kitty graphics but does not draw its Unicode placeholders"
-    label = emulator.label
-    return None, f"{label} answers Kitty graphics; its Unicode placeholder support is unknown"
+    label = emulator.label or "an unnamed terminal (no XTVERSION answer)"
+    return None, f"{label} answers Kitty graphics; its Unicode placeholder support is unknown, so it is not used"
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,7 @@ def query(
             _read_until(fd, filt, lambda: sum(1 for r in replies if r.kind == "da1") > count,
                         time.monotonic() + timeout)
             parse(replies, a)
+        a.seconds = time.monotonic() - started  # until the last needed answer (the drain below is extra)
         if drain > 0:
             quiet_until = time.monotonic() + min(0.2, drain)
             end = time.monotonic() + drain
@@ -314,7 +315,8 @@ def query(
     except OSError as exc:
         a.error = f"terminal probe failed: {exc.__class__.__name__}"
     finally:
-        a.seconds = time.monotonic() - started
+        if not a.seconds:
+            a.seconds = time.monotonic() - started
         a.raw = replies
         kept = hold and _HELD is None
         if kept:
