@@ -150,7 +150,13 @@ def make_frame(
     """Shrink `image` (RGB or RGBA, any size) to the box and render it. Pure; safe in a thread worker.
 
     `nearest` keeps flat colours flat (a label map): no blended colours at region borders.
+    A zoomed spec with an overlay that can zoom (placement preview) shows its zoom window instead,
+    pixel for pixel, without overlays.
     """
+    if spec.zoom and overlay is not None and hasattr(overlay, "zoom"):
+        zoomed = overlay.zoom(image, spec)
+        if zoomed is not None:
+            image, overlay, nearest = zoomed, None, True
     h, w = image.shape[:2]
     cols, rows, pw, ph = frame_pixels(spec, w, h)
     if cols == 0:
