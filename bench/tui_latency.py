@@ -7,6 +7,17 @@ driver. Baselines measured in the same run:
   - a bare Textual app (one Static) for start-up to first paint.
 
     /work/venv/bin/python bench/tui_latency.py [--crops 5000] [--moves 30]
+
+Per image protocol, through a pseudo-terminal (`--pty`): the real app (`python -m garbtui open`) runs on a
+pty of 200x60 cells (10x20 px), and a scripted terminal answers its probe as kitty 0.41.1 / xterm -ti
+vt340 do (tests/tui/test_terminal_pty.py). The clock runs from the key's bytes written to the pty to
+the last byte of the new picture read back (Sixel: its string terminator; Kitty: the placeholders after
+the transmission; half-cells: the last cell row), so it counts everything the app does and writes; what
+a real terminal then spends parsing and drawing is measured under Xvfb (see NOTES / README). Baseline in
+the same run: textual-image's own widget for the same protocol in a minimal Textual app on the same pty,
+handed each 512x512 crop on a key press (what garbtui did before).
+
+    /work/venv/bin/python bench/tui_latency.py --pty [--moves 15]
 """
 
 from __future__ import annotations
@@ -257,12 +268,155 @@ def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:6.1f} ms   p90 {sorted(values)[int(len(values) * 0.9)] * 1000:6.1f} ms"
 
 
+# -- per protocol, through a pty -------------------------------------------------------------------
+BASELINE_APP = r"""
+import sys, time
+from pathlib import Path
+from textual_image import _terminal
+_terminal.probe_terminal._result = _terminal.TerminalCapabilities(_terminal.CellSize(10, 20), sixel=True, tgp=True)
+from PIL import Image
+from textual.app import App
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Static
+from textual_image.widget import HalfcellImage, SixelImage, TGPImage
+kind = {"kitty": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}[sys.argv[1]]
+paths = sorted(Path(sys.argv[2]).glob("*/raw.png"))
+class Baseline(App):
+    BINDINGS = [Binding("j", "next"), Binding("q", "quit")]
+    CSS = "#list { width: 3fr; } #img { width: 2fr; height: 1fr; }"
+    i = 0
+    def compose(self):
+        with Horizontal():
+            yield Static("crops", id="list")
+            yield kind(Image.open(paths[0]), id="img")
+    def action_next(self):
+        self.i += 1
+        self.query_one("#img").image = Image.open(paths[self.i % len(paths)])
+Baseline().run()
+"""
+
+
+def _picture_end(protocol: str, data: bytes) -> int | None:
+    """Offset just past the last byte of the last picture in `data` (None: no picture)."""
+    import re as _re
+
+    if protocol == "sixel":
+        starts = [m.start() for m in _re.finditer(rb"\x1bP[0-9;]*q", data)]
+        if not starts:
+            return None
+        end = data.find(b"\x1b\\", starts[-1])
+        return None if end < 0 else end + 2
+    if protocol == "kitty":
+        ends = [data.rfind(b"\x1b_G"), data.rfind("\U0010eeee".encode())]
+        last = max(ends)
+        return None if last < 0 else last + 4
+    last = data.rfind("▀".encode())
+    return None if last < 0 else last + 3
+
+
+def _count_pictures(protocol: str, data: bytes) -> int:
+    import re as _re
+
+    if protocol == "sixel":
+        return len(_re.findall(rb"\x1bP[0-9;]*q", data))
+    if protocol == "kitty":
+        return data.count(b"U=1")  # one virtual placement per picture (garbtui and textual-image alike)
+    return 1 if "▀".encode() in data else 0
+
+
+def pty_moves(term, protocol: str, moves: int, key: bytes = b"j") -> tuple[list[float], list[int], list[int]]:  # noqa: ANN001
+    """Keypress-to-final-picture seconds, bytes written and pictures drawn, per move."""
+    times, sizes, counts = [], [], []
+    term.settle(1.0)
+    for _ in range(moves):
+        with term._lock:
+            start = len(term.out)
+            first_chunk = len(term.chunks)
+        t0 = time.monotonic()
+        term.write(key)
+        term.settle(0.35, timeout=20)
+        with term._lock:
+            data = bytes(term.out[start:])
+            chunks = list(term.chunks[first_chunk:])
+        end = _picture_end(protocol, data)
+        if end is None:
+            continue
+        pos = 0
+        for when, chunk in chunks:
+            pos += len(chunk)
+            if pos >= end:
+                times.append(when - t0)
+                break
+        sizes.append(len(data))
+        counts.append(_count_pictures(protocol, data))
+    return times, sizes, counts
+
+
+def bench_pty(ws_root: Path, moves: int) -> dict[str, dict[str, float]]:
+    sys.path.insert(0, str(REPO))
+    from tests.tui.test_terminal_pty import KITTY_NEW, XTERM_SIXEL, FakeTerminal
+
+    config = tempfile.mkdtemp(prefix="garbtui-bench-config-")
+    profiles = {"kitty": KITTY_NEW, "sixel": XTERM_SIXEL, "halfcell": KITTY_NEW}
+    results: dict[str, dict[str, float]] = {}
+    for protocol, profile in profiles.items():
+        env = {"GARBTUI_CONFIG_DIR": config, "COLORTERM": "truecolor"}
+        if protocol == "halfcell":
+            env["GARBTUI_IMAGE_PROTOCOL"] = "halfcell"
+        runs = {}
+        for name, args in (("garbtui", ["open", str(ws_root)]), ("baseline", None)):
+            if args is None:
+                script = Path(config) / "baseline_app.py"
+                script.write_text(BASELINE_APP)
+                term = FakeTerminal([], profile, env=env,
+                                    argv=[sys.executable, str(script), protocol, str(ws_root / "crops")])
+            else:
+                term = FakeTerminal(args, profile, env=env)
+            try:
+                term.wait_for(lambda t=term: len(t.output()) > 2000, timeout=60)
+                times, sizes, counts = pty_moves(term, protocol, moves)
+            finally:
+                term.write(b"q")
+                time.sleep(0.3)
+                term.close()
+            runs[name] = {"median_ms": statistics.median(times) * 1000 if times else float("nan"),
+                          "p90_ms": sorted(times)[int(len(times) * 0.9)] * 1000 if times else float("nan"),
+                          "bytes": statistics.median(sizes) if sizes else 0,
+                          "pictures_per_move": statistics.median(counts) if counts else 0}
+        runs["ratio"] = runs["garbtui"]["median_ms"] / runs["baseline"]["median_ms"]
+        results[protocol] = runs
+    return results
+
+
+def print_pty(results: dict[str, dict[str, float]]) -> None:
+    print("keypress -> final picture through a pty, 200x60 cells of 10x20 px, queue screen, 512x512 crops")
+    for protocol, runs in results.items():
+        g, b = runs["garbtui"], runs["baseline"]
+        print(f"  {protocol:8s} garbtui  median {g['median_ms']:6.1f} ms  p90 {g['p90_ms']:6.1f} ms  "
+              f"{g['bytes'] / 1000:7.0f} kB/move  {g['pictures_per_move']:.0f} picture(s)/move")
+        print(f"  {'':8s} textual-image baseline  median {b['median_ms']:6.1f} ms  p90 {b['p90_ms']:6.1f} ms  "
+              f"{b['bytes'] / 1000:7.0f} kB/move  {b['pictures_per_move']:.0f} picture(s)/move   "
+              f"ratio {runs['ratio']:.2f}x")
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--crops", type=int, default=5000)
     parser.add_argument("--moves", type=int, default=30)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--pty", action="store_true", help="per image protocol, through a pseudo-terminal")
     args = parser.parse_args()
+    if args.pty:
+        with tempfile.TemporaryDirectory(prefix="garbtui-bench-") as tmp:
+            ws = make_workspace(Path(tmp) / "pty512", args.moves + 2, 512)
+            results = bench_pty(ws.root, args.moves)
+        if args.json:
+            print(json.dumps(results, indent=2))
+        else:
+            print_pty(results)
+        return 0
     with tempfile.TemporaryDirectory(prefix="garbtui-bench-") as tmp:
         big = make_workspace(Path(tmp) / "big512", args.moves * 2 + 2, 512)
         t = time.perf_counter()

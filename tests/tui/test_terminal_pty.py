@@ -189,7 +189,8 @@ class FakeTerminal:
     """A pty with the app on one side and this scripted terminal on the other."""
 
     def __init__(self, args: list[str], profile: Profile, *, delay: float = 0.0, env: dict[str, str] | None = None,
-                 answer: bool = True, pipe_stdout: bool = False, delays: dict[str, float] | None = None) -> None:
+                 answer: bool = True, pipe_stdout: bool = False, delays: dict[str, float] | None = None,
+                 argv: list[str] | None = None) -> None:
         self.profile = profile
         self.delay = delay
         self.delays = delays or {}  # per answer: seconds after its query
@@ -216,7 +217,7 @@ class FakeTerminal:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "garbtui", *args], stdin=follower,
+            argv or [sys.executable, "-m", "garbtui", *args], stdin=follower,
             stdout=subprocess.PIPE if pipe_stdout else follower, stderr=follower,
             cwd=REPO, env=full_env, close_fds=True, preexec_fn=child_setup,
         )

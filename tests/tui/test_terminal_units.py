@@ -203,7 +203,9 @@ def test_kitty_placeholders_name_the_image() -> None:
     assert image_id == (7 << 24) | 1
     payload = kitty_payload(np.zeros((40, 30, 3), np.uint8))
     data = kitty_transmit(payload, image_id, 5, 3)
-    assert data.startswith(f"\x1b_Ga=t,q=2,f=24,o=z,s=30,v=40,i={image_id},m=0;")
+    assert data.startswith(f"\x1b_Ga=t,q=2,f=100,i={image_id},m=0;iVBOR")  # a PNG
+    raw = kitty_transmit(kitty_payload(np.zeros((40, 30, 3), np.uint8), "rgb"), image_id, 5, 3)
+    assert raw.startswith(f"\x1b_Ga=t,q=2,f=24,o=z,s=30,v=40,i={image_id},m=0;")
     assert data.endswith(f"\x1b_Ga=p,U=1,q=2,i={image_id},c=5,r=3\x1b\\")
     wrapped = kitty_transmit(payload, image_id, 5, 3, tmux=True)
     assert wrapped.startswith("\x1bPtmux;\x1b\x1b_G") and "\x1b\x1b\\\x1b\\" in wrapped

@@ -69,11 +69,12 @@ _NULL = [(ControlType.CURSOR_FORWARD, 0)]  # marks a segment as control: Rich le
 
 @dataclass(frozen=True)
 class KittyPayload:
-    """A picture ready to send: base64 of zlib-compressed RGB, in protocol-sized chunks."""
+    """A picture ready to send: base64 of a PNG (f=100) or of zlib-compressed RGB (f=24,o=z), in chunks."""
 
     width: int
     height: int
     chunks: tuple[str, ...]
+    format: str = "png"
 
     @property
     def size(self) -> int:
@@ -87,11 +88,27 @@ class SixelPayload:
     data: str
 
 
-def kitty_payload(rgb: np.ndarray, level: int = 1) -> KittyPayload:
-    """Encode an RGB picture for `a=t,f=24,o=z` (zlib level 1: fast; the link is often the bottleneck)."""
+def kitty_payload(rgb: np.ndarray, fmt: str = "png") -> KittyPayload:
+    """Encode an RGB picture for the Kitty graphics protocol.
+
+    PNG (level 1) by default: a third fewer bytes than zlib'd RGB for photos (560 kB against 810 kB for
+    650x520; over ssh the link is the bottleneck) for ~30 ms more in the worker; "rgb" is zlib'd RGB.
+    """
     h, w = rgb.shape[:2]
-    data = base64.standard_b64encode(zlib.compress(np.ascontiguousarray(rgb[:, :, :3]).tobytes(), level)).decode()
-    return KittyPayload(w, h, tuple(data[i : i + KITTY_CHUNK] for i in range(0, len(data), KITTY_CHUNK)) or ("",))
+    pixels = np.ascontiguousarray(rgb[:, :, :3])
+    if fmt == "png":
+        import io
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(pixels, "RGB").save(buf, "PNG", compress_level=1)
+        raw = buf.getvalue()
+    else:
+        raw = zlib.compress(pixels.tobytes(), 1)
+    data = base64.standard_b64encode(raw).decode()
+    chunks = tuple(data[i : i + KITTY_CHUNK] for i in range(0, len(data), KITTY_CHUNK)) or ("",)
+    return KittyPayload(w, h, chunks, fmt)
 
 
 def sixel_payload(rgb: np.ndarray, colours: int = 256) -> SixelPayload:
@@ -111,7 +128,8 @@ def kitty_transmit(payload: KittyPayload, image_id: int, cols: int, rows: int, t
     for n, chunk in enumerate(payload.chunks):
         more = 0 if n == last else 1
         if n == 0:
-            head = f"a=t,q=2,f=24,o=z,s={payload.width},v={payload.height},i={image_id},m={more}"
+            fmt = "f=100" if payload.format == "png" else f"f=24,o=z,s={payload.width},v={payload.height}"
+            head = f"a=t,q=2,{fmt},i={image_id},m={more}"
         else:
             head = f"q=2,m={more}"
         out.append(_apc(f"{head};{chunk}", tmux))
