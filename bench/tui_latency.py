@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import os
 import statistics
 import sys
@@ -36,6 +37,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+ORIGINAL_ENV = dict(os.environ)  # the real-terminal proxy runs the app with these, not the in-process settings
 os.environ.setdefault("GARBTUI_IMAGE_PROTOCOL", "halfcell")
 # A true-colour terminal (what `garbtui doctor` recommends); with 256 colours Rich spends most of each
 # repaint matching every cell's colour to the palette, for any app.
@@ -401,7 +403,117 @@ def print_pty(results: dict[str, dict[str, float]]) -> None:
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
+# -- in a real terminal (Xvfb): a timing proxy between the terminal and the app ----------------------
+SENTINEL = b"\x1b[5n"  # device status report: every terminal answers CSI 0 n, in order, after what came before
+SENTINEL_REPLY = b"\x1b[0n"
+
+
+def proxy(log_path: Path, moves: int, gap: float, argv: list[str]) -> int:
+    """Run `argv` on a pty inside this terminal; forward both ways; press `j` `moves` times; after each
+    chunk of output with picture bytes, ask the terminal for a status report: its answer comes once the
+    terminal has processed that chunk. Log (key time, picture chunks, terminal done times) as JSON."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import tty
+
+    fd_term = sys.stdin.fileno()
+    size = fcntl.ioctl(fd_term, termios.TIOCGWINSZ, b"\0" * 8)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, size)
+    saved = termios.tcgetattr(fd_term)
+    tty.setraw(fd_term)
+
+    def child() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    import subprocess
+
+    proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, preexec_fn=child,
+                            env=ORIGINAL_ENV)
+    os.close(follower)
+    events: list[dict] = []
+    pending_sentinels: list[float] = []
+    key_times: list[float] = []
+    inbuf = b""
+    in_string = False  # inside a DCS/APC/OSC (Sixel, Kitty graphics): no sentinel may go in there
+    want_sentinel = False
+    started = time.monotonic()
+    next_key = started + 12.0  # start-up, probe, first pictures
+    try:
+        while proc.poll() is None:
+            now = time.monotonic()
+            if len(key_times) < moves and now >= next_key:
+                os.write(leader, b"j")
+                key_times.append(now)
+                next_key = now + gap
+            elif len(key_times) >= moves and now >= next_key + 1.5:
+                os.write(leader, b"q")
+                next_key = float("inf")
+            ready, _, _ = select.select([leader, fd_term], [], [], 0.01)
+            if leader in ready:
+                try:
+                    data = os.read(leader, 1 << 16)
+                except OSError:
+                    break
+                if not data:
+                    break
+                os.write(sys.stdout.fileno(), data)
+                picture = (b"\x1bP" in data and b"q" in data) or b"\x1b_G" in data or "\U0010eeee".encode() in data \
+                    or "▀".encode() in data
+                t = time.monotonic()
+                for m in re.finditer(rb"\x1b([P_\]^X\\])|\x07", data):
+                    in_string = m.group(1) not in (b"\\", None)  # ST or BEL ends a string
+                last_esc = data.rfind(b"\x1b")
+                open_csi = last_esc >= 0 and re.fullmatch(rb"\x1b\[[\x30-\x3f]*[\x20-\x2f]*", data[last_esc:]) is not None
+                want_sentinel = want_sentinel or picture
+                if want_sentinel and not in_string and not open_csi and not data.endswith(b"\x1b"):
+                    os.write(sys.stdout.fileno(), SENTINEL)
+                    pending_sentinels.append(t)
+                    want_sentinel = False
+                events.append({"t": t - started, "bytes": len(data), "picture": picture})
+            if fd_term in ready:
+                data = os.read(fd_term, 4096)
+                inbuf += data
+                while SENTINEL_REPLY in inbuf:
+                    k = inbuf.index(SENTINEL_REPLY)
+                    before, inbuf = inbuf[:k], inbuf[k + len(SENTINEL_REPLY):]
+                    if before:
+                        os.write(leader, before)
+                    sent = pending_sentinels.pop(0) if pending_sentinels else None
+                    events.append({"t": time.monotonic() - started, "done": True,
+                                   "sent": None if sent is None else sent - started})
+                if inbuf and not inbuf.endswith(b"\x1b") and b"\x1b[" not in inbuf[-6:]:
+                    os.write(leader, inbuf)
+                    inbuf = b""
+    finally:
+        termios.tcsetattr(fd_term, termios.TCSANOW, saved)
+        if proc.poll() is None:
+            proc.kill()
+        log_path.write_text(json.dumps({"keys": [k - started for k in key_times], "events": events}))
+    return 0
+
+
+def real_latency(log: dict) -> list[float]:
+    """Per key: seconds until the terminal had processed the last picture chunk before the next key."""
+    keys = log["keys"]
+    out = []
+    for i, k in enumerate(keys):
+        end = keys[i + 1] if i + 1 < len(keys) else float("inf")
+        done = [e["t"] for e in log["events"] if e.get("done") and e.get("sent") is not None and k <= e["sent"] < end]
+        if done:
+            out.append(max(done) - k)
+    return out
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--proxy":
+        # --proxy LOG MOVES GAP -- argv...
+        log, moves, gap = Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        return proxy(log, moves, gap, sys.argv[sys.argv.index("--") + 1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--crops", type=int, default=5000)
     parser.add_argument("--moves", type=int, default=30)
