@@ -216,3 +216,12 @@ def test_kitty_placeholders_name_the_image() -> None:
     assert kitty_delete(image_id) == f"\x1b_Ga=d,d=I,q=2,i={image_id}\x1b\\"
     ids.release(image_id)
     assert ids.allocate() & 0xFF == 2
+
+
+def test_tmux_kitty_query_only_where_an_answer_can_come() -> None:
+    from garbtui.tui.term.probe import kitty_worth_asking
+
+    assert kitty_worth_asking(TmuxInfo("3.3a", True, "xterm-kitty", "kitty(0.41.1)", ()))
+    assert kitty_worth_asking(TmuxInfo("3.3a", True, "xterm-256color", "", ()))  # unknown: ask
+    assert not kitty_worth_asking(TmuxInfo("3.3a", True, "xterm", "XTerm(379)", ()))  # would wait in vain
+    assert not kitty_worth_asking(TmuxInfo("3.3a", False, "xterm-kitty", "kitty(0.41.1)", ()))  # no passthrough

@@ -105,7 +105,8 @@ def choose(want: str, answers: Answers, env: dict[str, str], tmux: TmuxInfo | No
             reasons.append(f"inside tmux {version} with allow-passthrough off: Kitty graphics cannot reach "
                            "the terminal")
         elif answers.kitty is None and probed:
-            reasons.append(f"inside tmux {version}: no Kitty graphics answer came back through passthrough")
+            outer = identify(answers, env, tmux).label or "the outer terminal"
+            reasons.append(f"inside tmux {version}: no Kitty graphics from {outer} through passthrough")
     if answers.kitty:
         reasons.append(ph_why)
     elif answers.kitty is False:

@@ -216,6 +216,20 @@ def tmux_info(timeout: float = 1.0) -> TmuxInfo:
     return TmuxInfo(parts[0].strip(), passthrough, parts[2].strip(), parts[3].strip(), features)
 
 
+# Terminals known to have no Kitty graphics: inside tmux their answer would never come, so the probe
+# neither asks them nor waits for them (tmux answers primary DA itself, before the outer terminal).
+_NO_KITTY_GRAPHICS = ("xterm", "foot", "mlterm", "alacritty", "st", "urxvt", "rxvt", "linux", "vte", "gnome",
+                      "iterm2", "mintty", "tmux", "screen")
+
+
+def kitty_worth_asking(tmux: TmuxInfo) -> bool:
+    """Inside tmux: passthrough is on and the outer terminal is not one known to lack Kitty graphics."""
+    if not tmux.passthrough:
+        return False
+    outer = (tmux.client_type or tmux.client_term).lower()
+    return not any(outer.startswith(name) for name in _NO_KITTY_GRAPHICS) or "kitty" in outer
+
+
 def _read_until(fd: int, filt: ReplyFilter, done, deadline: float) -> str:  # noqa: ANN001
     """Read answers into `filt` until done() or the deadline; returns what was not an answer (typed keys)."""
     typed: list[str] = []
@@ -271,7 +285,7 @@ def query(
     try:
         tty.setcbreak(fd, termios.TCSANOW)
         in_tmux = tmux is not None
-        kitty_sent = not in_tmux or bool(tmux and tmux.passthrough)
+        kitty_sent = not in_tmux or bool(tmux and kitty_worth_asking(tmux))
         batch = ""
         if kitty_sent:
             batch += tmux_wrap(KITTY_QUERY) if in_tmux else KITTY_QUERY
