@@ -226,8 +226,8 @@ def kitty_worth_asking(tmux: TmuxInfo) -> bool:
     """Inside tmux: passthrough is on and the outer terminal is not one known to lack Kitty graphics."""
     if not tmux.passthrough:
         return False
-    outer = (tmux.client_type or tmux.client_term).lower()
-    return not any(outer.startswith(name) for name in _NO_KITTY_GRAPHICS) or "kitty" in outer
+    outer = tmux.client_type.lower()  # its XTVERSION; TERM names (xterm-256color) say too little
+    return not outer or "kitty" in outer or not any(outer.startswith(name) for name in _NO_KITTY_GRAPHICS)
 
 
 def _read_until(fd: int, filt: ReplyFilter, done, deadline: float) -> str:  # noqa: ANN001
