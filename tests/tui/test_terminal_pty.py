@@ -442,3 +442,30 @@ def test_escape_key_still_works_after_the_filter(tmp_path: Path) -> None:
         assert term.proc.returncode == 0
     finally:
         term.close()
+
+
+def test_late_answers_type_nothing_into_a_text_field(tmp_path: Path) -> None:
+    """With the command palette's input focused, any answer leaking through would be typed there."""
+    ws = workspace_copy(tmp_path)
+    term = _new_terminal(["open", str(ws)], XTERM_SIXEL, answer=False,
+                         env=app_env(tmp_path, GARBTUI_PROBE_TIMEOUT="0.35"))
+    try:
+        term.wait_text("crops", timeout=60)
+        term.settle(0.5)
+        term.write(b"\x10")  # ctrl+p: the command palette, its search field focused
+        term.wait_text("Search for commands", timeout=10)
+        term.settle(0.5)
+        shown = term.text()
+        for reply in LATE_CASES.values():
+            term.release([reply])
+            cut = max(2, len(reply) // 2)
+            term.release([reply[:cut], reply[cut:]], gap=0.03)
+        term.settle(0.6)
+        assert term.text() == shown
+        term.write(b"\x1b")
+        term.wait_for(lambda: "Search for commands" not in term.text(), timeout=10)
+        term.write(b"q")
+        term.proc.wait(timeout=20)
+        assert term.proc.returncode == 0
+    finally:
+        term.close()
