@@ -266,8 +266,32 @@ class SixelCanvas(Widget):
         self.payload: SixelPayload | None = None
         self.cols = self.rows = 0
         self._drawn_at: Region | None = None  # the canvas region when its lines last drew the picture
+        self._hidden = False  # lines were drawn without the picture (a toast or overlay was on it)
+        self._needs_paint = False  # our own refresh: the lines will blank our cells, paint after them
         self.direct_draws = 0
         self.line_draws = 0
+
+    def on_mount(self) -> None:
+        # An overlay (toast, palette) over the picture makes its lines draw without it, and Textual only
+        # repaints the overlay's cells when it goes: look for that and draw the whole canvas again.
+        self.set_interval(0.2, self._reappear, name="sixel-reappear")
+
+    def _reappear(self) -> None:
+        try:
+            active = self.screen.is_active
+        except Exception:
+            return
+        if not active:
+            self._drawn_at = None  # covered by another screen: the repaint that shows us again paints
+            return
+        if self.payload is not None and (self._hidden or self._drawn_at is None) \
+                and self._unobstructed_region() is not None:
+            self._hidden = False
+            self._needs_paint = True
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self._needs_paint = True
 
     def picture_region(self, canvas: Region) -> Region:
         """Where the picture goes inside the canvas (centred, like the text frames)."""
@@ -283,6 +307,7 @@ class SixelCanvas(Widget):
             if _driver_write(self, self._direct(canvas, payload)):
                 self.direct_draws += 1
                 return
+        self._needs_paint = True
         self.refresh()
 
     def _direct(self, canvas: Region, payload: SixelPayload) -> str:
@@ -325,23 +350,34 @@ class SixelCanvas(Widget):
         return region
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        width = crop.width
-        blank = Strip([Segment(" " * width, self.rich_style)], width)
+        """Blank cells; the picture is written right after the frame that contains them (Textual runs
+        `call_after_refresh` callbacks once that frame has gone to the terminal). Writing it inside the
+        lines instead loses it whenever the compositor cuts the last line (an overlay that just left)."""
+        blank = Strip([Segment(" " * crop.width, self.rich_style)], crop.width)
         lines = [blank] * crop.height
-        payload = self.payload
         canvas = self._unobstructed_region()
-        if payload is None or canvas is None or not lines:
+        if self.payload is None or canvas is None or not lines:
             self._drawn_at = None
+            self._hidden = self.payload is not None
             return lines
-        pic = self.picture_region(canvas)
-        # The picture goes after the last line: every cell of ours has been written by then.
-        bottom = canvas.y + crop.y + crop.height - 1
-        tail = [
-            Segment(Control.move_to(pic.x, pic.y).segment.text, None, _NULL),
-            Segment(payload.data, None, _NULL),
-            Segment(Control.move_to(canvas.x + crop.x + crop.width, bottom).segment.text, None, _NULL),
-        ]
-        lines[-1] = Strip([Segment(" " * width, self.rich_style), *tail], width)
+        if self._needs_paint or canvas != self._drawn_at:
+            # Our refresh or a new place: these blank lines reach the terminal, so paint after them. Other
+            # renders (a neighbour's update bounding box) write none of our cells: painting again would
+            # only send the picture twice.
+            self._needs_paint = False
+            self.call_after_refresh(self._paint)
         self._drawn_at = canvas
-        self.line_draws += 1
+        self._hidden = False
         return lines
+
+    def _paint(self) -> None:
+        """Draw the whole picture where the lines just left blank cells."""
+        canvas = self._unobstructed_region()
+        payload = self.payload
+        if payload is None or canvas is None or canvas != self._drawn_at:
+            self._hidden = payload is not None
+            return
+        pic = self.picture_region(canvas)
+        seq = "\x1b[?2026h\x1b7" + Control.move_to(pic.x, pic.y).segment.text + payload.data + "\x1b8\x1b[?2026l"
+        if _driver_write(self, seq):
+            self.line_draws += 1

@@ -351,10 +351,9 @@ class ImageView(Widget):
 
     def compose(self) -> ComposeResult:
         yield Static(self._placeholder, classes="placeholder")
-        yield _TextFrame()
-
-    def on_mount(self) -> None:
-        self.query_one(_TextFrame).display = False
+        text_frame = _TextFrame()
+        text_frame.display = False  # hidden from the start (a query in on_mount could run before it mounts)
+        yield text_frame
 
     # -- public -----------------------------------------------------------------------------
     @property

@@ -91,9 +91,8 @@ def toggle_zoom(screen: Any) -> None:
     if not view.zoom and getattr(screen, "selected", None) is None:
         screen.notify("Zoom: select a placement first (a adds one).", severity="warning")
         return
+    # No toast: over a Sixel picture it would hide the zoom until it goes (the footer says what z does).
     view.zoom = not view.zoom
-    if view.zoom:
-        screen.notify("Zoom 1:1 on the selected object (z again: the whole scene).", timeout=3)
     screen.request_render()
 
 
