@@ -46,7 +46,19 @@ def _record(reply: Reply) -> None:
 
 
 class FilteringDriver(LinuxDriver):
-    """LinuxDriver whose input thread drops terminal answers before the key parser sees them."""
+    """LinuxDriver whose input thread drops terminal answers before the key parser sees them, and
+    whose output puts a Sixel picture back right after any frame of Textual's that wrote over it."""
+
+    def write(self, data: str) -> None:
+        super().write(data)
+        from garbtui.tui.term.graphics import after_frame
+
+        try:
+            extra = after_frame(data)
+        except Exception:  # a picture must never stop the screen updates
+            extra = ""
+        if extra:
+            super().write(extra)
 
     def start_application_mode(self) -> None:
         from garbtui.tui.term import probe

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import threading
+import weakref
 import zlib
 from dataclasses import dataclass
 
@@ -192,16 +194,58 @@ def placeholder_lines(image_id: int, cols: int, rows: int) -> list[Strip]:
     return lines
 
 
+_OWN = threading.local()  # set while a canvas writes: the driver's after-write hook skips our own bytes
+_CANVASES: "weakref.WeakSet[SixelCanvas]"
+
+
 def _driver_write(widget: Widget, data: str) -> bool:
     driver = getattr(widget.app, "_driver", None)
     if driver is None or getattr(widget.app, "is_headless", True):
         return False
+    _OWN.active = True
     try:
         driver.write(data)
         driver.flush()
     except Exception:  # the app is shutting down
         return False
+    finally:
+        _OWN.active = False
     return True
+
+
+_CUP_RE = re.compile(r"\x1b\[(\d+);(\d+)H")
+_ESC_RE = re.compile(r"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|[PX^_\]][^\x1b]*\x1b\\|.)")
+
+
+def after_frame(data: str) -> str:
+    """Called by the driver after each frame Textual writes: the Sixel pictures whose cells that frame
+    overwrote (a screen shown again, an overlay gone, a focus repaint), to be written right after it."""
+    if getattr(_OWN, "active", False) or "\x1b[" not in data:
+        return ""
+    extra = []
+    for canvas in list(_CANVASES):
+        seq = canvas.repaint_if_touched(data)
+        if seq:
+            extra.append(seq)
+    return "".join(extra)
+
+
+def touched(data: str, region: Region) -> bool:
+    """Whether a frame writes text into `region` (each chop starts with a cursor move)."""
+    top, bottom, left, right = region.y + 1, region.bottom, region.x, region.right
+    matches = list(_CUP_RE.finditer(data))
+    for n, m in enumerate(matches):
+        row = int(m.group(1))
+        if not top <= row <= bottom:
+            continue
+        col = int(m.group(2)) - 1
+        if col >= right:
+            continue
+        end = matches[n + 1].start() if n + 1 < len(matches) else len(data)
+        text = _ESC_RE.sub("", data[m.end():end]).replace("\r", "").split("\n", 1)[0]
+        if col + len(text) > left:
+            return True
+    return False
 
 
 class KittyCanvas(Widget):
@@ -255,9 +299,13 @@ class KittyCanvas(Widget):
 
 class SixelCanvas(Widget):
     """Sixel pictures centred in a box that fills the view (its size never follows the picture's, so a
-    new picture is never a layout change). A new picture is written straight over the old one, with
-    only the cells it no longer covers cleared; a resize, a screen switch or an overlay goes through
-    the widget's lines instead (spaces, then the picture after the last line)."""
+    new picture is never a layout change).
+
+    A new picture of the same place is written straight over the old one, with only the cells it no
+    longer covers cleared (no blank frame). Whenever one of Textual's frames writes into the picture's
+    cells (a resize, its screen shown again, an overlay gone, a focus repaint), the driver hands the
+    frame to `after_frame`, and the picture is written again right after that frame.
+    """
 
     DEFAULT_CSS = "SixelCanvas { width: 1fr; height: 1fr; }"
 
@@ -265,33 +313,15 @@ class SixelCanvas(Widget):
         super().__init__(classes=classes)
         self.payload: SixelPayload | None = None
         self.cols = self.rows = 0
-        self._drawn_at: Region | None = None  # the canvas region when its lines last drew the picture
-        self._hidden = False  # lines were drawn without the picture (a toast or overlay was on it)
-        self._needs_paint = False  # our own refresh: the lines will blank our cells, paint after them
+        self._drawn_at: Region | None = None  # the canvas region where the picture was last written
         self.direct_draws = 0
-        self.line_draws = 0
+        self.line_draws = 0  # pictures written again after a frame of Textual's
 
     def on_mount(self) -> None:
-        # An overlay (toast, palette) over the picture makes its lines draw without it, and Textual only
-        # repaints the overlay's cells when it goes: look for that and draw the whole canvas again.
-        self.set_interval(0.2, self._reappear, name="sixel-reappear")
+        _CANVASES.add(self)
 
-    def _reappear(self) -> None:
-        try:
-            active = self.screen.is_active
-        except Exception:
-            return
-        if not active:
-            self._drawn_at = None  # covered by another screen: the repaint that shows us again paints
-            return
-        if self.payload is not None and (self._hidden or self._drawn_at is None) \
-                and self._unobstructed_region() is not None:
-            self._hidden = False
-            self._needs_paint = True
-            self.refresh()
-
-    def on_resize(self) -> None:
-        self._needs_paint = True
+    def on_unmount(self) -> None:
+        _CANVASES.discard(self)
 
     def picture_region(self, canvas: Region) -> Region:
         """Where the picture goes inside the canvas (centred, like the text frames)."""
@@ -307,8 +337,7 @@ class SixelCanvas(Widget):
             if _driver_write(self, self._direct(canvas, payload)):
                 self.direct_draws += 1
                 return
-        self._needs_paint = True
-        self.refresh()
+        self.refresh()  # the frame that blanks our cells brings the picture after it (after_frame)
 
     def _direct(self, canvas: Region, payload: SixelPayload) -> str:
         """Clear the canvas cells outside the new picture, then draw the picture; one synchronized write."""
@@ -333,6 +362,22 @@ class SixelCanvas(Widget):
         parts.append("\x1b8\x1b[?2026l")
         return "".join(parts)
 
+    def repaint_if_touched(self, frame: str) -> str:
+        """The picture again, when `frame` wrote into its cells and nothing covers it now; else ""."""
+        payload = self.payload
+        if payload is None or not self.display:
+            return ""
+        canvas = self._unobstructed_region()
+        if canvas is None:
+            self._drawn_at = None
+            return ""
+        pic = self.picture_region(canvas)
+        if not touched(frame, pic):
+            return ""
+        self._drawn_at = canvas
+        self.line_draws += 1
+        return "\x1b7" + Control.move_to(pic.x, pic.y).segment.text + payload.data + "\x1b8"
+
     def _unobstructed_region(self) -> Region | None:
         """Our region on screen when all of it shows (active screen, no toast on it), else None."""
         try:
@@ -350,34 +395,8 @@ class SixelCanvas(Widget):
         return region
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Blank cells; the picture is written right after the frame that contains them (Textual runs
-        `call_after_refresh` callbacks once that frame has gone to the terminal). Writing it inside the
-        lines instead loses it whenever the compositor cuts the last line (an overlay that just left)."""
         blank = Strip([Segment(" " * crop.width, self.rich_style)], crop.width)
-        lines = [blank] * crop.height
-        canvas = self._unobstructed_region()
-        if self.payload is None or canvas is None or not lines:
-            self._drawn_at = None
-            self._hidden = self.payload is not None
-            return lines
-        if self._needs_paint or canvas != self._drawn_at:
-            # Our refresh or a new place: these blank lines reach the terminal, so paint after them. Other
-            # renders (a neighbour's update bounding box) write none of our cells: painting again would
-            # only send the picture twice.
-            self._needs_paint = False
-            self.call_after_refresh(self._paint)
-        self._drawn_at = canvas
-        self._hidden = False
-        return lines
+        return [blank] * crop.height
 
-    def _paint(self) -> None:
-        """Draw the whole picture where the lines just left blank cells."""
-        canvas = self._unobstructed_region()
-        payload = self.payload
-        if payload is None or canvas is None or canvas != self._drawn_at:
-            self._hidden = payload is not None
-            return
-        pic = self.picture_region(canvas)
-        seq = "\x1b[?2026h\x1b7" + Control.move_to(pic.x, pic.y).segment.text + payload.data + "\x1b8\x1b[?2026l"
-        if _driver_write(self, seq):
-            self.line_draws += 1
+
+_CANVASES = weakref.WeakSet()
