@@ -225,3 +225,16 @@ def test_tmux_kitty_query_only_where_an_answer_can_come() -> None:
     assert kitty_worth_asking(TmuxInfo("3.3a", True, "xterm-256color", "", ()))  # unknown: ask
     assert not kitty_worth_asking(TmuxInfo("3.3a", True, "xterm", "XTerm(379)", ()))  # would wait in vain
     assert not kitty_worth_asking(TmuxInfo("3.3a", False, "xterm-kitty", "kitty(0.41.1)", ()))  # no passthrough
+
+
+def test_frames_that_write_over_a_sixel_picture_are_recognised() -> None:
+    from textual.geometry import Region
+
+    from garbtui.tui.term.graphics import touched
+
+    pic = Region(100, 5, 50, 20)  # columns 100-149, rows 5-24 (0-based)
+    assert touched("\x1b[6;101H\x1b[38;2;1;2;3m   ", pic)  # a chop starting in the picture
+    assert touched("\x1b[10;1H" + " " * 200, pic)  # a full line across it
+    assert not touched("\x1b[10;1H" + " " * 80 + "\x1b[10;160Hx", pic)  # the list beside it, and past it
+    assert not touched("\x1b[3;101H" + "x" * 40, pic)  # the title row above
+    assert not touched("\x1b[6;1H\x1b[38;2;1;2;3m" + "y" * 99, pic)  # ends just before column 100
