@@ -338,7 +338,8 @@ class PlacementScreen(Screen):
         return round(x), round(y)
 
     def check(self, index: int, placement: Placement) -> tuple[str, str] | None:
-        """(field, message) when `auto` cannot scale this placement here (y above the horizon), else None."""
+        """(field, message) when this placement cannot be rendered here: `auto` with y above the horizon, or a
+        typed scale far too large for the photo (see placement_preview.scale_problem); else None."""
         from garbtui.core.perspective import resolve_scale
         from garbtui.core.size_priors import load_size_priors
 
