@@ -36,6 +36,7 @@ from textual.widget import Widget
 from garbtui.tui.term import sixel as sixel_codec
 
 KITTY_CHUNK = 4096
+REPAINT_SETTLE = 0.03  # seconds without another frame over a Sixel picture before it is drawn again
 PLACEHOLDER = "\U0010eeee"
 # Row/column diacritics of the Kitty graphics protocol (rowcolumn-diacritics.txt), first 297 entries.
 _DIACRITICS = [
@@ -218,8 +219,9 @@ _ESC_RE = re.compile(r"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]|[PX^_\]][^\x
 
 
 def after_frame(data: str) -> str:
-    """Called by the driver after each frame Textual writes: the Sixel pictures whose cells that frame
-    overwrote (a screen shown again, an overlay gone, a focus repaint), to be written right after it."""
+    """Called by the driver after each frame Textual writes: each Sixel canvas whose picture that frame
+    wrote over (a screen shown again, an overlay gone, a focus repaint) draws it again once such frames
+    stop for REPAINT_SETTLE. Returns what to write at once (nothing, today)."""
     if getattr(_OWN, "active", False) or "\x1b[" not in data:
         return ""
     extra = []
@@ -314,6 +316,7 @@ class SixelCanvas(Widget):
         self.payload: SixelPayload | None = None
         self.cols = self.rows = 0
         self._drawn_at: Region | None = None  # the canvas region where the picture was last written
+        self._repaint_timer = None
         self.direct_draws = 0
         self.line_draws = 0  # pictures written again after a frame of Textual's
 
@@ -333,7 +336,7 @@ class SixelCanvas(Widget):
         self.payload = payload
         self.cols, self.rows = cols, rows
         canvas = self._unobstructed_region()
-        if canvas is not None and canvas == self._drawn_at:
+        if canvas is not None and canvas == self._drawn_at and self._repaint_timer is None:
             if _driver_write(self, self._direct(canvas, payload)):
                 self.direct_draws += 1
                 return
@@ -363,7 +366,8 @@ class SixelCanvas(Widget):
         return "".join(parts)
 
     def repaint_if_touched(self, frame: str) -> str:
-        """The picture again, when `frame` wrote into its cells and nothing covers it now; else ""."""
+        """Note a frame that wrote into the picture's cells; the picture follows once the frames stop
+        for REPAINT_SETTLE (a screen switch writes several in a row: one picture, not three)."""
         payload = self.payload
         if payload is None or not self.display:
             return ""
@@ -371,12 +375,24 @@ class SixelCanvas(Widget):
         if canvas is None:
             self._drawn_at = None
             return ""
-        pic = self.picture_region(canvas)
-        if not touched(frame, pic):
+        if not touched(frame, self.picture_region(canvas)):
             return ""
-        self._drawn_at = canvas
-        self.line_draws += 1
-        return "\x1b7" + Control.move_to(pic.x, pic.y).segment.text + payload.data + "\x1b8"
+        if self._repaint_timer is not None:
+            self._repaint_timer.stop()
+        self._repaint_timer = self.set_timer(REPAINT_SETTLE, self._repaint)
+        return ""
+
+    def _repaint(self) -> None:
+        self._repaint_timer = None
+        payload = self.payload
+        canvas = self._unobstructed_region()
+        if payload is None or canvas is None:
+            return
+        pic = self.picture_region(canvas)
+        seq = "\x1b[?2026h\x1b7" + Control.move_to(pic.x, pic.y).segment.text + payload.data + "\x1b8\x1b[?2026l"
+        if _driver_write(self, seq):
+            self._drawn_at = canvas
+            self.line_draws += 1
 
     def _unobstructed_region(self) -> Region | None:
         """Our region on screen when all of it shows (active screen, no toast on it), else None."""
