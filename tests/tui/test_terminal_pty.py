@@ -408,7 +408,8 @@ def test_late_answer_changes_nothing_and_q_still_quits(kind: str, tmp_path: Path
                          env=app_env(tmp_path, GARBTUI_PROBE_TIMEOUT="0.35"))
     try:
         term.wait_text("crops", timeout=60)
-        term.settle(0.6)
+        term.wait_text("▀", timeout=60)  # the first preview is on screen (it can take a while under load)
+        term.settle(1.0)
         shown = term.text()
         reply = LATE_CASES[kind]
         # Late, and also cut in two across reads (a slow link splits packets anywhere).
@@ -451,7 +452,8 @@ def test_late_answers_type_nothing_into_a_text_field(tmp_path: Path) -> None:
                          env=app_env(tmp_path, GARBTUI_PROBE_TIMEOUT="0.35"))
     try:
         term.wait_text("crops", timeout=60)
-        term.settle(0.5)
+        term.wait_text("▀", timeout=60)
+        term.settle(1.0)
         term.write(b"\x10")  # ctrl+p: the command palette, its search field focused
         term.wait_text("Search for commands", timeout=10)
         term.settle(0.5)
