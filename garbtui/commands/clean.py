@@ -30,11 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--workspace", default=".", help="workspace folder (default: current folder)")
     parser.add_argument("--force", action="store_true", help="redo crops that already have proc.png (keeps a backup)")
     parser.add_argument("--workers", type=int, default=0, help="parallel workers (default: number of CPUs)")
-    parser.add_argument("-k", "--clusters", type=int, default=None, metavar="K", help="k-means clusters, 2..9 (default 6)")
-    parser.add_argument("--color-space", choices=("lab", "rgb", "hsv"), default=None, help="clustering colour space (default lab)")
-    parser.add_argument("--position-weight", type=float, default=None, metavar="W", help="weight of pixel position in clustering (default 0)")
+    parser.add_argument("-k", "--clusters", type=int, default=None, metavar="K",
+                        help="k-means clusters, 2..9 (default 6)")
+    parser.add_argument("--color-space", choices=("lab", "rgb", "hsv"), default=None,
+                        help="clustering colour space (default lab)")
+    parser.add_argument("--position-weight", type=float, default=None, metavar="W",
+                        help="weight of pixel position in clustering (default 0)")
     parser.add_argument("--no-refine", action="store_true", help="keep the raw cluster mask (no GrabCut edge refinement)")
-    parser.add_argument("--feather", type=int, default=None, metavar="PX", help="soft alpha edge width in pixels, 0..16 (default 1)")
+    parser.add_argument("--feather", type=int, default=None, metavar="PX",
+                        help="soft alpha edge width in pixels, 0..16 (default 1)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--replay", action="store_true", help="reuse the recipe stored in each crop's meta.json when it has one")
 

@@ -75,7 +75,7 @@ def prune_copies(keep: int, base: Path | None = None) -> list[Path]:
 
 def _copy_tree(source: Path, target: Path) -> None:
     """Copy files and folders as new ones: modes from the umask, not the repository's."""
-    for dirpath, dirnames, filenames in os.walk(source):
+    for dirpath, _dirnames, filenames in os.walk(source):
         rel = Path(dirpath).relative_to(source)
         (target / rel).mkdir(parents=True, exist_ok=True)
         for name in filenames:

@@ -83,7 +83,7 @@ def test_background_add_bad_input(ws: Workspace, capsys: pytest.CaptureFixture[s
 def _scene(ws: Workspace, bg_id: str, **kw) -> Scene:
     crops = ws.crop_ids()[:4]
     placements = [Placement(crop_id=c, x=300 + 200 * i, y=600 + 30 * i, blend=b)
-                  for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"]))]
+                  for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"], strict=True))]
     return Scene(id="cli", background_id=bg_id, placements=placements, **kw)
 
 

@@ -148,7 +148,8 @@ def test_clean_skips_broken_crops_with_reasons_and_cleans_the_rest(broken: Broke
     reasons = {m.group(1): m.group(2) for m in re.finditer(r"^garbtui: crop (\S+): (.*)$", captured.err, re.M)}
     for item, phrase in broken.expected.items():
         parts = item.split("/")
-        if parts[0] != "crops" or item.endswith("proc.png") or phrase in ("raw.png is missing", "not a valid id", "outside the workspace"):
+        if (parts[0] != "crops" or item.endswith("proc.png")
+                or phrase in ("raw.png is missing", "not a valid id", "outside the workspace")):
             continue  # done (proc.png exists) and raw-less crops are not pending; stray folders are not crops
         assert parts[1] in reasons, f"{item} is not reported by clean"
         assert phrase in reasons[parts[1]], (item, reasons[parts[1]])

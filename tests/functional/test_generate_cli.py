@@ -90,7 +90,7 @@ def test_coco_and_yolo_load_and_boxes_are_inside_the_images(reference: Path) -> 
         yolo = (reference / img["file_name"].replace("images/", "labels/").replace(".jpg", ".txt")).read_text().split("\n")
         yolo = [line for line in yolo if line]
         assert len(yolo) == len(anns)
-        for ann, line in zip(anns, yolo):
+        for ann, line in zip(anns, yolo, strict=True):
             x, y, bw, bh = ann["bbox"]
             assert x >= 0 and y >= 0 and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
             m = coco.annToMask(ann)
@@ -192,7 +192,7 @@ def test_blend_all_renders_each_scene_in_three_modes(ws: Workspace, tmp_path: Pa
     assert names == sorted(f"00000{i}-{m}" for i in range(2) for m in ("none", "feather", "poisson"))
     recs = [json.loads((out / "recipes" / f"000001-{m}.json").read_text())["recipe"] for m in ("none", "feather", "poisson")]
     assert all([p["blend"] for p in r["placements"]] == [m] * len(r["placements"])
-               for r, m in zip(recs, ("none", "feather", "poisson")))
+               for r, m in zip(recs, ("none", "feather", "poisson"), strict=True))
     assert len({json.dumps([(p["x"], p["y"], p["crop_id"]) for p in r["placements"]]) for r in recs}) == 1
     assert "val: train.txt" in (out / "data.yaml").read_text()
 

@@ -206,8 +206,9 @@ def test_poisson_keeps_the_fragment_colour(ws) -> None:
 def test_same_scene_same_bytes(ws) -> None:
     bg = add_background(ws, PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg", "road", horizon=423.0)
     crops = [crop_by_label(ws, lbl) for lbl in ("Drink can", "Paper cup", "Clear plastic bottle", "Crisp packet")]
+    blends = ["none", "feather", "poisson", "feather"]
     placements = [Placement(crop_id=c, x=250 + 230 * i, y=560 + 40 * i, blend=b, shadow=True, rotation=15 * i,
-                            flip=bool(i % 2)) for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"]))]
+                            flip=bool(i % 2)) for i, (c, b) in enumerate(zip(crops, blends, strict=True))]
     scene = Scene(id="det", background_id=bg.id, placements=placements, seed=7)
     folder = ws.scene_dir("det")
 
@@ -234,7 +235,7 @@ def test_preview_max_size_scales_labels(ws) -> None:
     full = render_scene(ws, scene)
     small = render_scene(ws, scene, max_size=320)
     assert small.image.shape == (180, 320, 3) and small.factor == pytest.approx(0.25)
-    assert all(abs(s - f * 0.25) <= 1.5 for s, f in zip(small.objects[0].bbox, full.objects[0].bbox))
+    assert all(abs(s - f * 0.25) <= 1.5 for s, f in zip(small.objects[0].bbox, full.objects[0].bbox, strict=True))
     assert small.objects[0].bbox == extent(small.objects[0].mask)
 
 

@@ -132,7 +132,7 @@ def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catal
     assert a.jpeg == b.jpeg and a.yolo == b.yolo and a.record == b.record
     result = render_recipe(ws, recipe)
     assert [o.bbox for o in a.record.objects] == [o.bbox for o in result.kept]
-    for rec, obj in zip(a.record.objects, result.kept):
+    for rec, obj in zip(a.record.objects, result.kept, strict=True):
         assert np.array_equal(mask_utils.decode(rec.rle).astype(bool), obj.mask)
     assert len(a.yolo.splitlines()) == len(result.kept)
 

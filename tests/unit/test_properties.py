@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import tempfile
@@ -95,7 +96,7 @@ def _mutate_once(draw: st.DrawFn, doc: Any) -> Any:
             return doc
     # A random walk from the root, stopping at each level with some chance: every depth gets edited.
     parent, key, node = None, None, doc
-    while isinstance(node, (dict, list)) and node and not draw(st.integers(0, 3)) == 0:
+    while isinstance(node, (dict, list)) and node and draw(st.integers(0, 3)) != 0:
         keys = list(node.keys()) if isinstance(node, dict) else list(range(len(node)))
         k = keys[draw(st.integers(0, len(keys) - 1))]
         parent, key, node = node, k, node[k]
@@ -164,27 +165,21 @@ def parse_any(data: Any) -> None:
 @CI
 @given(data=JSON)
 def test_arbitrary_json_is_an_input_error_or_parses(data: Any) -> None:
-    try:
+    with contextlib.suppress(GarbError):
         parse_any(data)
-    except GarbError:
-        pass
 
 
 @CI
 @given(data=st.data(), name=st.sampled_from(sorted(BASE_DOCS)))
 def test_mutated_exports_raise_only_garb_errors(data: st.DataObject, name: str) -> None:
     doc = data.draw(mutated(BASE_DOCS[name]))
-    try:
+    with contextlib.suppress(GarbError):
         parse_any(doc)
-    except GarbError:
-        pass
     with tempfile.TemporaryDirectory() as tmp:
         path = write_json(Path(tmp), name, doc)
         for options in (ExtractOptions(), ExtractOptions(annotations="all", predictions=True)):
-            try:
+            with contextlib.suppress(GarbError):
                 load_export(path, options=options)
-            except GarbError:
-                pass
 
 
 ODD_FILES = [

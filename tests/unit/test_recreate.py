@@ -89,7 +89,7 @@ def test_road_reference_with_horizon_keeps_depth_and_perspective(ws: Workspace) 
     refs = {r.crop_id: r for r in reference_objects(ws, CANS)}
     result = render_scene(ws, scene)
     assert len(result.kept) == 3
-    for p, obj in zip(scene.placements, result.objects):
+    for p, obj in zip(scene.placements, result.objects, strict=True):
         ref = refs[p.crop_id]
         depth_ref = (ref.y1 - 150.0) / (meta.height - 150.0)
         assert (p.y - HIGHWAY_HORIZON) / (bg.height - HIGHWAY_HORIZON) == pytest.approx(depth_ref, abs=1e-3)

@@ -64,9 +64,7 @@ class QueueFilter:
         # A row whose meta is not read yet cannot be ruled out; it is kept until we know.
         if self.label and row.loaded and row.label != self.label:
             return False
-        if self.scene and row.loaded and row.scene != self.scene:
-            return False
-        return True
+        return not (self.scene and row.loaded and row.scene != self.scene)
 
 
 def _scan_one(base: Path, crop_id: str) -> CropRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from rich.text import Text
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets.data_table import RowDoesNotExist
 
 from garbtui.core.errors import GarbError
 from garbtui.core.workspace.models import BackgroundMeta, CropMeta, ImageMeta
@@ -39,8 +41,10 @@ class ImagesScreen(Screen):
         Binding("b", "switch_list", "Photos/backgrounds", tooltip="switch between source photos and backgrounds"),
         Binding("k", "cycle_scene", "Scene kind", tooltip="cycle road / front (/ unknown) and save"),
         Binding("h", "set_horizon", "Horizon row", tooltip="type the horizon row in pixels"),
-        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[", tooltip="move the horizon up by 1 % of the height"),
-        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]", tooltip="move the horizon down by 1 % of the height"),
+        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[",
+                tooltip="move the horizon up by 1 % of the height"),
+        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]",
+                tooltip="move the horizon down by 1 % of the height"),
         Binding("e", "estimate", "Estimate horizon", tooltip="estimate it from lane and kerb lines"),
         Binding("a", "add_background", "Add background", tooltip="copy a clean photo into the workspace"),
         Binding("escape", "back", "Back", tooltip="back to the crop queue"),
@@ -397,10 +401,8 @@ def _horizon(meta: ImageMeta | BackgroundMeta) -> str:
 def _restore(table: DataTable, keep: str | None) -> None:
     if keep is None or table.row_count == 0:
         return
-    try:
+    with contextlib.suppress(RowDoesNotExist):  # the item is gone
         table.move_cursor(row=table.get_row_index(keep), animate=False)
-    except Exception:  # the item is gone
-        pass
 
 
 def _mtime(path) -> int:  # noqa: ANN001

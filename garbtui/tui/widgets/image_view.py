@@ -7,6 +7,7 @@ image to textual-image's widgets, so they never scale a large picture on the UI 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from collections.abc import Callable, Hashable
@@ -274,7 +275,7 @@ class ImageView(Widget):
         def control(self) -> ImageView:
             return self.view
 
-    def __init__(self, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002 - Textual's keyword for a widget's id
         super().__init__(id=id, classes=classes)
         self._placeholder = placeholder
         self._message = placeholder
@@ -365,10 +366,8 @@ class ImageView(Widget):
         def work() -> None:
             if not still_wanted() or cache.frames.get(cache_key) is not None:
                 return
-            try:
+            with contextlib.suppress(Exception):  # a broken neighbour shows its error when it is actually visited
                 cache.frames.put(cache_key, replace(make(spec), key=key))
-            except Exception:  # a broken neighbour shows its error when it is actually visited
-                pass
 
         _prefetch_pool().submit(work)
 
