@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(name: str):  # noqa: ANN202 - a module object
+def _command_module(name: str):  # a module object
     try:
         return importlib.import_module(f"garbtui.commands.{name}")
     except ModuleNotFoundError as exc:

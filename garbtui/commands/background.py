@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hz.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
 
 
-def _line(meta) -> str:  # noqa: ANN001 - BackgroundMeta
+def _line(meta) -> str:  # BackgroundMeta
     return (f"{meta.id}  {meta.scene}  {meta.width}x{meta.height}  horizon {horizon_summary(meta)}  "
             f"camera {meta.camera_height_m:g} m")
 

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay", action="store_true", help="reuse the recipe stored in each crop's meta.json when it has one")
 
 
-def _recipe(args: argparse.Namespace):  # noqa: ANN202 - CleanupRecipe
+def _recipe(args: argparse.Namespace):  # CleanupRecipe
     from pydantic import ValidationError
 
     from garbtui.core.errors import InputError

@@ -16,7 +16,7 @@ from pathlib import Path
 SIZE = (160, 46)
 
 
-async def _until(pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
+async def _until(pilot, condition, timeout: float = 30.0) -> None:
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
@@ -88,7 +88,7 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
     return made
 
 
-async def _place_two(pilot, screen, workspace) -> None:  # noqa: ANN001
+async def _place_two(pilot, screen, workspace) -> None:
     """Two cleaned fragments on the front background, typed in by keys as a user would."""
     from textual.widgets import OptionList
 

@@ -59,7 +59,7 @@ def _save_loop(root: str, crop_ids: list[str], worker: int, start: mp.synchroniz
             ws.save_proc(crop_id, rgba, CleanupRecipe(seed=tag))
 
 
-def _run_writers(target, args_per_worker: list[tuple]) -> None:  # noqa: ANN001
+def _run_writers(target, args_per_worker: list[tuple]) -> None:
     ctx = mp.get_context("spawn")
     start = ctx.Event()
     procs = [ctx.Process(target=target, args=(*args, start)) for args in args_per_worker]
@@ -258,7 +258,7 @@ def test_two_processes_editing_the_same_metas_lose_no_change(tmp_ws: Workspace) 
     assert ids.count("w1") == ids.count("w2") == SAVES * 3
 
 
-def _blocked_by_the_lock(ws: Workspace, item_id: str, sub: str, call) -> bool:  # noqa: ANN001
+def _blocked_by_the_lock(ws: Workspace, item_id: str, sub: str, call) -> bool:
     """True when `call()` waits while another holder has the item's lock (i.e. it edits under the lock)."""
     with ws.lock(item_id, sub):
         worker = threading.Thread(target=call)
@@ -329,7 +329,7 @@ def sample_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-async def _until(pilot, condition, timeout: float = 20.0) -> bool:  # noqa: ANN001
+async def _until(pilot, condition, timeout: float = 20.0) -> bool:
     import time
 
     deadline = time.monotonic() + timeout
@@ -340,7 +340,7 @@ async def _until(pilot, condition, timeout: float = 20.0) -> bool:  # noqa: ANN0
     return True
 
 
-def _queue_state(app) -> tuple[set[str], dict[str, str]]:  # noqa: ANN001
+def _queue_state(app) -> tuple[set[str], dict[str, str]]:
     rows = app.queue.rows
     return set(rows), {k: r.status for k, r in rows.items()}
 
@@ -383,7 +383,7 @@ def test_tui_notices_changes_by_another_process_without_a_key(sample_copy: Path)
     asyncio.run(drive())
 
 
-async def _save_in_tui_after_someone_else(app, pilot, root: Path) -> str:  # noqa: ANN001
+async def _save_in_tui_after_someone_else(app, pilot, root: Path) -> str:
     """Open the first pending crop, run cleanup; another process saves that crop; then save in the TUI."""
     from garbtui.tui.screens.cleanup import CleanupScreen
 

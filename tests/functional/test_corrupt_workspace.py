@@ -174,7 +174,6 @@ def test_clean_named_broken_crop_says_why(broken: Broken, capsys: pytest.Capture
 
 
 def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) -> None:
-    pytest.importorskip("textual")
     from garbtui.tui import GarbApp
 
     async def drive() -> dict[str, str]:
@@ -203,7 +202,7 @@ def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) ->
             assert phrase in broken_rows.get(parts[1], ""), (item, broken_rows.get(parts[1]))
 
 
-def test_check_notices_a_photo_overwritten_in_place(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_check_notices_a_photo_overwritten_in_place(tmp_path: Path, capsys) -> None:
     """The stored photo may be a hard link to the user's file; overwriting that file in place shows up."""
     from tests.conftest import LABELSTUDIO
 

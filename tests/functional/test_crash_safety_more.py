@@ -114,14 +114,6 @@ def test_clean_rerun_sweeps_the_killed_runs_temporary_files(tmp_path: Path) -> N
     assert foreign.read_bytes() == b"someone else's"
 
 
-def _generate_available() -> bool:
-    try:
-        import garbtui.commands.generate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def generate_args(ws: Path, out: Path, count: int) -> list[str]:
     return ["generate", "-w", str(ws), "--out", str(out), "--count", str(count), "--seed", "3", "--workers", "2",
             "--size", "320x240", "-q"]
@@ -133,7 +125,6 @@ def dataset_files(out: Path) -> dict[Path, bytes]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _generate_available(), reason="garbtui generate is not installed")
 def test_generate_killed_anywhere_then_rerun(tmp_path: Path) -> None:
     ws = copy_sample(tmp_path / "ws")
     assert main(clean_args(ws)) == 0  # generate needs cleaned fragments
@@ -163,7 +154,6 @@ def test_generate_killed_anywhere_then_rerun(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _generate_available(), reason="garbtui generate is not installed")
 def test_generate_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:
     ws = copy_sample(tmp_path / "ws")
     assert main(clean_args(ws)) == 0

@@ -206,7 +206,6 @@ def _tree_rss_mb(pid: int) -> float:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
 def test_generate_memory_stays_flat_over_1000_images(tmp_path: Path) -> None:
-    pytest.importorskip("garbtui.commands.generate")
     from garbtui.cli import main
 
     ws = tmp_path / "ws"
@@ -238,7 +237,6 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
     """A bomb in place of a raw.png and of a background photo: previews say why, the app keeps running."""
     import asyncio
 
-    pytest.importorskip("textual")
     from garbtui.tui import GarbApp
 
     monkeypatch.setenv("GARBTUI_CONFIG_DIR", str(tmp_path / "config"))
@@ -275,7 +273,6 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
 
 
 def test_generate_refuses_bombs_among_fragments_and_backgrounds(tmp_path: Path, big_files: dict[str, Path]) -> None:
-    pytest.importorskip("garbtui.commands.generate")
     from garbtui.cli import main
 
     root = tmp_path / "ws"

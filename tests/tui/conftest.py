@@ -41,7 +41,7 @@ def clean_photo() -> Path:
     return path
 
 
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:  # noqa: ANN001
+async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:
     """Let the app run until `condition()` holds (thread workers finish in their own time)."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -22,14 +22,14 @@ def table_ids(app: GarbApp) -> list[str]:
     return app.screen.query_one(CropList).ids
 
 
-async def open_cleanup(pilot, app: GarbApp) -> None:  # noqa: ANN001
+async def open_cleanup(pilot, app: GarbApp) -> None:
     from garbtui.tui.screens.cleanup import CleanupScreen
 
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, CleanupScreen))
 
 
-async def settle(pilot, app: GarbApp) -> None:  # noqa: ANN001
+async def settle(pilot, app: GarbApp) -> None:
     """Wait until the cleanup screen shows the result of its newest request."""
     screen = app.screen
     await wait_for(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
@@ -283,7 +283,6 @@ async def test_images_screen_scene_horizon_and_boxes(sample_ws: Path) -> None:
 
 
 async def test_add_background_from_a_path(sample_ws: Path, clean_photo: Path) -> None:
-    pytest.importorskip("garbtui.core.scene.backgrounds")
     from garbtui.tui.screens.images import ImagesScreen
 
     ws = Workspace.open(sample_ws)

@@ -35,7 +35,7 @@ def placement_ws(sample_ws: Path) -> Path:
     return sample_ws
 
 
-async def open_placement(pilot, app: GarbApp):  # noqa: ANN001, ANN201
+async def open_placement(pilot, app: GarbApp):
     from garbtui.tui.screens.placement import PlacementScreen
 
     await pilot.press("p")
@@ -43,13 +43,13 @@ async def open_placement(pilot, app: GarbApp):  # noqa: ANN001, ANN201
     return app.screen
 
 
-async def settle(pilot, screen) -> None:  # noqa: ANN001
+async def settle(pilot, screen) -> None:
     """Wait until the preview shows the newest render request."""
     await pilot.app.workers.wait_for_complete()
     await wait_for(pilot, lambda: screen.shown_generation == screen.generation)
 
 
-async def pick_background(pilot, screen, bg_id: str) -> None:  # noqa: ANN001
+async def pick_background(pilot, screen, bg_id: str) -> None:
     from textual.widgets import OptionList
 
     bg_list = screen.query_one("#pl-backgrounds", OptionList)
@@ -61,13 +61,13 @@ async def pick_background(pilot, screen, bg_id: str) -> None:  # noqa: ANN001
     await wait_for(pilot, lambda: screen.background is not None and screen.background.id == bg_id)
 
 
-def field(screen, key: str):  # noqa: ANN001, ANN201
+def field(screen, key: str):
     from garbtui.tui.widgets.placement_fields import NumberField
 
     return screen.query_one(f"#pf-{key}", NumberField)
 
 
-async def pick_fragment(pilot, screen, crop_id: str) -> None:  # noqa: ANN001
+async def pick_fragment(pilot, screen, crop_id: str) -> None:
     from textual.widgets import OptionList
 
     frag_list = screen.query_one("#pl-fragments", OptionList)
@@ -79,7 +79,7 @@ async def pick_fragment(pilot, screen, crop_id: str) -> None:  # noqa: ANN001
     await wait_for(pilot, lambda: frag_list.highlighted_option.id == crop_id)
 
 
-async def type_into(pilot, screen, key: str, text: str) -> None:  # noqa: ANN001
+async def type_into(pilot, screen, key: str, text: str) -> None:
     field(screen, key).focus()
     await pilot.press("ctrl+a", "ctrl+k", *text)
 
@@ -349,7 +349,7 @@ async def test_every_key_is_in_the_palette(placement_ws: Path) -> None:
         await settle(pilot, screen)
 
 
-def test_placement_screen_snapshot(placement_ws: Path, snap_compare) -> None:  # noqa: ANN001
+def test_placement_screen_snapshot(placement_ws: Path, snap_compare) -> None:
     from garbtui.core.workspace.models import Placement, Scene
 
     ws = Workspace.open(placement_ws)
@@ -358,7 +358,7 @@ def test_placement_screen_snapshot(placement_ws: Path, snap_compare) -> None:  #
         Placement(crop_id=DONE[1], x=640, y=500, scale=0.6, rotation=20),
     ]))
 
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         screen = await open_placement(pilot, pilot.app)
         assert screen.open_scene("snap")
         await settle(pilot, screen)

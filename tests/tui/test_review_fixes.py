@@ -11,7 +11,7 @@ from tests.tui.conftest import wait_for
 SIZE = (140, 44)
 
 
-async def _cleaned_on_screen(pilot, app: GarbApp):  # noqa: ANN001, ANN202
+async def _cleaned_on_screen(pilot, app: GarbApp):
     await pilot.press("enter")
     await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CleanupScreen")
     screen = app.screen
@@ -77,7 +77,7 @@ async def test_images_screen_survives_a_broken_meta(sample_ws: Path) -> None:
         assert app.screen.__class__.__name__ == "ImagesScreen"
 
 
-async def test_labels_with_brackets_and_a_bad_user_theme(sample_ws: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+async def test_labels_with_brackets_and_a_bad_user_theme(sample_ws: Path, tmp_path: Path, monkeypatch) -> None:
     crop = sorted((sample_ws / "crops").iterdir())[0]
     meta = json.loads((crop / "meta.json").read_text())
     meta["label"] = "Other [/plastic]"
@@ -109,7 +109,7 @@ async def test_a_saved_cutout_stays_saved_after_a_resize(sample_ws: Path) -> Non
         assert not screen.has_unsaved_cutout()
 
 
-async def test_a_cluster_key_during_a_recount_does_not_undo_it(sample_ws: Path, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_cluster_key_during_a_recount_does_not_undo_it(sample_ws: Path, monkeypatch) -> None:
     """`+` then `1` before the new clusters are back: k stays raised, the 1 is refused with a note."""
     import time
 
@@ -117,7 +117,7 @@ async def test_a_cluster_key_during_a_recount_does_not_undo_it(sample_ws: Path, 
 
     real_run = CleanupSession.run
 
-    def slow_run(self, recipe=None):  # noqa: ANN001, ANN202 - the real cleanup, a little later
+    def slow_run(self, recipe=None):  # the real cleanup, a little later
         time.sleep(0.4)
         return real_run(self, recipe)
 

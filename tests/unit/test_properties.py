@@ -18,6 +18,9 @@ from garbtui.core.extract.coco import parse_coco
 from garbtui.core.extract.crops import ExtractOptions, extract, load_export
 from garbtui.core.extract.labelstudio import detect_format, parse_labelstudio
 from garbtui.core.extract.paths import PathResolver
+from garbtui.core.generate.recipe import RunManifest, RunSettings
+from garbtui.core.scene.backgrounds import SegMap
+from garbtui.core.scene.size_priors import SizePriorsFile
 from garbtui.core.workspace.models import (
     BackgroundMeta,
     CleanupRecipe,
@@ -292,23 +295,12 @@ def _model_docs() -> dict[str, tuple[type[GarbModel], dict[str, Any]]]:
     bg = copy.deepcopy(docs["background"][1])
     bg["placement"] = json.loads(PlacementArea(y_min=400, polygons=[[(0, 500), (100, 500), (50, 600)]]).model_dump_json())
     docs["background_area"] = (BackgroundMeta, bg)
-    try:  # size_priors.json and generate.json belong to other modules; test them too when they are there
-        from garbtui.core.generate.recipe import RunManifest, RunSettings
-        from garbtui.core.scene.size_priors import SizePriorsFile
-
-        docs["size_priors"] = (SizePriorsFile, {"schema_version": 1, "default": 0.1, "priors": {"can": 0.12}})
-        docs["run_manifest"] = (RunManifest, json.loads(RunManifest(
-            settings=RunSettings(seed=3, backgrounds=["bg"]), categories=["can"], fragments=["c1"],
-            backgrounds=["bg"], count=10).model_dump_json()))
-    except ImportError:
-        pass
-    try:  # seg.json belongs to the backgrounds module; test its model too when it is there
-        from garbtui.core.scene.backgrounds import SegMap
-
-        docs["seg"] = (SegMap, {"schema_version": 1, "width": 100, "height": 50,
-                                "regions": [{"surface": "road", "polygons": [[[0, 50], [50, 20], [100, 50]]]}]})
-    except ImportError:
-        pass
+    docs["size_priors"] = (SizePriorsFile, {"schema_version": 1, "default": 0.1, "priors": {"can": 0.12}})
+    docs["run_manifest"] = (RunManifest, json.loads(RunManifest(
+        settings=RunSettings(seed=3, backgrounds=["bg"]), categories=["can"], fragments=["c1"],
+        backgrounds=["bg"], count=10).model_dump_json()))
+    docs["seg"] = (SegMap, {"schema_version": 1, "width": 100, "height": 50,
+                            "regions": [{"surface": "road", "polygons": [[[0, 50], [50, 20], [100, 50]]]}]})
     return docs
 
 
@@ -388,7 +380,6 @@ def _image_record_doc() -> tuple[type[GarbModel], dict[str, Any]]:
 
 
 def test_generate_image_record_refuses_nan(tmp_path: Path) -> None:
-    pytest.importorskip("garbtui.core.generate.recipe")
     cls, doc = _image_record_doc()
     _nan_round_trip(tmp_path, "image_record", cls, doc, float("nan"))
 

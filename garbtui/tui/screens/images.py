@@ -117,7 +117,7 @@ class ImagesScreen(Screen):
         rows = self.app.queue.read_metas(missing)
         self.app.call_from_thread(self._metas_read, rows)
 
-    def _metas_read(self, rows: list) -> None:  # noqa: ANN001 - CropRow list
+    def _metas_read(self, rows: list) -> None:  # CropRow list
         self.app.queue.update(rows)
         self._reading = False
         self._boxes = None
@@ -405,7 +405,7 @@ def _restore(table: DataTable, keep: str | None) -> None:
         table.move_cursor(row=table.get_row_index(keep), animate=False)
 
 
-def _mtime(path) -> int:  # noqa: ANN001
+def _mtime(path) -> int:
     try:
         return path.stat().st_mtime_ns
     except OSError:

@@ -430,7 +430,7 @@ class ImageView(Widget):
             self.show(key, make)
 
 
-def file_frame_maker(path, *, checker: bool = True, overlay: Overlay | None = None, cache=None):  # noqa: ANN001,ANN201
+def file_frame_maker(path, *, checker: bool = True, overlay: Overlay | None = None, cache=None):
     """A `make` for ImageView.show that decodes a file (through the decoded-image cache) and renders it."""
     from pathlib import Path
 
