@@ -13,6 +13,8 @@ from garbtui.core.workspace.store import Workspace
 
 NAME = "background"
 HELP = "add clean background photos (road or front), list them, or set a horizon row"
+# Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
+FIELD_FLAGS = {"bg_id": "--id"}
 DESCRIPTION = """\
 Backgrounds are the clean photos fragments are pasted onto, stored as backgrounds/<id>/image.jpg|png
 with a meta.json (scene kind, horizon row, camera height, where garbage may lie).

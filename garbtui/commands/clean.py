@@ -13,6 +13,8 @@ from garbtui.core.workspace.store import Workspace
 
 NAME = "clean"
 HELP = "automatic k-means cutout (proc.png) of pending crops"
+# Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
+FIELD_FLAGS = {"k": "--clusters", "refine": "--no-refine"}
 DESCRIPTION = """\
 Make proc.png, an RGBA cutout, for every pending crop (no proc.png yet) or for the crops named.
 Each crop's pixels are clustered with k-means (Lab colour by default); the clusters that are object

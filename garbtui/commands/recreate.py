@@ -11,6 +11,8 @@ from garbtui.core.workspace.store import Workspace
 
 NAME = "recreate"
 HELP = "lay out a reference photo's annotated objects on a clean background, as a saved, rendered scene"
+# Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
+FIELD_FLAGS = {"scene_id": "--id", "reference_image_id": "--reference", "background_id": "--onto"}
 DESCRIPTION = """\
 Read the annotated objects of the reference image (images/<IMAGE_ID>: its crops' labels, boxes and
 positions relative to its horizon or its size) and place cleaned fragments at the corresponding
