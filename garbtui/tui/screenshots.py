@@ -116,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args[0] if args else "docs/screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GARBTUI_CONFIG_DIR", tempfile.mkdtemp(prefix="garbtui-shots-config-"))
-    from garbtui.commands.demo import make_copy
+    from garbtui.sample import copy_sample
 
     with tempfile.TemporaryDirectory(prefix="garbtui-shots-") as tmp:
-        ws = make_copy(Path(tmp) / "demo")
+        ws = copy_sample(Path(tmp) / "demo")
         for path in asyncio.run(_shoot(out, ws)):
             print(path)
     return 0

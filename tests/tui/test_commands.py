@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from garbtui.cli import main
-from garbtui.commands.demo import make_copy, sample_workspace
+from garbtui.commands.demo import make_copy
 from garbtui.core.workspace.store import Workspace
+from garbtui.sample import sample_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 
