@@ -48,7 +48,7 @@ class FlagNames:
     """How one command names core's parameters on its command line (errors name `field`s in core terms)."""
 
     explicit: Mapping[str, str] = field(default_factory=dict)  # the module's FIELD_FLAGS
-    options: Collection[str] = frozenset()  # every --flag the command (and its sub-commands) accepts
+    options: Collection[str] = frozenset()  # every flag the command (and its sub-commands) accepts
 
     def flag_for(self, name: str) -> str | None:
         """The flag that sets core's parameter `name`: FIELD_FLAGS first, else `--name-with-dashes` when the
@@ -66,16 +66,16 @@ def error_text(exc: GarbError, flags: FlagNames) -> str:
     return f"{flag}: {exc}" if flag else str(exc)
 
 
-def _long_options(parser: argparse.ArgumentParser) -> set[str]:
-    """Every --flag of `parser` and of its sub-commands."""
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every flag (-k, --count) of `parser` and of its sub-commands."""
     found: set[str] = set()
     # argparse lists a parser's arguments only in the private `_actions` (unchanged since Python 2.7).
     for action in parser._actions:
-        found.update(option for option in action.option_strings if option.startswith("--"))
+        found.update(action.option_strings)
         if isinstance(action.choices, dict):  # sub-commands, e.g. `background add`
             for sub in action.choices.values():
                 if isinstance(sub, argparse.ArgumentParser):
-                    found |= _long_options(sub)
+                    found |= _option_strings(sub)
     return found
 
 
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(cmd)
-        flags = FlagNames(getattr(module, "FIELD_FLAGS", {}), frozenset(_long_options(cmd)))
+        flags = FlagNames(getattr(module, "FIELD_FLAGS", {}), frozenset(_option_strings(cmd)))
         cmd.set_defaults(_run=module.run, _flags=flags)
     return parser
 

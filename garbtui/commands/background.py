@@ -9,6 +9,7 @@ from pathlib import Path
 
 from garbtui.core.errors import InputError
 from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
+from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import Workspace
 
 NAME = "background"
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hz.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
 
 
-def _line(meta) -> str:  # BackgroundMeta
+def _line(meta: BackgroundMeta) -> str:
     return (f"{meta.id}  {meta.scene}  {meta.width}x{meta.height}  horizon {horizon_summary(meta)}  "
             f"camera {meta.camera_height_m:g} m")
 

@@ -9,12 +9,13 @@ import sys
 from garbtui.commands.progress import progress_bar
 from garbtui.core.cleanup import auto_recipe, clean_crops
 from garbtui.core.workspace.atomic import sweep_temp_files
+from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
 
 NAME = "clean"
 HELP = "automatic k-means cutout (proc.png) of pending crops"
 # Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
-FIELD_FLAGS = {"k": "--clusters", "refine": "--no-refine"}
+FIELD_FLAGS = {"k": "-k", "refine": "--no-refine"}
 DESCRIPTION = """\
 Make proc.png, an RGBA cutout, for every pending crop (no proc.png yet) or for the crops named.
 Each crop's pixels are clustered with k-means (Lab colour by default); the clusters that are object
@@ -45,12 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay", action="store_true", help="reuse the recipe stored in each crop's meta.json when it has one")
 
 
-def _recipe(args: argparse.Namespace):  # CleanupRecipe
+def _recipe(args: argparse.Namespace) -> CleanupRecipe:
     from pydantic import ValidationError
 
     from garbtui.core.errors import InputError
 
-    overrides = {}
+    overrides: dict[str, object] = {}
     if args.clusters is not None:
         overrides["k"] = args.clusters
     if args.color_space is not None:
@@ -67,9 +68,9 @@ def _recipe(args: argparse.Namespace):  # CleanupRecipe
         return auto_recipe(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        names = {"k": "-k", "feather": "--feather", "position_weight": "--position-weight"}
-        field = str(first["loc"][0]) if first["loc"] else "recipe"
-        raise InputError(f"{names.get(field, field)}: {first['msg']}") from None
+        field = str(first["loc"][0]) if first["loc"] else ""
+        flag = FIELD_FLAGS.get(field, "--" + field.replace("_", "-")) if field else "recipe"
+        raise InputError(f"{flag}: {first['msg']}") from None
 
 
 def run(args: argparse.Namespace) -> int:

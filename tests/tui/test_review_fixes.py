@@ -29,7 +29,7 @@ async def test_escape_and_next_ask_before_dropping_an_unsaved_cutout(sample_ws: 
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
         await pilot.press("n")  # no: stay with the cutout
         await wait_for(pilot, lambda: app.screen is screen)
-        assert screen.crop_id == crop and screen.has_unsaved_cutout()
+        assert screen.crop_id == crop and screen.has_unsaved_work()
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
         await pilot.press("y")  # yes: discard and go back to the queue
@@ -101,12 +101,12 @@ async def test_a_saved_cutout_stays_saved_after_a_resize(sample_ws: Path) -> Non
     async with app.run_test(size=SIZE) as pilot:
         screen = await _cleaned_on_screen(pilot, app)
         await pilot.press("s")
-        await wait_for(pilot, lambda: not screen.has_unsaved_cutout())
+        await wait_for(pilot, lambda: not screen.has_unsaved_work())
         before = screen.generation
         await pilot.resize_terminal(120, 40)
         await wait_for(pilot, lambda: screen.generation > before, timeout=20)  # the panels were redrawn
         await wait_for(pilot, lambda: screen.shown_generation == screen.generation, timeout=20)
-        assert not screen.has_unsaved_cutout()
+        assert not screen.has_unsaved_work()
 
 
 async def test_a_cluster_key_during_a_recount_does_not_undo_it(sample_ws: Path, monkeypatch) -> None:

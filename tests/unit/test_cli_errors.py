@@ -61,7 +61,7 @@ def test_every_declared_flag_exists() -> None:
     for module in COMMANDS:
         parser = argparse.ArgumentParser()
         module.add_arguments(parser)
-        options = cli._long_options(parser)
+        options = cli._option_strings(parser)
         for name, flag in getattr(module, "FIELD_FLAGS", {}).items():
             assert flag in options, f"{module.NAME}: FIELD_FLAGS[{name!r}] = {flag} is not one of its flags"
 

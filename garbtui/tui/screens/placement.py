@@ -16,15 +16,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement, Scene
 from garbtui.core.workspace.store import FileStamp
-from garbtui.tui.widgets.image_view import Frame, ImageView, RenderSpec, make_frame
+from garbtui.tui.messages import PreviewRendered, SceneRecreated, SceneRendered
+from garbtui.tui.screens.base import GarbScreen
+from garbtui.tui.widgets.image_view import ImageView, RenderSpec, make_frame
 from garbtui.tui.widgets.placement_fields import NumberField, PlacementForm
 from garbtui.tui.widgets.placement_lists import background_prompt, fragment_prompt, placement_prompt
 from garbtui.tui.widgets.placement_preview import objects_text, preview_max_size, preview_overlay
@@ -34,40 +34,7 @@ UNSAVED_ID = "unsaved"  # the id a scene is rendered under before its first save
 SCENE_PREFIX = "scene"
 
 
-class PreviewRendered(Message):
-    """A preview render finished; `generation` says whether it is still the newest request."""
-
-    def __init__(self, generation: int, result: Any, frame: Frame | None, error: str = "") -> None:
-        super().__init__()
-        self.generation = generation
-        self.result = result
-        self.frame = frame
-        self.error = error
-
-
-class SceneRendered(Message):
-    """A full-size render with labels was written (or failed)."""
-
-    def __init__(self, scene: Scene, result: Any, error: str = "") -> None:
-        super().__init__()
-        self.scene = scene
-        self.scene_id = scene.id
-        self.result = result
-        self.error = error
-
-
-class SceneRecreated(Message):
-    """recreate_scene finished: a scene laid out like the reference photo, and notes for the user."""
-
-    def __init__(self, image_id: str, scene: Scene | None, notes: list[str], error: str = "") -> None:
-        super().__init__()
-        self.image_id = image_id
-        self.scene = scene
-        self.notes = notes
-        self.error = error
-
-
-class PlacementScreen(Screen):
+class PlacementScreen(GarbScreen):
     """Pick a background and fragments, type where they go, see the composite, save and render the scene."""
 
     DEFAULT_CSS = """
@@ -181,6 +148,12 @@ class PlacementScreen(Screen):
                 self.background = meta
                 self.query_one(PlacementForm).set_background(meta.width, meta.height)
                 self.request_render()
+
+    def has_unsaved_work(self) -> bool:
+        return self.dirty
+
+    def unsaved_work(self) -> str:
+        return "The scene on the placement screen is not saved (s saves it)."
 
     # -- lists ------------------------------------------------------------------------------
     def fill_backgrounds(self) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import groupby
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -29,10 +31,14 @@ from textual.containers import Center
 from textual.events import Resize
 from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from garbtui.tui.data import pixels
+
+if TYPE_CHECKING:
+    from garbtui.tui.data.cache import ImageCache
 
 Overlay = Callable[[np.ndarray, tuple[float, float]], np.ndarray]
 _POOL: ThreadPoolExecutor | None = None
@@ -192,7 +198,7 @@ def halfcell_strips(rgb: np.ndarray) -> tuple[Strip, ...]:
     return tuple(strips)
 
 
-def graphics_widget_class(protocol: str) -> type[Widget]:
+def graphics_widget_class(protocol: str) -> Callable[..., Widget]:
     """textual-image's widget for a graphics protocol (imported late: after terminal detection)."""
     from textual_image.widget import SixelImage, TGPImage
 
@@ -281,7 +287,7 @@ class ImageView(Widget):
         self._message = placeholder
         self._generation = 0
         self._request: tuple[Hashable, Callable[[RenderSpec], Frame]] | None = None
-        self._resize_timer = None
+        self._resize_timer: Timer | None = None
         self.shown_key: Hashable = None
         self.shown_at: float = 0.0
 
@@ -334,7 +340,7 @@ class ImageView(Widget):
         if cache is not None and key is not None:
             frame = cache.frames.get(cache_key)
             if frame is not None:
-                self._display(frame)  # type: ignore[arg-type]
+                self._display(frame)
                 return
 
         def work() -> None:
@@ -430,9 +436,10 @@ class ImageView(Widget):
             self.show(key, make)
 
 
-def file_frame_maker(path, *, checker: bool = True, overlay: Overlay | None = None, cache=None):
+def file_frame_maker(
+    path: str | Path, *, checker: bool = True, overlay: Overlay | None = None, cache: ImageCache | None = None
+) -> Callable[[RenderSpec], Frame]:
     """A `make` for ImageView.show that decodes a file (through the decoded-image cache) and renders it."""
-    from pathlib import Path
 
     def make(spec: RenderSpec) -> Frame:
         if cache is not None:
