@@ -13,7 +13,8 @@ import pytest
 from garbtui.core.workspace.imageio import read_rgb, read_rgba
 from garbtui.core.workspace.models import BBox, CleanupRecipe, CropMeta, Placement, Region, Scene
 from garbtui.core.workspace.store import FileStamp, Workspace
-from tests.conftest import PHOTOS
+from tests.conftest import PHOTOS, copy_sample
+from tests.helpers.pilot import settled
 
 PHOTO = PHOTOS / "front" / "taco_b1_000032.jpg"
 SAVES = 12  # per process; enough for the two writers' saves to interleave many times
@@ -318,15 +319,9 @@ def elsewhere(root: Path, *actions: str) -> None:
 
 @pytest.fixture
 def sample_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import shutil
-
-    from tests.conftest import SAMPLE_DATA
-
     monkeypatch.setenv("GARBTUI_CONFIG_DIR", str(tmp_path / "config"))  # never the user's settings
     monkeypatch.setenv("GARBTUI_IMAGE_PROTOCOL", "halfcell")
-    root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
-    return root
+    return copy_sample(tmp_path / "ws")
 
 
 async def _until(pilot, condition, timeout: float = 20.0) -> bool:
@@ -398,7 +393,7 @@ async def _save_in_tui_after_someone_else(app, pilot, root: Path) -> str:
     await pilot.press("s")
     ws = Workspace.open(root)
     assert await _until(pilot, lambda: len(ws.proc_backups(crop_id)) == 1)
-    await pilot.pause(0.3)
+    await settled(pilot)
     return crop_id
 
 

@@ -17,9 +17,9 @@ from garbtui.core.workspace.check import check_workspace
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import SAMPLE_DATA
+from tests.conftest import SAMPLE_DATA, copy_sample
+from tests.helpers.pilot import settled
 
-SAMPLE_WS = SAMPLE_DATA / "workspace"
 EXPORT = SAMPLE_DATA / "export" / "taco_sample.json"
 
 
@@ -41,7 +41,7 @@ def truncate(path: Path, keep: float = 0.5) -> None:
 @pytest.fixture
 def broken(tmp_path: Path) -> Broken:
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_WS, root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     ws = Workspace.open(root)
     crops = ws.crop_ids()
     assert len(crops) >= 9
@@ -191,7 +191,7 @@ def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) ->
             for key in ("down",) * 8 + ("b", "e", "down", "e", "down", "e"):  # photos, then backgrounds
                 await pilot.press(key)
                 await pilot.pause(0.05)
-            await pilot.pause(0.3)
+            await settled(pilot)
             assert app.is_running
             return {row.id: row.reason for row in app.queue.rows.values() if row.status == "broken"}
 

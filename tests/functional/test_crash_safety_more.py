@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,10 +16,9 @@ import pytest
 from garbtui.cli import main
 from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import REPO, SAMPLE_DATA
+from tests.conftest import REPO, SAMPLE_WS, copy_sample
 from tests.functional.test_crash_safety import complete_files_only
 
-SAMPLE_WS = SAMPLE_DATA / "workspace"
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
@@ -53,11 +51,6 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def copy_sample(target: Path) -> Path:
-    shutil.copytree(SAMPLE_WS, target, ignore=shutil.ignore_patterns(".lock"))
-    return target
 
 
 def files_of(root: Path) -> dict[Path, bytes]:

@@ -19,7 +19,8 @@ import pytest
 from garbtui.core.errors import ImageTooLargeError, InputError
 from garbtui.core.workspace.imageio import DEFAULT_MAX_PIXELS, probe_image, read_rgb
 from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
-from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
+from tests.conftest import PHOTOS, REPO, copy_sample
+from tests.helpers.pilot import settled
 
 # Every CLI run below happens in a child process whose address space is capped: if a guard were
 # missing, decoding 30000x30000 (2.7 GB as BGR) would fail there instead of taking the machine down.
@@ -150,7 +151,7 @@ def test_background_add_refuses_bombs(tmp_path: Path, big_files: dict[str, Path]
 
 def test_clean_refuses_a_bomb_put_in_place_of_raw_png(tmp_path: Path, big_files: dict[str, Path]) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     crops = sorted(p.name for p in (root / "crops").iterdir())
     bombed, other = crops[0], crops[1]
     shutil.copy(big_files["bomb"], root / "crops" / bombed / "raw.png")
@@ -209,7 +210,7 @@ def test_generate_memory_stays_flat_over_1000_images(tmp_path: Path) -> None:
     from garbtui.cli import main
 
     ws = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", ws, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(ws)
     assert main(["clean", "-w", str(ws)]) == 0
     out = tmp_path / "out"
     count = 1000
@@ -242,7 +243,7 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
     monkeypatch.setenv("GARBTUI_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("GARBTUI_IMAGE_PROTOCOL", "halfcell")
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     crops = sorted(p.name for p in (root / "crops").iterdir())
     shutil.copy(big_files["bomb"], root / "crops" / crops[0] / "raw.png")
     background = sorted((root / "backgrounds").glob("*/image.jpg"))[0]
@@ -264,7 +265,7 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
             for key in ("b", "e", "down", "e", "down", "e", "up", "up"):
                 await pilot.press(key)
                 await pilot.pause(0.1)
-            await pilot.pause(0.3)
+            await settled(pilot)
             assert app.is_running
 
     asyncio.run(drive())
@@ -276,7 +277,7 @@ def test_generate_refuses_bombs_among_fragments_and_backgrounds(tmp_path: Path, 
     from garbtui.cli import main
 
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     assert main(["clean", "-w", str(root)]) == 0
     proc_png = sorted((root / "crops").glob("*/proc.png"))[0]
     shutil.copy(big_files["bomb"], proc_png)

@@ -13,7 +13,7 @@ from garbtui.tui import GarbApp
 from garbtui.tui.data.config import config_path
 from garbtui.tui.widgets.crop_list import CropList
 from garbtui.tui.widgets.image_view import ImageView
-from tests.tui.conftest import wait_for
+from tests.helpers.pilot import settled, wait_for
 
 SIZE = (160, 48)
 
@@ -125,7 +125,7 @@ async def test_stale_result_never_overwrites_newer(sample_ws: Path) -> None:
         # A burst of keys: only the last request's result may end up on screen.
         await pilot.press("c", "plus", "plus", "minus", "plus", "r")
         await settle(pilot, app)
-        await pilot.pause(0.3)
+        await settled(pilot)  # nothing older may arrive after it
         assert screen.result.recipe.k == screen.recipe.k
         assert screen.result.recipe.refine == screen.recipe.refine
         assert screen.shown_generation == screen.generation
@@ -138,7 +138,7 @@ async def test_save_before_cleaning_writes_nothing(sample_ws: Path) -> None:
         crop_id = table_ids(app)[0]
         await open_cleanup(pilot, app)
         await pilot.press("s", "1")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert not ws.proc_path(crop_id).exists()
 
 
@@ -190,7 +190,7 @@ async def test_broken_crop_is_listed_with_its_reason(sample_ws: Path) -> None:
         assert "raw.png is missing" in crop_list.render_line(crop_list.cursor - int(crop_list.scroll_offset.y)).text
         assert "raw.png is missing" in str(app.screen.query_one("#crop-info").render())
         await pilot.press("enter")
-        await pilot.pause()
+        await settled(pilot)
         assert app.screen.__class__.__name__ == "QueueScreen"  # a broken crop does not open
 
 
@@ -275,6 +275,7 @@ async def test_images_screen_scene_horizon_and_boxes(sample_ws: Path) -> None:
         await pilot.pause()
         await pilot.press(*"99999", "enter")  # out of range: the dialog stays open and says why
         await pilot.pause()
+        await settled(pilot)
         assert "between" in str(app.screen.query_one("#number-error").render())
         await pilot.press("escape")
         await pilot.press("escape")
@@ -363,7 +364,7 @@ async def test_someone_elses_save_is_kept_and_reported(sample_ws: Path) -> None:
         await wait_for(pilot, lambda: any("someone else" in str(n.message) for n in app._notifications))
         await pilot.press("s")  # a second save of our own is not a conflict
         await wait_for(pilot, lambda: len(ws.proc_backups(crop_id)) == 2)
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert sum("someone else" in str(n.message) for n in app._notifications) == 1
         assert ws.load_crop_meta(crop_id).cleanup == screen.result.recipe
 

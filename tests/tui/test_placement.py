@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
 from garbtui.tui import GarbApp
 from garbtui.tui.widgets.image_view import ImageView
-from tests.tui.conftest import wait_for
+from tests.conftest import cut_out
+from tests.helpers.pilot import settled, wait_for
 
 SIZE = (160, 48)
 ROAD_BG = "udacity_p1_solidwhiteright-7347e8"  # 960x540, horizon row 307.8, placement band 318.6..540
@@ -29,9 +29,7 @@ REFERENCE = "taco_b1_000111-1c27bb7938"
 @pytest.fixture
 def placement_ws(sample_ws: Path) -> Path:
     """The sample workspace with three crops cleaned from their annotated outlines (exact, no k-means)."""
-    ws = Workspace.open(sample_ws)
-    for crop_id in DONE:
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe())
+    cut_out(Workspace.open(sample_ws), DONE, CleanupRecipe())
     return sample_ws
 
 
@@ -165,14 +163,14 @@ async def test_invalid_values_show_an_error_and_do_not_rerender(placement_ws: Pa
         form = screen.query_one("#pl-form")
 
         await type_into(pilot, screen, "scale", "-1")
-        await pilot.pause()
+        await settled(pilot)
         assert "scale" in form.errors and "above 0" in form.errors
         assert field(screen, "scale").has_class("-invalid")
         assert screen.placements[0] == good and screen.generation == generation
 
         await type_into(pilot, screen, "scale", "auto")
         await type_into(pilot, screen, "y", "100")  # above the horizon (row 307.8): auto cannot scale it
-        await pilot.pause()
+        await settled(pilot)
         assert "above the horizon" in form.errors and field(screen, "y").has_class("-invalid")
         assert screen.placements[0] == good and screen.generation == generation
 
@@ -180,7 +178,7 @@ async def test_invalid_values_show_an_error_and_do_not_rerender(placement_ws: Pa
         await pilot.pause()
         assert field(screen, "x").value == "12"
         await pilot.press("s")  # refused while a field is wrong
-        await pilot.pause()
+        await settled(pilot)
         assert not ws.scene_ids()
 
         await type_into(pilot, screen, "y", "480")
@@ -257,7 +255,7 @@ async def test_open_edit_delete_and_stale_renders(placement_ws: Path) -> None:
         field(screen, "x").focus()
         await pilot.press("shift+up", "up", "up", "shift+down", "up")
         await settle(pilot, screen)
-        await pilot.pause(0.2)
+        await settled(pilot)  # nothing older may arrive after it
         assert screen.placements[1].x == 700 + 3 * 6  # step: 1280 px wide -> 6 px
         assert screen._last[0].placements == screen.placements
         assert screen.shown_generation == screen.generation
@@ -266,7 +264,7 @@ async def test_open_edit_delete_and_stale_renders(placement_ws: Path) -> None:
         await settle(pilot, screen)
         assert [p.crop_id for p in screen.placements] == [DONE[0]] and len(screen.result.objects) == 1
         await pilot.press("escape")  # unsaved: warns first
-        await pilot.pause()
+        await settled(pilot)
         assert app.screen is screen
         await pilot.press("s")
         await wait_for(pilot, lambda: len(ws.load_scene("kept").placements) == 1)
@@ -310,7 +308,7 @@ async def test_drops_area_warnings_and_toggles(placement_ws: Path) -> None:
         await settle(pilot, screen)
         assert screen._last[0].placements[1].blend == "poisson" and screen.placements[0].blend == "feather"
         await pilot.press("q")  # unsaved: the first q only warns
-        await pilot.pause()
+        await settled(pilot)
         assert app.is_running and app.screen is screen
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from garbtui.tui import GarbApp
-from tests.tui.conftest import wait_for
+from tests.conftest import cut_out
+from tests.helpers.pilot import settled, wait_for
 
 SIZE = (140, 44)
 
@@ -38,13 +39,11 @@ async def test_escape_and_next_ask_before_dropping_an_unsaved_cutout(sample_ws: 
 
 
 async def test_quit_asks_about_an_unsaved_scene(sample_ws: Path) -> None:
-    from garbtui.core.compose.fragment import outline_cutout
     from garbtui.core.workspace.models import CleanupRecipe
     from garbtui.core.workspace.store import Workspace
 
     ws = Workspace.open(sample_ws)
-    crop = ws.crop_ids()[0]
-    ws.save_proc(crop, outline_cutout(ws, crop), CleanupRecipe())
+    cut_out(ws, ws.crop_ids()[:1], CleanupRecipe())
     app = GarbApp(sample_ws, image_protocol="halfcell", remember_theme=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
@@ -58,7 +57,7 @@ async def test_quit_asks_about_an_unsaved_scene(sample_ws: Path) -> None:
         await pilot.press("n")
         await wait_for(pilot, lambda: app.screen is placement)
         app.action_placement()  # the palette entry again: no second placement screen on top
-        await pilot.pause()
+        await settled(pilot)
         assert sum(s.__class__.__name__ == "PlacementScreen" for s in app.screen_stack) == 1
 
 
@@ -71,7 +70,7 @@ async def test_images_screen_survives_a_broken_meta(sample_ws: Path) -> None:
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
         for key in ("k", "h", "[", "]", "e"):
             await pilot.press("home", key)
-            await pilot.pause(0.05)
+            await settled(pilot)
             if app.screen.__class__.__name__ != "ImagesScreen":
                 await pilot.press("escape")
         assert app.screen.__class__.__name__ == "ImagesScreen"
@@ -92,7 +91,7 @@ async def test_labels_with_brackets_and_a_bad_user_theme(sample_ws: Path, tmp_pa
         assert app.theme != "mybad"
         await pilot.press("l")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceDialog")
-        await pilot.pause(0.1)
+        await settled(pilot)
         assert app.screen.__class__.__name__ == "ChoiceDialog"
 
 

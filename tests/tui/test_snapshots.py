@@ -6,7 +6,7 @@ from pathlib import Path
 
 from garbtui.tui import GarbApp
 from garbtui.tui.widgets.image_view import ImageView
-from tests.tui.conftest import wait_for
+from tests.helpers.pilot import wait_for
 
 SIZE = (140, 40)
 

@@ -32,7 +32,7 @@ from garbtui.core.workspace.models import (
     Scene,
 )
 from garbtui.core.workspace.store import Workspace, WorkspaceInfo
-from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_DATA
+from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_WS
 
 # Fixed and derandomized so CI sees the same examples every run; small enough for well under 30 s.
 CI = settings(
@@ -270,7 +270,7 @@ def test_shared_inputs_are_never_written(tmp_path: Path) -> None:
 
 # -- every JSON model -------------------------------------------------------------------------------
 def _sample(pattern: str) -> dict[str, Any]:
-    return _load(sorted((SAMPLE_DATA / "workspace").glob(pattern))[0])
+    return _load(sorted(SAMPLE_WS.glob(pattern))[0])
 
 
 def _scene_doc() -> dict[str, Any]:
