@@ -69,14 +69,21 @@ def prune_copies(keep: int, base: Path | None = None) -> list[Path]:
 
 def make_copy(target: Path | None = None) -> Path:
     """Copy the sample workspace to `target` (or a new timestamped folder in demo_base()) and return its path."""
-    if target is None:
-        base = demo_base()
-        target = base / time.strftime("%Y%m%d-%H%M%S")
-        n = 1
-        while target.exists():
-            target = base / f"{time.strftime('%Y%m%d-%H%M%S')}-{n}"
-            n += 1
-    return copy_sample(target)
+    return copy_sample(target if target is not None else _new_copy_path(demo_base()))
+
+
+def _new_copy_path(base: Path) -> Path:
+    """A timestamped folder name in `base` that sorts after every copy made before it.
+
+    Several copies in one second get -1, -2...: always one more than the highest so far, never a number a
+    pruned copy freed (the newest copy would otherwise sort, and be pruned, as the oldest).
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    taken = [p.name for p in base.iterdir() if p.name == stamp or p.name.startswith(f"{stamp}-")] if base.is_dir() else []
+    if not taken:
+        return base / stamp
+    highest = max(int(name[16:]) if name[16:].isdigit() else 0 for name in taken)
+    return base / f"{stamp}-{highest + 1}"
 
 
 def run(args: argparse.Namespace) -> int:
