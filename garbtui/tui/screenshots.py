@@ -111,7 +111,7 @@ async def _place_two(pilot: Pilot[None], screen: PlacementScreen, workspace: Wor
     backgrounds = screen.query_one("#pl-backgrounds", OptionList)
     backgrounds.focus()
     await pilot.press("home", *(["down"] * [o.id for o in backgrounds.options].index(front)))
-    await _until(pilot, lambda: screen.background is not None and screen.background.id == front)
+    await _until(pilot, lambda: screen.draft.background is not None and screen.draft.background.id == front)
     fragments = screen.query_one("#pl-fragments", OptionList)
     for n, (x, y, scale) in enumerate([("430", "700", "1.2"), ("820", "820", "1")]):
         fragments.focus()
@@ -120,7 +120,7 @@ async def _place_two(pilot: Pilot[None], screen: PlacementScreen, workspace: Wor
             screen.query_one(f"#pf-{key}", NumberField).focus()
             await pilot.press("ctrl+a", "ctrl+k", *value)
     await pilot.app.workers.wait_for_complete()
-    await _until(pilot, lambda: not screen.busy)
+    await _until(pilot, lambda: not screen.preview.busy)
     await pilot.pause(0.3)
 
 

@@ -51,7 +51,7 @@ async def test_quit_asks_about_an_unsaved_scene(sample_ws: Path) -> None:
         placement = app.screen
         placement.query_one("#pl-fragments").focus()
         await pilot.press("a")
-        await wait_for(pilot, lambda: placement.dirty)
+        await wait_for(pilot, lambda: placement.draft.dirty)
         await app.action_quit()
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
         await pilot.press("n")

@@ -141,6 +141,17 @@ class CropQueue:
                 counts[row.meta.scene] = counts.get(row.meta.scene, 0) + 1
         return sorted(counts.items())
 
+    def objects_per_image(self) -> dict[str, int]:
+        """How many crops each source image has, over every crop (metas not read yet are read first)."""
+        missing = [r.id for r in self.rows.values() if not r.loaded]
+        if missing:
+            self.update(self.read_metas(missing))
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            if row.meta is not None:
+                counts[row.meta.image_id] = counts.get(row.meta.image_id, 0) + 1
+        return counts
+
     def counts(self) -> dict[str, int]:
         counts = {"pending": 0, "done": 0, "broken": 0}
         for row in self.rows.values():
