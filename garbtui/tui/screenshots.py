@@ -70,7 +70,9 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
         await _until(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
         await pilot.pause(0.3)
         save(app, "cleanup.svg")
-        await pilot.press("escape", "i")
+        await pilot.press("escape")  # the cutout is not saved: leaving asks first
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
+        await pilot.press("y", "i")
         await _until(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
         images = app.screen
         await pilot.press("down", "down", "down")  # a road photo with three objects

@@ -71,7 +71,7 @@ def _winsize_cell() -> tuple[int, int]:
         import struct
         import termios
 
-        buf = fcntl.ioctl(sys.__stdout__.fileno(), termios.TIOCGWINSZ, b"\0" * 8)  # type: ignore[union-attr]
+        buf = fcntl.ioctl(sys.__stdout__.fileno(), termios.TIOCGWINSZ, b"\0" * 8)  # type: ignore[union-attr]  # None only without a console: caught below
         rows, cols, xpix, ypix = struct.unpack("HHHH", buf)
         if rows and cols and xpix and ypix:
             return xpix // cols, ypix // rows
@@ -89,15 +89,15 @@ def _probe(tmux: bool, want_cell: bool, timeout: float) -> str:
     import termios
     import tty
 
-    fd_in = sys.__stdin__.fileno()  # type: ignore[union-attr]
+    fd_in = sys.__stdin__.fileno()  # type: ignore[union-attr]  # sys.__stdout__/__stdin__ are None only without a console; the caller catches the error
     out = sys.__stdout__
     saved = termios.tcgetattr(fd_in)
     reply = ""
     try:
         tty.setcbreak(fd_in, termios.TCSANOW)
         query = _tmux_wrap(_TGP_QUERY, tmux) + ("\x1b[16t" if want_cell else "") + "\x1b[c"
-        out.write(query)  # type: ignore[union-attr]
-        out.flush()  # type: ignore[union-attr]
+        out.write(query)  # type: ignore[union-attr]  # see fd_in
+        out.flush()  # type: ignore[union-attr]  # see fd_in
         deadline = time.monotonic() + timeout
         while not _DA_RE.search(reply):
             left = deadline - time.monotonic()
@@ -187,7 +187,7 @@ def _prime_textual_image(info: TerminalInfo) -> None:
             caps = _terminal.TerminalCapabilities(
                 _terminal.CellSize(info.cell_width, info.cell_height), sixel=info.sixel, tgp=info.kitty
             )
-            _terminal.probe_terminal._result = caps  # type: ignore[attr-defined]
+            _terminal.probe_terminal._result = caps  # type: ignore[attr-defined]  # textual-image's private cache
     except Exception:  # a future textual-image without this cache: it will probe itself, still bounded
         pass
 

@@ -86,7 +86,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         proc = subprocess.CompletedProcess(args, child.returncode, out.read(), err.read())
     assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {proc.stderr[-2000:]}"
     assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr, proc.stderr[-2000:]
-    proc.peak_mb = usage.ru_maxrss / 1024  # type: ignore[attr-defined]
+    proc.peak_mb = usage.ru_maxrss / 1024  # type: ignore[attr-defined]  # carried on the result for the caller
     assert proc.peak_mb < PEAK_RSS_LIMIT_MB, f"garbtui {' '.join(args)} peaked at {proc.peak_mb:.0f} MB"
     return proc
 

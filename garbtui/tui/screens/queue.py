@@ -166,6 +166,10 @@ class QueueScreen(GarbScreen):
         ws, cache = self.garb.ws, self.garb.image_cache
         raw_view = self.query_one("#raw-view", ImageView)
         cutout_view = self.query_one("#cutout-view", ImageView)
+
+        def wanted() -> bool:
+            return self._prefetch_token is token
+
         for offset in self.prefetch_offsets:
             index = here + offset
             if not 0 <= index < len(crop_list.rows):
@@ -173,7 +177,6 @@ class QueueScreen(GarbScreen):
             row = crop_list.rows[index]
             if row.status == "broken":
                 continue
-            wanted = lambda: self._prefetch_token is token  # noqa: E731
             raw = ws.raw_path(row.id)
             raw_view.prefetch(("raw", row.id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache), wanted)
             if row.status == "done":
@@ -235,8 +238,8 @@ class QueueScreen(GarbScreen):
         options = [(None, "all labels")] + [(label, f"{label}  ({n})") for label, n in self.garb.queue.labels()]
 
         def chosen(value: object) -> None:
-            if value is not ChoiceDialog.CANCELLED:
-                self.set_filter(QueueFilter(self.filter.status, value, self.filter.scene))  # type: ignore[arg-type]
+            if value is None or isinstance(value, str):  # else ChoiceDialog.CANCELLED
+                self.set_filter(QueueFilter(self.filter.status, value, self.filter.scene))
 
         self.app.push_screen(ChoiceDialog("Show crops with label", options, self.filter.label), chosen)
 
@@ -247,8 +250,8 @@ class QueueScreen(GarbScreen):
         options = [(None, "all scene kinds")] + [(s, f"{s}  ({n})") for s, n in self.garb.queue.scenes()]
 
         def chosen(value: object) -> None:
-            if value is not ChoiceDialog.CANCELLED:
-                self.set_filter(QueueFilter(self.filter.status, self.filter.label, value))  # type: ignore[arg-type]
+            if value is None or isinstance(value, str):  # else ChoiceDialog.CANCELLED
+                self.set_filter(QueueFilter(self.filter.status, self.filter.label, value))
 
         self.app.push_screen(ChoiceDialog("Show crops of scene kind", options, self.filter.scene), chosen)
 

@@ -414,7 +414,7 @@ class ImageView(Widget):
         protocol = self.spec.protocol
         existing = list(self.query(".graphics"))
         if existing:
-            existing[0].image = pil  # type: ignore[attr-defined]
+            existing[0].image = pil  # type: ignore[attr-defined]  # a textual-image widget; query() types it Widget
             for box in self.query(".graphics-box"):
                 box.display = True
             return
