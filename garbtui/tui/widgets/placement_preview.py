@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -11,6 +11,9 @@ from rich.text import Text
 
 from garbtui.tui.data import pixels
 from garbtui.tui.widgets.image_view import Overlay, RenderSpec
+
+if TYPE_CHECKING:
+    from garbtui.core.compose.render import RenderResult
 
 PREVIEW_OVERSAMPLE = 2  # render twice the cells' pixels: area-averaging down keeps small fragments visible
 PREVIEW_MIN, PREVIEW_MAX = 64, 1600
@@ -63,7 +66,7 @@ def preview_overlay(
 
 
 def objects_text(
-    result: Any,
+    result: RenderResult | None,
     selected: int | None,
     *,
     error_style: str = "red",
