@@ -231,7 +231,7 @@ def test_scene_save_conflict_api(tmp_ws: Workspace) -> None:
 def test_backup_names_never_collide(tmp_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     make_crop(tmp_ws, "c")
     # Two saves landing on the same clock reading must still get two backups, not one replacing the other.
-    monkeypatch.setattr("garbtui.core.workspace.time.time_ns", lambda: 1_700_000_000_123_456_789)
+    monkeypatch.setattr("garbtui.core.workspace.store.time.time_ns", lambda: 1_700_000_000_123_456_789)
     for tag in (1, 2, 3):
         tmp_ws.save_proc("c", tagged_cutout(tmp_ws, "c", tag), CleanupRecipe())
     assert sorted(tag_of(p) for p in tmp_ws.proc_backups("c")) == [1, 2]
