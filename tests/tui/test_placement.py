@@ -202,7 +202,7 @@ async def test_recreate_loads_the_reference_layout(placement_ws: Path) -> None:
         crops = [c for c in ws.crop_ids() if c.startswith(REFERENCE)]
         assert len(screen.draft.placements) == len(crops)
         assert {p.crop_id for p in screen.draft.placements} == set(DONE)
-        assert screen.draft.scene_id.startswith("recreate-") and screen.draft.dirty
+        assert screen.draft.scene_id.startswith("rec-") and len(screen.draft.scene_id) <= 40 and screen.draft.dirty
         assert screen.query_one("#pl-placements", OptionList).option_count == len(crops)
         listing = str(screen.query_one("#pl-objects").render())
         assert "layout:" in listing  # recreate's notes are shown beside the preview

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from garbtui.core.errors import WorkspaceError
 from garbtui.core.workspace.atomic import atomic_write_text
@@ -18,6 +26,7 @@ SceneKind = Literal["road", "front", "unknown"]
 SCENE_KINDS: tuple[str, ...] = ("road", "front")
 SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground", "unknown")
 BlendMode = Literal["none", "feather", "poisson"]
+ScaleFrom = Literal["perspective", "source-k", "prior", "front", "relative"]
 BLEND_MODES: tuple[str, ...] = ("none", "feather", "poisson")
 
 Point = tuple[float, float]
@@ -226,8 +235,18 @@ class Placement(BaseModel):
     blend: BlendMode = "feather"
     color_match: bool = True
     shadow: bool = False
+    # How a numeric scale was chosen when a program chose it (recreate): shown instead of "typed".
+    # Left out of the file when None, so scenes without it keep their bytes.
+    scale_from: ScaleFrom | None = None
 
     _id_ok = field_validator("crop_id")(_check_safe)
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_scale_from(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if data.get("scale_from", "") is None:
+            del data["scale_from"]
+        return data
 
     @field_validator("scale")
     @classmethod

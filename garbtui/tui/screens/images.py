@@ -46,13 +46,13 @@ class ImagesScreen(GarbScreen):
         Binding("b", "switch_list", "Photos/backgrounds", tooltip="switch between source photos and backgrounds"),
         Binding("k", "cycle_scene", "Scene kind", tooltip="cycle road / front (/ unknown) and save"),
         Binding("h", "set_horizon", "Horizon row", tooltip="type the horizon row in pixels"),
-        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[",
+        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[", show=False,
                 tooltip="move the horizon up by 1 % of the height"),
-        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]",
+        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]", show=False,
                 tooltip="move the horizon down by 1 % of the height"),
-        Binding("e", "estimate", "Estimate horizon", tooltip="estimate it from lane and kerb lines"),
+        Binding("e", "estimate", "Estimate horizon", show=False, tooltip="estimate it from lane and kerb lines"),
         Binding("a", "add_background", "Add background", tooltip="copy a clean photo into the workspace"),
-        Binding("escape", "back", "Back", tooltip="back to the crop queue"),
+        Binding("escape", "back", "Back", show=False, tooltip="back to the crop queue"),
     ]
 
     def __init__(self) -> None:

@@ -31,13 +31,13 @@ class QueueScreen(GarbScreen):
     prefetch_offsets: tuple[int, ...] = (1, -1, 2, 3)  # neighbours prepared while the user looks
     BINDINGS = [
         Binding("enter", "open_crop", "Clean crop", tooltip="open the highlighted crop in the cleanup screen"),
-        Binding("f", "cycle_status", "Filter status", tooltip="show pending, done or all crops"),
-        Binding("l", "pick_label", "Label", tooltip="show only crops with one label"),
-        Binding("g", "pick_scene", "Scene", tooltip="show only crops of one scene kind (road / front)"),
-        Binding("x", "clear_filters", "Clear filters", tooltip="back to every pending crop"),
+        Binding("f", "cycle_status", "Filter", tooltip="show pending, done or all crops"),
+        Binding("l", "pick_label", "Label", show=False, tooltip="show only crops with one label"),
+        Binding("g", "pick_scene", "Scene", show=False, tooltip="show only crops of one scene kind (road / front)"),
+        Binding("x", "clear_filters", "Clear filters", show=False, tooltip="back to every pending crop"),
         Binding("i", "app.images", "Images", tooltip="photos with their objects outlined, backgrounds, horizons"),
         Binding("p", "placement", "Placement", tooltip="place fragments on a background"),
-        Binding("R", "rescan", "Rescan", key_display="R", tooltip="read the workspace folder again"),
+        Binding("R", "rescan", "Rescan", key_display="R", show=False, tooltip="read the workspace folder again"),
     ]
 
     def __init__(self) -> None:

@@ -16,6 +16,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from garbtui.tui.data.ids import middle_ellipsis
 from garbtui.tui.data.queue import CropRow
 
 COLUMNS: tuple[tuple[str, int], ...] = (("label", 26), ("scene", 8), ("size", 10), ("status", 9), ("crop", 0))
@@ -152,9 +153,11 @@ class CropList(ScrollView, can_focus=True):
             style = style + self.get_component_rich_style("crop-list--cursor")
         status_style = style if cursor else style + self.get_component_rich_style(f"crop-list--{row.status}")
         status = row.status
-        crop = row.id if row.status != "broken" else f"{row.reason or 'unreadable'} · {row.id}"
-        cells = (row.label, row.scene, row.size, status)
         cols = columns(self.size.width)
+        room = self.size.width - sum(w for _, w in cols[:4])  # the crop id, cut in the middle, stays unique
+        short = middle_ellipsis(row.id, room) if room > 0 else row.id
+        crop = short if row.status != "broken" else f"{row.reason or 'unreadable'} · {short}"
+        cells = (row.label, row.scene, row.size, status)
         segments = [Segment(_fit(text, w), style) for text, (_, w) in zip(cells[:3], cols, strict=False)]
         segments.append(Segment(_fit(status, cols[3][1]), status_style))
         segments.append(Segment(crop, status_style if row.status == "broken" and not cursor else style))
