@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 
 from rich.console import Group
@@ -50,7 +51,7 @@ def _section(title: str, bindings: Iterable[BindingType], extra: list[tuple[str,
         rows.append((key_name(b), words))
     rows.extend((key, Text(what)) for key, what in (extra or []))
     table = Table.grid(padding=(0, 2), pad_edge=False)
-    table.add_column(width=KEY_WIDTH, justify="right", no_wrap=True, style="bold")
+    table.add_column(width=KEY_WIDTH, justify="right", style="bold")  # long key lists wrap at spaces
     table.add_column(ratio=1, overflow="fold")
     for key, words in rows:
         table.add_row(key, words)
@@ -80,6 +81,15 @@ def help_text() -> Group:
     for section in sections:
         parts.extend([Text(""), section])
     return Group(*parts)
+
+
+def plain_text(width: int = 100) -> str:
+    """The help as plain text, laid out `width` columns wide (what a terminal that wide shows)."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(help_text())
+    return console.export_text()
 
 
 class HelpScreen(ModalScreen[None]):

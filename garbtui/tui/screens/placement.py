@@ -71,7 +71,7 @@ class PlacementScreen(GarbScreen):
                 tooltip="rotation back to 0°: the fragment stands as it lay in its own photo (↑ on the form)"),
         Binding("escape", "back", "Back", show=False, tooltip="leave the field, then the screen"),
         # The app's q, but it asks before losing a scene.
-        Binding("q", "quit_app", "Quit", tooltip="leave garbtui (asks first when the scene is not saved)"),
+        Binding("q", "quit_app", "Quit", tooltip="leave garbtui (asks first when something is not saved)"),
     ]
     # Keys that belong to the fields and lists rather than the screen, for the help screen.
     HELP_EXTRA: list[tuple[str, str]] = [

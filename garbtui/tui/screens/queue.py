@@ -6,13 +6,14 @@ import gc
 import time
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 
 from garbtui.core.workspace.store import FileStamp
+from garbtui.tui.data.ids import middle_ellipsis
 from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
 from garbtui.tui.messages import MetasLoaded
 from garbtui.tui.screens.base import GarbScreen
@@ -22,6 +23,7 @@ from garbtui.tui.widgets.styles import theme_colour
 
 FIRST_BATCH = 120  # metas read before the first paint: enough to fill a tall terminal
 BATCH = 1000
+NARROW = 100  # columns below which the preview pane takes its minimum width
 PREFETCH_DELAY = 0.08  # seconds after a preview is shown before its neighbours are prepared
 
 
@@ -112,6 +114,11 @@ class QueueScreen(GarbScreen):
         )
         self.query_one("#filter-bar", Static).update(text, layout=False)
 
+    def on_resize(self, event: events.Resize) -> None:
+        # A narrow terminal (80 columns) gives the list the room for its crop ids; the preview keeps 28.
+        self.set_class(event.size.width < NARROW, "-narrow")
+        self.call_after_refresh(lambda: self._show_row(self.query_one(CropList).current_id))
+
     # -- preview ----------------------------------------------------------------------------
     @on(CropList.Highlighted)
     def _row_highlighted(self, event: CropList.Highlighted) -> None:
@@ -135,7 +142,8 @@ class QueueScreen(GarbScreen):
             queue.update([row])
         ws = self.garb.ws
         cache = self.garb.image_cache
-        title.update(Text(f"{row.id}", style="bold"), layout=False)
+        room = title.content_region.width
+        title.update(Text(middle_ellipsis(row.id, room) if room > 8 else row.id, style="bold"), layout=False)
         info.update(self._info_text(row), layout=False)
         raw = ws.raw_path(crop_id)
         if raw.is_file():

@@ -66,7 +66,7 @@ class CropList(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Clean crop", show=False),
+        Binding("enter", "select", "Clean crop"),  # in the footer: it wins over the screen's enter
     ]
 
     class Highlighted(Message):
