@@ -251,8 +251,6 @@ class GarbApp(App[None]):
         for binding in getattr(screen, "BINDINGS", []):
             if not isinstance(binding, Binding) or not binding.description or binding.action in seen:
                 continue
-            if (binding.id or "").startswith("toggle-"):
-                continue  # per-cluster copies of `1`: one entry, "1-9"
             seen.add(binding.action)
             name, detail = binding_words(binding)
             keys = key_name(binding)
