@@ -23,6 +23,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, OptionList, Select,
 from garbtui.core.errors import GarbError
 from garbtui.core.workspace.models import Placement, Scene
 from garbtui.core.workspace.store import FileStamp
+from garbtui.tui.data.ids import middle_ellipsis
 from garbtui.tui.data.scene_draft import SceneDraft, scene_choices
 from garbtui.tui.messages import PreviewRendered, SceneRecreated, SceneRendered
 from garbtui.tui.screens.base import GarbScreen
@@ -68,7 +69,8 @@ class PlacementScreen(GarbScreen):
         Binding("n", "new", "New scene", show=False, tooltip="start an empty scene on this background"),
         Binding("z", "zoom", "Zoom 1:1", show=False, tooltip="the selected placement at full resolution, and back"),
         Binding("u", "upright", "Upright", show=False,
-                tooltip="rotation back to 0°: the fragment stands as it lay in its own photo (↑ on the form)"),
+                tooltip="rotation back to 0°: the fragment stands as it lay in its own photo "
+                        "(the arrow by its name points to its photo's up)"),
         Binding("escape", "back", "Back", show=False, tooltip="leave the field, then the screen"),
         # The app's q, but it asks before losing a scene.
         Binding("q", "quit_app", "Quit", tooltip="leave garbtui (asks first when something is not saved)"),
@@ -107,7 +109,7 @@ class PlacementScreen(GarbScreen):
                 yield PlacementForm(id="pl-form")
                 yield Static(
                     "x, y: bottom-centre contact point (background px)\nscale: number or auto (perspective)\n"
-                    "rotation 0: as it lay in its photo (u)\n↑↓ nudge · shift+↑↓ ×10 · tab next field", id="pl-keys")
+                    "↑ by the name: its photo's up · u upright\n↑↓ nudge · shift+↑↓ ×10 · tab next field", id="pl-keys")
             with Vertical(id="pl-preview"):
                 yield ImageView("pick a background", id="pl-view")
                 yield Static("", id="pl-objects")
@@ -320,13 +322,17 @@ class PlacementScreen(GarbScreen):
         draft = self.draft
         name = draft.scene_id or "new scene"
         bg = draft.background.id if draft.background is not None else "no background"
-        text = Text.assemble((name, "bold"), f"  on {bg} · {len(draft.placements)} placement(s)")
+        # Fits one line: ids are cut in the middle (their ends tell them apart) to leave room for the states.
+        room = max(20, self.size.width - 2 - 40)
+        name, bg = middle_ellipsis(name, room // 2), middle_ellipsis(bg, room - min(len(name), room // 2))
+        text = Text.assemble((name, "bold"), f" on {bg} · {len(draft.placements)} placed", no_wrap=True,
+                             overflow="ellipsis")
         if draft.dirty:
             text.append("  · unsaved", style="italic")
         if self.preview.busy:
             text.append("  · rendering…", style="italic")
         self.query_one("#pl-title", Static).update(text, layout=False)
-        self.sub_title = f"placement · {name}"
+        self.sub_title = f"placement · {middle_ellipsis(draft.scene_id or 'new scene', 40)}"
 
     # -- actions ----------------------------------------------------------------------------
     def action_add(self) -> None:

@@ -133,7 +133,7 @@ class StateCheckbox(Checkbox):
     @property
     def _button(self) -> Content:
         style = self.get_visual_style("toggle--button") if self.value else Style(bold=True)
-        return Content.assemble("[", ("✓" if self.value else " ", style), "]")
+        return Content.assemble("[", ("✓" if self.value else " ", style), "] ")
 
 
 def up_arrow(rotation: float) -> str:
@@ -262,10 +262,10 @@ class PlacementForm(Vertical):
         if placement is None:
             self.query_one("#pf-crop", Static).update("no placement: press a to add one")
             return
-        arrow = up_arrow(placement.rotation)
+        # The arrow first, so a long label never hides it: where "up" of the fragment's own photo points now.
         self.query_one("#pf-crop", Static).update(
-            Text.assemble((self._label or placement.crop_id, "bold"), f"  {arrow} up in its photo", no_wrap=True,
-                          overflow="ellipsis"))
+            Text.assemble((up_arrow(placement.rotation), "bold"), " ", (self._label or placement.crop_id, "bold"),
+                          no_wrap=True, overflow="ellipsis"))
 
     def read(self) -> tuple[Placement | None, list[str]]:
         """The placement the fields describe, or None and the reasons it is invalid."""
