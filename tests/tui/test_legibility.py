@@ -153,6 +153,16 @@ async def test_placement_states_at_80x24(placement_ws: Path) -> None:
         await wait_for(pilot, lambda: screen.draft.placements == [])
         blend = form.query_one("#pf-blend", Select)
         assert blend.value == "feather" and blend.disabled
+        # Saved is a state the title says in words.
+        title = screen.query_one("#pl-title")
+        await pick_fragment(pilot, screen, DONE[1])
+        await pilot.press("a")
+        await settle(pilot, screen)
+        assert "unsaved" in str(title.render())
+        frag_list.focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: not screen.draft.dirty)
+        assert "· saved" in str(title.render()) and "unsaved" not in str(title.render())
         keys = _footer_keys(app)
         assert {"add", "delete", "save", "render", "quit_app"} <= set(keys)
         for key in keys.values():

@@ -44,8 +44,8 @@ class ImagesScreen(GarbScreen):
 
     BINDINGS = [
         Binding("b", "switch_list", "Photos/backgrounds", tooltip="switch between source photos and backgrounds"),
-        Binding("k", "cycle_scene", "Scene kind", tooltip="cycle road / front (/ unknown) and save"),
-        Binding("h", "set_horizon", "Horizon row", tooltip="type the horizon row in pixels"),
+        Binding("k", "cycle_scene", "Scene", tooltip="cycle road / front (/ unknown) and save"),
+        Binding("h", "set_horizon", "Horizon", tooltip="type the horizon row in pixels"),
         Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[", show=False,
                 tooltip="move the horizon up by 1 % of the height"),
         Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]", show=False,

@@ -329,6 +329,8 @@ class PlacementScreen(GarbScreen):
                              overflow="ellipsis")
         if draft.dirty:
             text.append("  · unsaved", style="italic")
+        elif draft.scene_id is not None and draft.stamp is not None:
+            text.append("  · saved", style="italic")  # the state after `s`, in words
         if self.preview.busy:
             text.append("  · rendering…", style="italic")
         self.query_one("#pl-title", Static).update(text, layout=False)

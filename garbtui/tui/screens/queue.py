@@ -116,8 +116,10 @@ class QueueScreen(GarbScreen):
 
     def on_resize(self, event: events.Resize) -> None:
         # A narrow terminal (80 columns) gives the list the room for its crop ids; the preview keeps 28.
-        self.set_class(event.size.width < NARROW, "-narrow")
-        self.call_after_refresh(lambda: self._show_row(self.query_one(CropList).current_id))
+        narrow = event.size.width < NARROW
+        if narrow != self.has_class("-narrow"):  # only a change: a new class lays the screen out again
+            self.set_class(narrow, "-narrow")
+            self.call_after_refresh(lambda: self._show_row(self.query_one(CropList).current_id))
 
     # -- preview ----------------------------------------------------------------------------
     @on(CropList.Highlighted)
