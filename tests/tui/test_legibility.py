@@ -167,3 +167,19 @@ async def test_placement_states_at_80x24(placement_ws: Path) -> None:
         assert {"add", "delete", "save", "render", "quit_app"} <= set(keys)
         for key in keys.values():
             assert key.region.right <= SMALL[0], key.action
+
+
+def test_a_recreated_scale_names_what_chose_it(placement_ws: Path) -> None:
+    from garbtui.core.compose.render import render_scene
+    from garbtui.core.recreate import recreate_scene
+    from garbtui.core.workspace.store import Workspace
+    from tests.tui.test_placement import REFERENCE, ROAD_BG
+
+    ws = Workspace.open(placement_ws)
+    scene, _ = recreate_scene(ws, REFERENCE, ROAD_BG)
+    assert scene.placements and all(p.scale != "auto" and p.scale_from is not None for p in scene.placements)
+    words = {obj.scale.words for obj in render_scene(ws, scene, max_size=320).objects if obj.scale}
+    assert words and "typed" not in words and words <= {"perspective", "source k", "prior", "front", "relative size"}
+    typed = scene.model_copy(update={"placements": [scene.placements[0].model_copy(update={"scale": 0.5,
+                                                                                          "scale_from": None})]})
+    assert [o.scale.words for o in render_scene(ws, typed, max_size=320).objects if o.scale] == ["typed"]
