@@ -43,7 +43,7 @@ class ImagesScreen(GarbScreen):
     """Browse photos and backgrounds; `b` switches between the two lists."""
 
     BINDINGS = [
-        Binding("b", "switch_list", "Photos/backgrounds", tooltip="switch between source photos and backgrounds"),
+        Binding("b", "switch_list", "Switch tab", tooltip="switch between source photos and backgrounds"),
         Binding("k", "cycle_scene", "Scene", tooltip="cycle road / front (/ unknown) and save"),
         Binding("h", "set_horizon", "Horizon", tooltip="type the horizon row in pixels"),
         Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[", show=False,
