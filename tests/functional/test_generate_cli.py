@@ -98,7 +98,7 @@ def test_layout_loads_with_pycocotools_and_yolo_equals_coco(reference: Path) -> 
         seg = (reference / "labels" / img["split"] / f"{stem}.txt").read_text().splitlines()
         det = (reference / "labels-detect" / img["split"] / f"{stem}.txt").read_text().splitlines()
         assert len(seg) == len(det) == len(anns)  # one object, one entry, in every format
-        for ann, s_line, d_line in zip(anns, seg, det):
+        for ann, s_line, d_line in zip(anns, seg, det, strict=True):
             x, y, bw, bh = ann["bbox"]
             assert x >= 0 and y >= 0 and x + bw <= w and y + bh <= h
             assert max(bw, bh) >= 8  # the visible box of every labelled object is at least 8 px
@@ -214,7 +214,7 @@ def test_blend_all_renders_each_scene_in_three_modes(ws: Workspace, tmp_path: Pa
     assert names == sorted(f"00000{i}-{m}" for i in range(2) for m in ("none", "feather", "poisson"))
     recs = [json.loads((out / "recipes" / f"000001-{m}.json").read_text())["recipe"] for m in ("none", "feather", "poisson")]
     assert all([p["blend"] for p in r["placements"]] == [m] * len(r["placements"])
-               for r, m in zip(recs, ("none", "feather", "poisson")))
+               for r, m in zip(recs, ("none", "feather", "poisson"), strict=True))
     assert len({json.dumps([(p["x"], p["y"], p["crop_id"]) for p in r["placements"]]) for r in recs}) == 1
     assert 'val: "images/train"' in (out / "data.yaml").read_text()  # no val split: Ultralytics validates on train
 

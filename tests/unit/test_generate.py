@@ -140,7 +140,7 @@ def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catal
     # Every kept object whose visible box is at least 8 px on its longest side, in placement order.
     kept = [o for o in result.kept if max(o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]) >= MIN_VISIBLE_SIDE]
     assert [o.placement_index for o in a.record.objects] == [o.placement_index for o in kept]
-    for rec, obj in zip(a.record.objects, kept):
+    for rec, obj in zip(a.record.objects, kept, strict=True):
         m = mask_utils.decode(rec.rle).astype(bool)
         assert np.array_equal(m, label_mask(obj.mask))
         ys, xs = np.nonzero(m)

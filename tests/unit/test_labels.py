@@ -61,7 +61,7 @@ def test_coco_reads_back_with_pycocotools(rendered) -> None:
     anns = coco.loadAnns(coco.getAnnIds(imgIds=[1]))
     kept = result.kept
     assert len(anns) == len(kept) == 4
-    for ann, obj in zip(anns, kept):
+    for ann, obj in zip(anns, kept, strict=True):
         m = coco.annToMask(ann).astype(bool)
         assert (m == label_mask(obj.mask)).all()  # the visible mask less specks under 9 pixels
         assert ann["area"] == int(m.sum())
@@ -78,7 +78,7 @@ def test_yolo_detect_and_segment_match_coco(rendered) -> None:
     det = (labels / "yolo" / "detect" / "render.txt").read_text().splitlines()
     seg = (labels / "yolo" / "segment" / "render.txt").read_text().splitlines()
     assert len(det) == len(seg) == len(result.kept) == len(anns)  # one object, one line
-    for d, s, obj, ann in zip(det, seg, result.kept, anns):
+    for d, s, obj, ann in zip(det, seg, result.kept, anns, strict=True):
         cls, cx, cy, w, h = d.split()
         assert classes[int(cls)] == obj.label
         x, y, bw, bh = ann["bbox"]
@@ -112,7 +112,7 @@ def test_labelstudio_predictions_match_boxes(rendered) -> None:
     polys = [r for r in regions if r["type"] == "polygonlabels"]
     assert len(rects) == len(polys) == len(result.kept)  # one box and one outline per object
     assert len({r["id"] for r in regions}) == len(regions)
-    for r, obj in zip(rects, result.kept):
+    for r, obj in zip(rects, result.kept, strict=True):
         v = r["value"]
         x0, y0, x1, y1 = obj.bbox
         assert (r["from_name"], r["to_name"]) == ("box", "image")

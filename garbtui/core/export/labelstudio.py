@@ -44,11 +44,11 @@ def task(image: ImageLabels, image_ref: str, names: LabelStudioNames = DEFAULT_L
         regions.append({**base, "id": f"{tag}b", "from_name": names.box, "type": "rectanglelabels",
                         "value": {"x": 100 * x0 / w, "y": 100 * y0 / h, "width": 100 * (x1 - x0) / w,
                                   "height": 100 * (y1 - y0) / h, "rotation": 0, "rectanglelabels": [obj.label]}})
-        outline = obj.outline()
-        if len(outline) >= 3:
+        # Percent to 4 decimals: within 0.004 px on an 8192 px image, a third of the bytes of full floats.
+        points = [[round(100 * x / w, 4), round(100 * y / h, 4)] for x, y in obj.outline()]
+        if len(points) >= 3:
             regions.append({**base, "id": f"{tag}p", "from_name": names.polygon, "type": "polygonlabels",
-                            "value": {"points": [[round(100 * x / w, 4), round(100 * y / h, 4)] for x, y in outline], "closed": True,
-                                      "polygonlabels": [obj.label]}})
+                            "value": {"points": points, "closed": True, "polygonlabels": [obj.label]}})
     return {
         "data": {names.image: image_ref},
         "meta": dict(image.ls_meta),
