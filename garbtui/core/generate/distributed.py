@@ -205,8 +205,13 @@ class DaskRenderer:
 
     def _scatter(self, key: str, blob: object) -> Any:
         fut = self._blob_futures.get(key)
-        if fut is None:
-            fut = self.client.scatter({key: blob})[key]
+        alone_since: float | None = None
+        while fut is None:
+            try:
+                fut = self.client.scatter({key: blob}, timeout=max(POLL_SECONDS, 5.0))[key]
+            except (TimeoutError, OSError):  # a scatter waits for a worker to hold the data
+                alone_since = self._check_workers(alone_since)
+                continue
             self._blob_futures[key] = fut
         return fut
 
