@@ -30,6 +30,7 @@ COMMANDS = (
     "render",
     "recreate",
     "generate",
+    "dataset",
 )
 
 DESCRIPTION = """\
