@@ -116,8 +116,8 @@ def test_empty_images_are_said_on_stderr_and_in_the_summary(ws: Workspace, tmp_p
     rc = main(["generate", "-w", str(ws.root), "--count", "4", "--out", str(out), "--size", "32x24",
                "--background", "kerb", "--workers", "1", "-q"])
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["empty_images"] == 4 and summary["objects"] == 0
+    assert summary["empty_images"] == summary["empty_images_with_no_placement"] == 4 and summary["objects"] == 0
     assert rc == 1  # every image came out empty: done, but not what was asked
     err = capsys.readouterr().err
-    assert "4 of 4 image(s) have no labelled object" in err
+    assert "4 of 4 image(s) have no labelled object (4 with nothing placed: no fragment fits" in err
     assert check_dataset(out).ok

@@ -13,6 +13,7 @@
                                          predictions, and the labeling config they are valid for
     summary.json                         counts per class and split, placements left out and why,
                                          images with no object, object sizes
+    report.png                           sample images with boxes and outlines, class and size histograms
 
 DatasetWriter takes the images one by one (ImageLabels, in the dataset's order) and keeps only
 counters: every JSON file is streamed to a temporary file and put in place by commit().
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,9 +172,13 @@ class DatasetWriter:
     """Streams the dataset-wide files of a folder; add() the images in order, then commit() (or discard())."""
 
     def __init__(self, root: Path, categories: Sequence[str], options: DatasetOptions,
-                 supercategories: Mapping[str, str] | None = None, description: str = "garbtui synthetic dataset"
-                 ) -> None:
+                 supercategories: Mapping[str, str] | None = None, description: str = "garbtui synthetic dataset",
+                 report_samples: Collection[int] = ()) -> None:
+        """report_samples: positions (0-based, in add() order) of the images report.png shows; none: no report."""
         self.root = Path(root)
+        self.report_samples = set(report_samples)
+        self._samples: list[ImageLabels] = []
+        self._added = 0
         self.categories = list(categories)
         self.options = options
         self.summary = empty_summary(self.categories)
@@ -195,12 +200,16 @@ class DatasetWriter:
         return writer
 
     def add(self, image: ImageLabels, drops: DropCounts | None = None, placements: int | None = None) -> None:
+        """One image, in dataset order; drops and placements (how many were planned) feed the summary."""
         if image.split not in SPLITS:
             raise ValueError(f"unknown split {image.split!r}")
         self._all.add(image)
         self._split[image.split].add(image)
         self._tasks.add(image)
-        self.summary.add(image, drops)
+        self.summary.add(image, drops, placements)
+        if self._added in self.report_samples:
+            self._samples.append(image)
+        self._added += 1
 
     def commit(self) -> DatasetSummary:
         """Put every dataset file in place; returns the summary."""
@@ -215,6 +224,10 @@ class DatasetWriter:
         atomic_write_text(self.root / LS_DIR / "config.xml", config_xml(self.categories, self.options.ls_names))
         atomic_write_text(self.root / "summary.json",
                           json.dumps(self.summary.as_dict(), indent=2, ensure_ascii=False) + "\n")
+        if self.report_samples:
+            from garbtui.core.export.report import write_report
+
+            write_report(self.root, self._samples, self.summary, self.categories)
         return self.summary
 
     def discard(self) -> None:

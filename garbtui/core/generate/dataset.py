@@ -41,16 +41,18 @@ def image_drops(rec: ImageRecord) -> DropCounts:
     return DropCounts(hidden=rec.dropped)
 
 
-def dataset_writer(out_dir: Path, categories: Sequence[str], options: DatasetOptions) -> DatasetWriter:
-    """The writer of a generated dataset's files (supercategories from the TACO taxonomy)."""
+def dataset_writer(out_dir: Path, categories: Sequence[str], options: DatasetOptions, total: int = 0) -> DatasetWriter:
+    """The writer of a generated dataset's files (supercategories from the TACO taxonomy; report.png of `total`)."""
+    from garbtui.core.export.report import sample_positions
+
     return DatasetWriter(out_dir, categories, options, {n: supercategory(n) for n in categories},
-                         "garbtui synthetic litter dataset")
+                         "garbtui synthetic litter dataset", sample_positions(total))
 
 
 def write_dataset(out_dir: Path, records: Iterable[ImageRecord], categories: Sequence[str],
                   options: DatasetOptions | None = None) -> DatasetSummary:
     """Write every dataset-wide file of the folder from the records, in their order (streamed)."""
-    writer = dataset_writer(out_dir, categories, options or DatasetOptions())
+    writer = dataset_writer(out_dir, categories, options or DatasetOptions())  # no report: the count is unknown
     try:
         for rec in records:
             writer.add(image_labels(rec), image_drops(rec), len(rec.recipe.placements))

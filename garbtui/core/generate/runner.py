@@ -302,7 +302,7 @@ def generate_dataset(
             renderer = DaskRenderer(ws, spec, scheduler=scheduler, workers=workers, worker_timeout=worker_timeout)
         else:
             renderer = InlineRenderer(ws, spec)
-        dataset = dataset_writer(out_dir, categories, options)
+        dataset = dataset_writer(out_dir, categories, options, total)
         try:
             rendered, reused = _stream(out_dir, plan_recipes(catalog, settings, count), renderer, dataset, spec,
                                        total, report_progress)
