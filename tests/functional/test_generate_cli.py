@@ -229,3 +229,16 @@ def test_recreate_command_saves_and_renders_a_scene(ws: Workspace, capsys) -> No
     assert (folder / "scene.json").is_file() and (folder / "render.jpg").is_file()
     coco = json.loads((folder / "labels" / "coco.json").read_text())
     assert len(coco["annotations"]) == 2
+
+
+def test_label_studio_round_trip_gives_one_crop_per_object(reference: Path, tmp_path: Path, capsys) -> None:
+    """The tasks imported into Label Studio and exported again (predictions kept) extract to one crop per object:
+    each object's box and outline pair up (same extent), however many parts occlusion cut it into."""
+    coco = json.loads((reference / "coco.json").read_text())
+    rc = main(["extract", str(reference / "labelstudio" / "tasks.json"), "-w", str(tmp_path / "back"), "--predictions",
+               "--config", str(reference / "labelstudio" / "config.xml"), "--local-files-root", "/", "-q"])
+    assert rc == 0, capsys.readouterr().err
+    back = Workspace.open(tmp_path / "back")
+    labels = sorted(back.load_crop_meta(c).label for c in back.crop_ids())
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    assert labels == sorted(names[a["category_id"]] for a in coco["annotations"])
