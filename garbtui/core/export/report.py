@@ -63,7 +63,9 @@ def draw_labels(rgb: NDArray[np.uint8], objects: Sequence[ObjectLabel], classes:
             if len(ring) >= 2:
                 draw.line([(x * scale, y * scale) for x, y in [*ring, ring[0]]], fill=colour, width=1)
         x0, y0, x1, y1 = obj.bbox
-        draw.rectangle([x0 * scale, y0 * scale, x1 * scale - 1, y1 * scale - 1], outline=colour, width=2)
+        bx0, by0 = x0 * scale, y0 * scale
+        draw.rectangle([bx0, by0, max(bx0, x1 * scale - 1), max(by0, y1 * scale - 1)], outline=colour,
+                       width=2 if scale >= 0.5 else 1)
         if names:
             draw.text((x0 * scale + 2, max(0.0, y0 * scale - 13)), obj.label, fill=colour, font=font)
     return im

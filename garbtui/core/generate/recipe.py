@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from garbtui.core.export.objects import ObjectLabel
 from garbtui.core.export.yolo import YoloMode
-from garbtui.core.workspace.models import GarbModel, Placement, SafeId
+from garbtui.core.workspace.models import GarbModel, Placement, SafeId, Scene
 
 Split = Literal["train", "val"]
 
@@ -89,3 +89,20 @@ class RunManifest(GarbModel):
     count: int = 0
     layout: int = 1  # folder layout (runner.LAYOUT); files without it were written in the flat layout 1
     yolo: YoloMode = "detect"  # YOLO label files written per image (earlier releases: detect only)
+    workspace: str = ""  # where the run read its fragments (the dataset browser opens a recipe there as a scene)
+
+
+def recipe_scene(recipe: Recipe, scene_id: str) -> Scene:
+    """The recipe as a workspace scene: the same layout on the whole background, in its own pixels.
+
+    Positions and scales go from output pixels back to background pixels (the recipe's window was
+    resized to the output size); rendered at the photo's full size it shows the same scene, sharper.
+    """
+    x0, y0, x1, _ = recipe.window
+    s = recipe.size[0] / (x1 - x0)
+    placements = [p.model_copy(update={"x": round(p.x / s + x0, 3), "y": round(p.y / s + y0, 3),
+                                       "scale": round(float(p.scale) / s, 6) if p.scale != "auto" else "auto"})
+                  for p in recipe.placements]
+    return Scene(id=scene_id, background_id=recipe.background_id, seed=recipe.seed, placements=placements,
+                 occlusion_drop=recipe.occlusion_drop, jpeg_quality=recipe.jpeg_quality,
+                 note=f"generated image {recipe.name} (seed {recipe.seed}, scene {recipe.index})")

@@ -283,7 +283,7 @@ def generate_dataset(
         manifest = RunManifest(settings=settings, categories=categories,
                                fragments=[f.crop_id for f in catalog.fragments],
                                backgrounds=[b.meta.id for b in catalog.backgrounds], count=count, layout=LAYOUT,
-                               yolo=options.yolo)
+                               yolo=options.yolo, workspace=str(ws.root))
         if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
             raise InputError("exists, is not empty and holds no garbtui run; choose an empty or new folder",
                              where=str(out_dir), field="out_dir")
