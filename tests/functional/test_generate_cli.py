@@ -17,11 +17,9 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from garbtui.cli import main
-from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.scene.backgrounds import add_background
-from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
+from tests.conftest import PHOTOS, REPO, copy_sample, cut_out
 from tests.helpers.labelstudio_check import LabelConfig
 
 ARGS = ["--seed", "11", "--size", "320x240", "--per-image", "2-5", "--val-fraction", "0.25", "-q"]
@@ -29,10 +27,7 @@ ARGS = ["--seed", "11", "--size", "320x240", "--per-image", "2-5", "--val-fracti
 
 def make_workspace(root: Path) -> Workspace:
     """The sample workspace, cut out along its TACO polygons, plus a close road photo and a dirt close-up."""
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    ws = cut_out(Workspace.open(copy_sample(root)))
     clean = PHOTOS / "clean"
     add_background(ws, clean / "taco_b2_000018_crop.jpg", "road", horizon=0, bg_id="kerb")
     add_background(ws, clean / "taco_b3_IMG_4972_crop.jpg", "front", bg_id="dirt")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import cv2
@@ -13,25 +12,20 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from garbtui.core.compose import render_scene
-from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.export.labels import merge_parts, workspace_categories, write_scene_labels
 from garbtui.core.export.objects import corner_outlines, label_mask
 from garbtui.core.export.scene_files import save_and_render
 from garbtui.core.scene.backgrounds import add_background
-from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
+from garbtui.core.workspace.models import Placement, Scene
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_DATA
+from tests.conftest import LABELSTUDIO, PHOTOS, copy_sample, cut_out
 from tests.helpers.labelstudio_check import LabelConfig
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory):
     """A road scene: five fragments, one hidden under another (dropped), one clipped at the right border."""
-    root = tmp_path_factory.mktemp("labels") / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    ws = cut_out(Workspace.open(copy_sample(tmp_path_factory.mktemp("labels") / "ws")))
     by_label = {ws.load_crop_meta(c).label: c for c in ws.crop_ids()}
     bg = add_background(ws, PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg", "road", horizon=423.0)
     scene = Scene(id="lab", background_id=bg.id, occlusion_drop=0.6, placements=[
