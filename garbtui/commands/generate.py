@@ -22,12 +22,11 @@ HELP = "generate N random, labelled scenes as a dataset (COCO, YOLO, Label Studi
 FIELD_FLAGS = {"out_dir": "--out", "backgrounds": "--background"}
 DESCRIPTION = """\
 Make COUNT random but plausible scenes from the workspace's cleaned fragments and backgrounds:
-  road backgrounds   fragments along the road edges inside the placement band, scaled by perspective
-                     (--per-image MIN-MAX of them, far ones drawn first)
-  front backgrounds  one to a few large fragments near the centre
-Classes are balanced over the run (least-placed class first). --blend sample picks a blend mode per
-fragment; none / feather / poisson use one mode (none = plain paste, no colour match); all renders
-every scene in the three modes (as Cut, Paste and Learn does), one image each.
+fragments are placed on the ground of each background (--per-image MIN-MAX of them per scene),
+sized for where they lie, far ones drawn first. Classes are balanced over the run (least-placed
+class first). --blend sample picks a blend mode per fragment; none / feather / poisson use one mode
+(none = plain paste, no colour match); all renders every scene in the three modes (as Cut, Paste and
+Learn does), one image each.
 
 OUT is laid out as Ultralytics, COCO and Label Studio read it, as is:
   images/{train,val}/NAME.jpg, labels/{train,val}/NAME.txt (YOLO: --yolo segment or both: outlines,

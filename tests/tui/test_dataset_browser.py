@@ -13,7 +13,7 @@ from garbtui.core.workspace.store import Workspace
 from garbtui.tui.dataset_app import DatasetApp
 from garbtui.tui.widgets.image_view import ImageView
 from tests.functional.test_generate_cli import make_workspace
-from tests.tui.conftest import wait_for
+from tests.helpers.pilot import wait_for
 
 SIZE = (140, 40)
 
