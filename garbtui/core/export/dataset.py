@@ -39,6 +39,12 @@ IMAGES_DIR = "images"
 LABELS_DIR = "labels"
 DETECT_LABELS_DIR = "labels-detect"
 LS_DIR = "labelstudio"
+# data.yaml's first line: what labels/ holds under each --yolo mode.
+LABELS_NOTE: dict[str, str] = {
+    "segment": "labels/ holds outlines (segment lines; detect training reads their boxes)",
+    "both": "labels/ holds outlines (segment lines; detect training reads their boxes), labels-detect/ boxes",
+    "detect": "labels/ holds boxes (detect lines)",
+}
 SIZE_BINS = (8, 16, 32, 64, 128, 256, 512, 1024)  # longest side of the box, px: bin i holds [b_i, b_i+1)
 
 
@@ -219,7 +225,7 @@ class DatasetWriter:
         has_val = self.summary.images["val"] > 0
         atomic_write_text(self.root / "data.yaml", data_yaml(
             self.root, self.categories, train=f"{IMAGES_DIR}/train", val=f"{IMAGES_DIR}/{'val' if has_val else 'train'}",
-            comment=f"Ultralytics dataset written by garbtui generate (YOLO {self.options.yolo} labels in labels/)"))
+            comment=f"Ultralytics dataset written by garbtui generate: {LABELS_NOTE[self.options.yolo]}"))
         atomic_write_text(self.root / "classes.txt", classes_text(self.categories))
         atomic_write_text(self.root / LS_DIR / "config.xml", config_xml(self.categories, self.options.ls_names))
         atomic_write_text(self.root / "summary.json",
