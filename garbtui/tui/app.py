@@ -103,6 +103,9 @@ class GarbApp(App[None]):
 
         self.action_placement()
         screen = self.screen
+        if scene_id not in self.ws.scene_ids():
+            self.notify(f"Scene {scene_id} is not in this workspace (scenes/{scene_id}/scene.json).", severity="error")
+            return
         if isinstance(screen, PlacementScreen):
             # Once the screen has mounted its lists; open_scene says itself why a scene cannot be shown.
             self.call_after_refresh(screen.open_scene, scene_id)

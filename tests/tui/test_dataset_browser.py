@@ -111,3 +111,30 @@ def test_dataset_browser_snapshot(snap_compare, dataset: Path) -> None:  # noqa:
         await pilot.pause()
 
     assert snap_compare(_app(dataset), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_workspace_app_opens_the_saved_scene_in_the_placement_screen(dataset: Path) -> None:
+    from garbtui.tui.app import GarbApp
+    from garbtui.tui.screens.placement import PlacementScreen
+
+    ws = Workspace.open(dataset.parent / "ws")
+    record = ImageRecord.model_validate_json((dataset / "recipes" / "000002.json").read_bytes())
+    ws.save_scene(recipe_scene(record.recipe, "ds-000002"))
+    app = GarbApp(ws.root, image_protocol="halfcell", open_scene="ds-000002")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PlacementScreen) and app.screen.draft.scene_id is not None)
+        screen = app.screen
+        assert isinstance(screen, PlacementScreen)
+        assert screen.draft.scene_id == "ds-000002" and not screen.draft.dirty
+        assert screen.draft.background is not None and screen.draft.background.id == record.recipe.background_id
+        assert screen.draft.placements == ws.load_scene("ds-000002").placements  # exact, not as the fields round them
+
+
+async def test_a_scene_that_is_gone_is_said_and_the_placement_screen_stays_empty(dataset: Path) -> None:
+    from garbtui.tui.app import GarbApp
+    from garbtui.tui.screens.placement import PlacementScreen
+
+    app = GarbApp(dataset.parent / "ws", image_protocol="halfcell", open_scene="no-such-scene")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: any("no-such-scene" in n.message for n in app._notifications))
+        assert isinstance(app.screen, PlacementScreen) and app.screen.draft.scene_id is None
