@@ -107,7 +107,7 @@ def test_ctrl_c_says_that_running_again_resumes(tmp_path: Path) -> None:
     cut_out(ws, ws.crop_ids()[:3])
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "garbtui.cli", "generate", "-w", str(root), "--count", "5000", "--out", str(out),
-           "--workers", "1", "--size", "64x48"]
+           "--workers", "1"]
     proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60

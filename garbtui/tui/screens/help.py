@@ -83,12 +83,12 @@ def help_text() -> Group:
     return Group(*parts)
 
 
-def plain_text(width: int = 100) -> str:
-    """The help as plain text, laid out `width` columns wide (what a terminal that wide shows)."""
+def plain_text(width: int = 100, renderable: object = None) -> str:
+    """The help (or another screen's keys) as plain text, laid out `width` columns wide."""
     from rich.console import Console
 
     console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
-    console.print(help_text())
+    console.print(help_text() if renderable is None else renderable)
     return console.export_text()
 
 
