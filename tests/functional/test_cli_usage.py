@@ -24,6 +24,7 @@ REQUIRED = {
     "render": ["scene.json"],
     "background add": ["photo.jpg", "-w", "ws", "--scene", "road"],
     "background horizon": ["bg", "300"],
+    "dataset check": ["out"],
 }
 
 
