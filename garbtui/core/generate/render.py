@@ -26,6 +26,7 @@ from garbtui.core.compose.fragment import (
     premultiply,
     transform_premultiplied,
 )
+from garbtui.core.compose.look import look_of
 from garbtui.core.compose.occlusion import Layer
 from garbtui.core.compose.render import PlacementInfo, RenderResult, composite_placement, finish_object
 from garbtui.core.errors import InputError
@@ -110,6 +111,13 @@ class RenderCache:
                 self._windows[key] = win
         return win
 
+    def photo_path(self, bg_id: str) -> Path:
+        """The background's photo file (resolved once)."""
+        path = self._photo_paths.get(bg_id)
+        if path is None:
+            path = self._photo_paths[bg_id] = self.ws.background_path(bg_id)
+        return path
+
     def _photo(self, bg_id: str) -> tuple[FileStamp | None, NDArray[np.uint8]]:
         path = self._photo_paths.get(bg_id)
         if path is None:
@@ -151,7 +159,14 @@ def crop_resize(photo: NDArray[np.uint8], window: tuple[float, float, float, flo
 def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = None) -> RenderResult:
     """Render one recipe in memory: deterministic, the same recipe and files give the same pixels."""
     cache = cache or RenderCache(ws)
-    canvas = cache.background(recipe).copy()
+    background = cache.background(recipe)
+    # Measured once per cached background window (compose/look.py); a window at the photo's own size keeps its
+    # JPEG grid, which the pasted pixels are then recompressed on.
+    x0, y0, x1, y1 = recipe.window
+    native = (x1 - x0, y1 - y0) == recipe.size and x0 == int(x0) and y0 == int(y0)
+    look = look_of(background, photo=cache.photo_path(recipe.background_id) if native else None,
+                   grid=(-int(x0), -int(y0)))
+    canvas = background.copy()
     H, W = canvas.shape[:2]
     layers: list[Layer | None] = []
     infos: list[PlacementInfo] = []
@@ -162,8 +177,9 @@ def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = Non
         info = PlacementInfo(index, p.crop_id, frag.meta.label)
         infos.append(info)
         t = transform_cached(cache, frag, float(p.scale), p.rotation, p.flip)
-        layers.append(composite_placement(canvas, layers, t, p, p.x, p.y, frag.source_bg_lab, info))
-    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers, strict=True)]
+        layers.append(composite_placement(canvas, layers, t, p, p.x, p.y, frag.source, info, look=look))
+    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H), canvas=canvas)
+               for info, layer in zip(infos, layers, strict=True)]
     return RenderResult(canvas, objects, recipe.name, recipe.background_id)
 
 
