@@ -11,6 +11,7 @@ from pathlib import Path
 from garbtui.commands.progress import progress_bar
 from garbtui.core.errors import InputError
 from garbtui.core.generate.recipe import BLEND_CHOICES, RunSettings
+from garbtui.core.scene.trust import INCLUDE_SUSPECTS
 from garbtui.core.workspace.store import Workspace
 
 NAME = "generate"
@@ -32,11 +33,20 @@ val.txt, classes.txt, labelstudio.json, summary.json. Same workspace, settings a
 whatever --workers or --engine. Rerunning the same command after an interruption renders only the
 missing images; a larger --count adds images to the run.
 
+Honest labels: cutouts that `clean` scored as suspect (probably not a clean cutout of the object, e.g. a
+box that held only ground) are left out, and the run says how many, unless a person saved them in the
+app (curated) or --include-suspect is given.
+
 --engine dask renders on Dask (pip install 'garbtui[dask]'): a LocalCluster of --workers processes, or
 the scheduler at --scheduler ADDRESS (its workers must see the workspace at the same path).
 exit codes: 0 done, 2 bad input (no cleaned fragments, no usable background, other settings in OUT),
 3 workspace problem, 130 interrupted (rerun to resume).
 """
+
+
+def with_flag(note: str) -> str:
+    """A core note, with the flag that includes suspect cutouts named where it says they can be included."""
+    return f"{note} (--include-suspect)" if note.endswith(INCLUDE_SUSPECTS) else note
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -91,6 +101,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a LocalCluster)")
     parser.add_argument("--ls-prefix", default="", metavar="URL",
                         help="prefix of image paths in labelstudio.json (e.g. /data/local-files/?d=dataset/)")
+    parser.add_argument("--include-suspect", action="store_true",
+                        help="also use cutouts whose quality score is suspect (default: left out unless saved by hand)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
 
 
@@ -113,10 +125,11 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with progress_bar("generate", enabled=None if not args.quiet else False) as bar:
         report = generate_dataset(ws, args.out, args.count, settings, workers=args.workers, engine=args.engine,
-                                  scheduler=args.scheduler, progress=bar, ls_prefix=args.ls_prefix)
+                                  scheduler=args.scheduler, progress=bar, ls_prefix=args.ls_prefix,
+                                  include_suspect=args.include_suspect)
     elapsed = time.perf_counter() - start
     for note in report.notes:
-        print(f"garbtui: warning: {note}", file=sys.stderr)
+        print(f"garbtui: warning: {with_flag(note)}", file=sys.stderr)
     if not args.quiet:
         rate = report.rendered / elapsed if elapsed > 0 else 0.0
         print(f"{report.images} image(s) in {report.out_dir}: {report.rendered} rendered now"

@@ -45,6 +45,7 @@ class GenerateReport:
     summary: DatasetSummary
     categories: list[str]
     notes: list[str] = field(default_factory=list)
+    suspects: list[str] = field(default_factory=list)  # suspect cutouts left out of the run
 
 
 def record_path(out_dir: Path, name: str) -> Path:
@@ -158,10 +159,12 @@ def generate_dataset(
     scheduler: str | None = None,
     progress: ProgressFn | None = None,
     ls_prefix: str = "",
+    include_suspect: bool = False,
 ) -> GenerateReport:
     """Make (or finish) a dataset of `count` scenes in `out_dir`. Same settings and files, same bytes.
 
     workers: local processes (engine local) or LocalCluster workers (engine dask without a scheduler).
+    Suspect cutouts (CropMeta.quality) are left out unless curated or include_suspect (report.suspects).
     """
     if count < 1:
         raise InputError(f"must be at least 1, got {count}", field="count")
@@ -180,7 +183,7 @@ def generate_dataset(
         raise InputError(f"unknown engine {engine!r} (local or dask)", field="engine")
     pool = _start_pool(ws, workers) if engine == "local" and workers > 1 else None
     try:
-        catalog = build_catalog(ws, settings.backgrounds)
+        catalog = build_catalog(ws, settings.backgrounds, include_suspect=include_suspect)
         categories = catalog.categories
         manifest = RunManifest(settings=settings, categories=categories,
                                fragments=[f.crop_id for f in catalog.fragments],
@@ -231,5 +234,6 @@ def generate_dataset(
             raise GarbError(f"image {recipe.name} was not written", where=str(out_dir))
         records.append(rec)
     summary = write_dataset(out_dir, records, categories, ls_prefix=ls_prefix)
-    return GenerateReport(out_dir, total, len(todo), reused, summary, categories, list(catalog.notes))
+    return GenerateReport(out_dir, total, len(todo), reused, summary, categories, list(catalog.notes),
+                          list(catalog.suspects))
 
