@@ -288,7 +288,6 @@ def garbtui_paste(blend: str, overrides: dict[str, float] | None = None) -> Past
     from garbtui.core.compose.look import look_of
     from garbtui.core.compose.realism import REALISTIC
     from garbtui.core.compose.render import PlacementInfo, composite_placement
-    from garbtui.core.compose.texture import jpeg_quality
     from garbtui.core.workspace.models import Placement
 
     ov = dict(overrides or {})
@@ -305,7 +304,7 @@ def garbtui_paste(blend: str, overrides: dict[str, float] | None = None) -> Past
         f = frags[frag.key]
         if ph.name not in looks:
             looks.clear()  # one photo at a time
-            looks[ph.name] = look_of(ph.rgb(), jpeg_quality=jpeg_quality(ph.path), realism=realism)
+            looks[ph.name] = look_of(ph.rgb(), photo=ph.path, realism=realism)
         transform = bilinear_transform if bilinear else transform_fragment
         t = transform(f.rgba, pl.scale, pl.rotation, pl.flip)
         p = Placement(crop_id=f.crop_id, x=pl.x, y=pl.y, scale=pl.scale, rotation=pl.rotation, flip=pl.flip,
