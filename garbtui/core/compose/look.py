@@ -13,6 +13,7 @@ crop's margin) and the illuminant of its source photo.
 from __future__ import annotations
 
 import math
+import statistics
 import threading
 import warnings
 import weakref
@@ -63,13 +64,14 @@ class BackgroundLook:
         """The ground inside the box (render pixels; clipped to the image)."""
         ny, nx = self.y_map.shape
         t = self.tile
-        c0, c1 = int(np.clip(x0 // t, 0, nx - 1)), int(np.clip(math.ceil(x1 / t), 1, nx))
-        r0, r1 = int(np.clip(y0 // t, 0, ny - 1)), int(np.clip(math.ceil(y1 / t), 1, ny))
+        # Plain Python on scalars and the few tiles of one spot: numpy's per-call cost dominated a paste here.
+        c0, c1 = min(max(int(x0 // t), 0), nx - 1), min(max(math.ceil(x1 / t), 1), nx)
+        r0, r1 = min(max(int(y0 // t), 0), ny - 1), min(max(math.ceil(y1 / t), 1), ny)
         c1, r1 = max(c1, c0 + 1), max(r1, r0 + 1)
-        blur = self.blur_map[r0:r1, c0:c1]
-        noise = self.noise_map[r0:r1, c0:c1]
-        b = float(np.nanmedian(blur)) if np.isfinite(blur).any() else self.blur_all
-        n = float(np.nanmedian(noise)) if np.isfinite(noise).any() else self.noise_all
+        blur = [v for v in self.blur_map[r0:r1, c0:c1].ravel().tolist() if math.isfinite(v)]
+        noise = [v for v in self.noise_map[r0:r1, c0:c1].ravel().tolist() if math.isfinite(v)]
+        b = float(statistics.median(blur)) if blur else self.blur_all
+        n = float(statistics.median(noise)) if noise else self.noise_all
         return Spot(float(self.y_map[r0:r1, c0:c1].mean()), b, n)
 
 

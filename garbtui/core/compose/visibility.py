@@ -49,8 +49,9 @@ def visibility(image: NDArray[np.uint8], x0: int, y0: int, mask: NDArray[np.bool
     if ring.sum() < 10:
         return 1.0
     lab = as_f32(cv2.cvtColor(win.astype(np.float32) * np.float32(1.0 / 255.0), cv2.COLOR_RGB2Lab))
-    mu_in, mu_ring = lab[inside].mean(axis=0), lab[ring].mean(axis=0)
-    sd_ring = float(np.sqrt(lab[ring].var(axis=0).sum()))
+    lab_ring = lab[ring]
+    mu_in, mu_ring = lab[inside].mean(axis=0), lab_ring.mean(axis=0)
+    sd_ring = float(np.sqrt(lab_ring.var(axis=0).sum()))
     colour = float(np.linalg.norm(mu_in - mu_ring) / (sd_ring + 2.0))
     L = lab[:, :, 0]
     hp = np.abs(L - as_f32(cv2.GaussianBlur(L, (0, 0), 2.0)))
