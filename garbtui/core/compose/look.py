@@ -122,18 +122,19 @@ _LOCK = threading.Lock()
 
 
 def look_of(rgb: NDArray[np.uint8], *, meta: BackgroundMeta | None = None, photo: Path | None = None,
-            grid: tuple[int, int] = (0, 0), realism: Realism = REALISTIC) -> BackgroundLook:
+            grid: tuple[int, int] = (0, 0), realism: Realism = REALISTIC, quality: int | None = None) -> BackgroundLook:
     """background_look, cached on the array itself (its identity, while it lives): pass the read-only
     background a render cache keeps, never a canvas being drawn on. `photo`: the JPEG file these pixels are at
     native resolution (its grid starting at `grid`), whose quality the pasted pixels are recompressed at."""
     light = None if meta is None else (meta.shadow_direction, meta.shadow_strength)
-    key = (id(rgb), (light, None if photo is None else str(photo), grid, realism))
+    key = (id(rgb), (light, None if photo is None else str(photo), grid, realism, quality))
     with _LOCK:
         hit = _LOOKS.get(key)
         if hit is not None and hit[0]() is rgb:
             _LOOKS.move_to_end(key)
             return hit[1]
-    quality = None if photo is None else jpeg_quality(photo)
+    if photo is not None:
+        quality = jpeg_quality(photo)
     look = background_look(rgb, meta=meta, jpeg_quality=quality, grid=grid, realism=realism)
     with _LOCK:
         _LOOKS[key] = (weakref.ref(rgb), look)

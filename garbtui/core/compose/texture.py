@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -113,7 +114,7 @@ def add_noise(rgb: NDArray[np.float32], sigma: float, rng: np.random.Generator, 
     return np.clip(rgb + n, 0, 255).astype(np.float32)
 
 
-def jpeg_quality(path: Path) -> int | None:
+def jpeg_quality(path: Path | BinaryIO) -> int | None:
     """The quality a JPEG file was saved at, estimated from its luminance table (None: not a JPEG, or odd tables).
 
     Sums are compared, so the table's storage order (zigzag or natural) does not matter.
