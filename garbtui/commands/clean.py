@@ -101,6 +101,12 @@ def run(args: argparse.Namespace) -> int:
     for o in outcomes:
         if o.message:  # failures, and notes on crops that were saved (e.g. over another's new cutout)
             print(f"garbtui: crop {o.crop_id}: {o.message}", file=sys.stderr)
+    suspects = [o for o in outcomes if o.ok and o.suspect]
+    for o in suspects:
+        why = "; ".join(o.reasons) or "low confidence"
+        print(f"garbtui: crop {o.crop_id}: suspect cutout (confidence {o.score:.2f}: {why}); check it in the app",
+              file=sys.stderr)
     note = f", {replaced} earlier proc.png kept as backup" if replaced else ""
+    note += f", {len(suspects)} suspect (listed first in the app's queue)" if suspects else ""
     print(f"cleaned {done} of {len(outcomes)} crop(s){note}" + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0

@@ -11,12 +11,13 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from garbtui.core.cleanup import confidence
 from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
 from garbtui.core.cleanup.features import color_codes, pixel_features
 from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels, sample_rows
 from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, grabcut_edges, trimap_from_priors
 from garbtui.core.errors import CleanupError
-from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.models import CleanupRecipe, CutoutQuality
 
 if TYPE_CHECKING:
     from garbtui.core.workspace.store import Workspace
@@ -88,6 +89,7 @@ class CleanupResult:
     cluster_preview: NDArray[np.uint8]  # H x W x 3
     cluster_stats: list[ClusterStat]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step (0 when cached)
+    quality: CutoutQuality | None = None  # the confidence (core/cleanup/confidence.py); curated=False here
 
     @property
     def empty(self) -> bool:
@@ -106,6 +108,7 @@ class _ClusterInfo:
     colors: list[tuple[int, int, int]]
     fraction: NDArray[np.float64]  # estimated object fraction per cluster
     auto_keep: list[int]
+    certainty: float  # mean |fraction - 0.5| * 2 over the object prior's pixels (confidence evidence)
 
 
 class CleanupSession:
@@ -216,7 +219,9 @@ class CleanupSession:
                 colors.append((0, 0, 0))
         fraction = object_fraction(labels, recipe.k, self.object_prior, self.background)
         labels.setflags(write=False)  # cached and handed to every result of this clustering
-        info = _ClusterInfo(clustering, colors, fraction, choose_keep(fraction))
+        in_prior = np.bincount(labels[self.object_prior].ravel(), minlength=recipe.k).astype(np.float64)
+        certainty = float((np.abs(fraction - 0.5) * 2.0 * in_prior).sum() / max(in_prior.sum(), 1.0))
+        info = _ClusterInfo(clustering, colors, fraction, choose_keep(fraction), certainty)
         self._clusters[key] = info
         timings["features"] = t1 - t0
         timings["kmeans"] = t2 - t1
@@ -341,7 +346,9 @@ class CleanupSession:
                 ClusterStat(i, float(info.clustering.counts[i]) / total, info.colors[i], bool(kept[i])) for i in range(k)
             ]
             t3 = time.perf_counter()
-            timings.update(mask=t2 - t1, compose=t3 - t2, total=t3 - t0)
+            quality = self._quality(info, recipe.k, mask)
+            t4 = time.perf_counter()
+            timings.update(mask=t2 - t1, compose=t3 - t2, quality=t4 - t3, total=t4 - t0)
             out_recipe = recipe.model_copy(update={"keep": keep, "auto": automatic})
             return CleanupResult(
                 rgba=rgba,
@@ -354,4 +361,22 @@ class CleanupSession:
                 cluster_preview=preview,
                 cluster_stats=stats,
                 timings=timings,
+                quality=quality,
             )
+
+    def _quality(self, info: _ClusterInfo, k: int, mask: NDArray[np.bool_]) -> CutoutQuality:
+        """The confidence of a cutout made from this clustering (see core/cleanup/confidence.py)."""
+        return confidence.assess(self._evidence(info, k, mask))
+
+    def _evidence(self, info: _ClusterInfo, k: int, mask: NDArray[np.bool_]) -> dict[str, float]:
+        clusters = self._cluster_mask(info.clustering.labels, info.auto_keep, k) & self.object_prior
+        union = int((clusters | mask).sum())
+        agreement = float((clusters & mask).sum()) / union if union else 1.0
+        margin = self.sure_bg if self.sure_bg.any() else self.background
+        return confidence.evidence(self.rgb, self.object_prior, margin, mask, certainty=info.certainty,
+                                   agreement=agreement, precise=self.precise)
+
+    def evidence(self, result: CleanupResult) -> dict[str, float]:
+        """The confidence evidence of a result of this session (bench/fit_confidence.py fits on it)."""
+        with self._lock:
+            return self._evidence(self._cluster_info(result.recipe, {}), result.k, result.mask)

@@ -277,7 +277,9 @@ class CleanupScreen(GarbScreen):
 
         def save() -> None:
             try:
-                saved = ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
+                from garbtui.core.cleanup import save_result
+
+                saved = save_result(ws, crop_id, result, expected=expected, curated=True)
             except (GarbError, OSError) as exc:
                 self.post_message(CropSaved(crop_id, None, getattr(exc, "message", str(exc))))
                 return
