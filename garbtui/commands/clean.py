@@ -23,6 +23,9 @@ are chosen from the crop's priors (the margin is background, the annotated box /
 says where the object is); the mask is cleaned and its edge refined with GrabCut, then feathered.
 The recipe is stored in the crop's meta.json, so `--replay` or the TUI can remake it exactly.
 `--force` redoes crops that already have proc.png; the old one is kept as proc.bak-<time>.png.
+Every cutout gets a confidence (0..1, in meta.json as `quality`); a low one marks it suspect, with
+the reasons (e.g. "colours hardly differ from the surroundings"). Suspects are named on stderr, listed
+first in the app's queue, and left out by `generate` / `recreate` until a person saves them in the app.
 
 exit codes: 0 ok, 1 some crops failed (the others were done), 2 bad arguments, 3 not a workspace.
 """
