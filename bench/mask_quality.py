@@ -275,7 +275,7 @@ def evaluate(crops: list[Crop], mode: str, k: int | None, baselines: bool = Fals
                         session.evidence(result), seconds))
         if c.split == "val" and c.gt.any():  # background boxes have no object to outline
             cases.append((f"{c.key} s{result.quality.score:.2f}", score, c.rgb, c.gt, result.mask, result.cluster_preview))
-        if baselines and c.gt.any():
+        if baselines and c.gt.any() and mode == "box":
             gcb.append(iou(grabcut_box(c.rgb, c.box), c.gt))
     return rows, cases, gcb
 
