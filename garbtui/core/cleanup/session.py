@@ -1,4 +1,8 @@
-"""A cleanup session for one crop: caches features and clusterings so a UI can rerun on every keypress."""
+"""A cleanup session for one crop: caches features and clusterings so a UI can rerun on every keypress.
+
+Over 400 lines on purpose: one class whose cached steps (clusters, automatic / adjusted / manual masks,
+confidence evidence) share its caches and lock; split up they would have to reach into each other.
+"""
 
 from __future__ import annotations
 
