@@ -45,7 +45,7 @@ def run_workflow(root: Path) -> list[Path]:
     assert main(["recreate", "-w", str(ws2), "--reference", image, "--onto", bg, "--id", "perm", "-q"]) == 0
     assert main(["render", str(ws2 / "scenes" / "perm"), "-q"]) == 0
     assert main(["generate", "-w", str(ws2), "--count", "6", "--out", str(out), "--seed", "1", "--workers", "2",
-                 "--size", "320x240", "-q"]) == 0
+                 "--size", "640x480", "-q"]) == 0  # at 320x240 no litter on a highway is 8 px tall
     return [ws, ws2, out]
 
 
