@@ -27,6 +27,7 @@ COMMANDS = (
     "demo",
     "doctor",
     "background",
+    "segment",
     "render",
     "recreate",
     "generate",
@@ -41,6 +42,7 @@ workflow:
   garbtui clean -w WS                    automatic k-means cutout of every pending crop
   garbtui open WS                        curate crops, place fragments, preview composites (TUI)
   garbtui background add PHOTO -w WS     add a clean photo to paste onto
+  garbtui segment -w WS                  mark where litter may lie on it (road, pavement, grass, ground)
   garbtui recreate / generate -w WS      rebuild a reference layout, or make a dataset in batch
 
 exit codes: 0 ok, 1 some items failed (the rest was done), 2 bad input, 3 workspace problem, 130 interrupted.
