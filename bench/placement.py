@@ -130,7 +130,11 @@ def score(ws: Workspace, recipes: list, categories: list[str], maps: dict[str, n
             "objects_under_8px": sum(int(o["size"]) < 8 for o in rows),  # type: ignore[call-overload]
             "class_min_max": [min(classes.values(), default=0), max(classes.values(), default=0)],
             "classes": dict(sorted(classes.items())),
-            "contact_surfaces": dict(Counter(str(o["surface"]) for o in rows).most_common())}
+            "contact_surfaces": dict(Counter(str(o["surface"]) for o in rows).most_common()),
+            "per_background": {bg: {"objects": len(rs), "on_ground": round(sum(bool(o["on"]) for o in rs) / len(rs), 3),
+                                    "touching": round(sum(bool(o["touch"]) for o in rs) / len(rs), 3)}
+                               for bg in sorted({str(o["bg"]) for o in rows})
+                               for rs in [[o for o in rows if o["bg"] == bg]]}}
 
 
 def placement(count: int, sizes: list[tuple[int, int]], examples: Path | None) -> dict[str, object]:

@@ -406,3 +406,31 @@ def _merge_small(comp: NDArray[np.int32], min_px: int) -> NDArray[np.int32]:
         lut[lbl[ys, xs]] = comp[ys, xs]
         comp = np.where(big_mask, comp, lut[lbl]).astype(np.int32)
     return comp
+
+
+# -- regions for marking by hand (the TUI's surfaces view) -----------------------------------------------
+def cluster_regions(rgb: NDArray[np.uint8], k: int = K, seed: int = 0) -> NDArray[np.uint8]:
+    """The photo's own colour-texture-position k-means clusters (0..k-1, photo-sized): what a person toggles."""
+    H, W = rgb.shape[:2]
+    s = WORK_SIDE / max(H, W)
+    w, h = max(16, round(W * s)), max(16, round(H * s))
+    small = as_u8(cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA))
+    lab = _lab_signed(as_u8(cv2.medianBlur(small, 5)))
+    tex = _texture(as_f32(cv2.GaussianBlur(lab[..., 0], (3, 3), 0)))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    side = float(max(h, w))
+    feats = np.stack([lab[..., 0], lab[..., 1] * 1.2, lab[..., 2] * 1.2, tex * TEX_WEIGHT,
+                      xs / side * 100 * POS_WEIGHT, ys / side * 100 * POS_WEIGHT], -1).reshape(-1, 6).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    sample = feats[rng.choice(len(feats), size=min(len(feats), SAMPLE), replace=False)]
+    cv2.setRNGSeed(seed)
+    crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1)
+    _, _, centers_m = cv2.kmeans(np.ascontiguousarray(sample), min(k, len(sample)), None, crit, 3, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]  # bestLabels=None is accepted at run time
+    centers = np.asarray(centers_m, np.float32)
+    # Numbered top to bottom (by mean row), so "1" is the highest region, as a person reads the photo.
+    d2 = (feats ** 2).sum(1)[:, None] - 2 * feats @ centers.T + (centers ** 2).sum(1)[None, :]
+    idx = np.argmin(d2, axis=1).reshape(h, w)
+    order = np.argsort([float(ys[idx == c].mean()) if (idx == c).any() else 1e9 for c in range(len(centers))])
+    rank = np.empty(len(centers), np.uint8)
+    rank[order] = np.arange(len(centers), dtype=np.uint8)
+    return np.ascontiguousarray(as_u8(cv2.resize(rank[idx], (W, H), interpolation=cv2.INTER_NEAREST)))
