@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,13 +59,21 @@ class GarbApp(App[None]):
         theme: str | None = None,
         remember_theme: bool = True,
     ) -> None:
-        super().__init__()
+        driver_class = None
+        if sys.platform != "win32":
+            # Terminal answers (late probe replies) are taken out of the input before the key parser.
+            from garbtui.tui.term.driver import FilteringDriver
+
+            driver_class = FilteringDriver
+        super().__init__(driver_class=driver_class)
         # OpenCV prints warnings (e.g. on a truncated PNG) straight to the terminal, over the screen;
         # garbtui reports those files itself.
         quiet_opencv()
         self.ws = Workspace.open(Path(workspace_path))
         self.sub_title = str(self.ws.root)
         self.terminal_info: TerminalInfo = detect(image_protocol)
+        # Pictures and colours follow the terminal's colour depth once the app draws on a real one.
+        self.adapt_colours = False
         self.image_cache = ImageCache()
         self.queue = CropQueue.scan(self.ws)
         self._crops_seen: watch.Snapshot | None = None
@@ -86,10 +95,25 @@ class GarbApp(App[None]):
         if self.is_headless and self.terminal_info.is_graphics:
             # Screenshots and tests have no terminal to show graphics: draw half-cells instead.
             self.terminal_info = detect("halfcell")
+        if not self.is_headless:
+            self._adapt_to_terminal()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._tune_gc()
         self._poll_workspace()  # the first look only records the folders (in a thread: 5,000 stats)
         self.set_interval(WATCH_INTERVAL, self._poll_workspace, name="watch-workspace")
+
+    # -- the terminal -----------------------------------------------------------------------
+    def _adapt_to_terminal(self) -> None:
+        """Colours as deep as the terminal shows them; warn once about a forced protocol it lacks."""
+        from garbtui.tui.term.colours import apply_colour_depth
+
+        info = self.terminal_info
+        self.adapt_colours = True
+        apply_colour_depth(self, info.colours)
+        for warning in info.warnings:
+            self.notify(f"{warning}. `garbtui doctor` explains.", severity="warning", timeout=10)
+        # Answers that arrive after the probe's deadline are dropped by the driver's input filter
+        # (garbtui.tui.term.driver.late_replies() lists them); nothing on screen changes because of them.
 
     # -- garbage collection ------------------------------------------------------------------
     def _tune_gc(self) -> None:

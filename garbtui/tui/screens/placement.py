@@ -27,7 +27,13 @@ from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.widgets.image_view import Frame, ImageView, RenderSpec, make_frame
 from garbtui.tui.widgets.placement_fields import NumberField, PlacementForm
 from garbtui.tui.widgets.placement_lists import background_prompt, fragment_prompt, placement_prompt
-from garbtui.tui.widgets.placement_preview import objects_text, preview_max_size, preview_overlay
+from garbtui.tui.widgets.placement_preview import (
+    objects_text,
+    preview_max_size,
+    preview_overlay,
+    scale_problem,
+    toggle_zoom,
+)
 from garbtui.tui.widgets.styles import theme_colour
 
 UNSAVED_ID = "unsaved"  # the id a scene is rendered under before its first save
@@ -97,6 +103,7 @@ class PlacementScreen(Screen):
         Binding("o", "open", "Open scene"),
         Binding("e", "recreate", "Recreate photo"),
         Binding("n", "new", "New scene"),
+        Binding("z", "zoom", "Zoom 1:1"),
         Binding("escape", "back", "Back"),
         Binding("q", "quit_app", "Quit"),  # the app's q, but it asks before losing a scene
     ]
@@ -331,11 +338,17 @@ class PlacementScreen(Screen):
         return round(x), round(y)
 
     def check(self, index: int, placement: Placement) -> tuple[str, str] | None:
-        """(field, message) when `auto` cannot scale this placement here (y above the horizon), else None."""
+        """(field, message) when this placement cannot be rendered here: `auto` with y above the horizon, or a
+        typed scale far too large for the photo (see placement_preview.scale_problem); else None."""
         from garbtui.core.scene.perspective import resolve_scale
         from garbtui.core.scene.size_priors import load_size_priors
 
         meta = self.crop_meta(placement.crop_id)
+        if self.background is not None and meta is not None:
+            too_big = scale_problem(placement.scale, (meta.crop_width, meta.crop_height),
+                                    (self.background.width, self.background.height))
+            if too_big is not None:
+                return "scale", too_big
         if self.background is None or meta is None or placement.scale != "auto":
             return None
         if self._priors is None:
@@ -737,6 +750,9 @@ class PlacementScreen(Screen):
         self._discard_warned = action
         self.notify(f"Unsaved changes: s saves; {key} again {action} without saving.", severity="warning")
         return False
+
+    def action_zoom(self) -> None:
+        toggle_zoom(self)
 
     def action_new(self) -> None:
         if not self.discard_ok("starts a new scene", "n"):
