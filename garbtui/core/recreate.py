@@ -34,7 +34,7 @@ import numpy as np
 from garbtui.core.compose.fragment import Fragment, load_fragment
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg, road_span, trusted_horizon
-from garbtui.core.scene.ground import MIN_OBJECT_PX, GroundMap, footprint
+from garbtui.core.scene.ground import MIN_OBJECT_PX, GroundMap, footprint, lower_edge_rise
 from garbtui.core.scene.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
 from garbtui.core.scene.segment import background_surfaces
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
@@ -374,10 +374,11 @@ def _onto_ground(ground: GroundMap, frag: Fragment, x: float, y: float, scale: f
     Under perspective (a horizon) the size follows the row: scale * (y' - horizon) / (y - horizon).
     """
     k = scale / (y - horizon) if horizon is not None and y - horizon > 0 else None
+    rise = lower_edge_rise(frag.rgba[:, :, 3] > 0)
 
     def fp_at(row: float, s: float) -> tuple[float, float]:
         sc = k * (row - horizon) if k is not None and horizon is not None else s
-        return sc, footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole).longest
+        return sc, footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole, rise).longest
 
     sc, longest = fp_at(y, scale)
     if longest < MIN_OBJECT_PX:
@@ -387,7 +388,7 @@ def _onto_ground(ground: GroundMap, frag: Fragment, x: float, y: float, scale: f
         sc, longest = fp_at(y, scale)
     reach = 0.15 * math.hypot(ground.width, ground.height)
     for _ in range(4):
-        fp = footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole)
+        fp = footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole, rise)
         found = ground.nearest_fit(x, y, fp, reach)
         if found is None:
             return None
@@ -395,7 +396,7 @@ def _onto_ground(ground: GroundMap, frag: Fragment, x: float, y: float, scale: f
         nsc, longest = fp_at(ny, sc)
         if longest < MIN_OBJECT_PX:
             return None
-        if ground.fits(nx, ny, footprint(frag.width_px * nsc, frag.height_px * nsc, rotation, whole)):
+        if ground.fits(nx, ny, footprint(frag.width_px * nsc, frag.height_px * nsc, rotation, whole, rise)):
             return nx, ny, nsc
         x, y, sc = nx, ny, nsc
     return None

@@ -41,7 +41,15 @@ from garbtui.core.errors import GarbError, InputError
 from garbtui.core.generate.recipe import ALL_MODES, BlendChoice, Recipe, RunSettings, Split
 from garbtui.core.generate.surfaces_plan import BackgroundPlan, Fit, analyse_background, background_problem
 from garbtui.core.scene.backgrounds import trusted_horizon
-from garbtui.core.scene.ground import MAX_OBJECT_FRACTION, MIN_OBJECT_PX, GroundMap, footprint, wanted_surfaces
+from garbtui.core.scene.ground import (
+    LOWER_BAND,
+    MAX_OBJECT_FRACTION,
+    MIN_OBJECT_PX,
+    GroundMap,
+    footprint,
+    lower_edge_rise,
+    wanted_surfaces,
+)
 from garbtui.core.scene.perspective import with_source_k
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.workspace.imageio import read_rgba
@@ -77,6 +85,7 @@ class FragmentInfo:
     height: int
     meta: CropMeta
     source_camera_height: float | None
+    edge_rise: float = LOWER_BAND  # how high its lower edge climbs, fraction of its height (ground.lower_edge_rise)
 
 
 @dataclass(frozen=True)
@@ -159,7 +168,8 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
             continue
         try:
             meta = ws.load_crop_meta(crop_id)
-            ext = alpha_extent(read_rgba(ws.proc_path(crop_id))[:, :, 3] > 0)
+            alpha = read_rgba(ws.proc_path(crop_id))[:, :, 3] > 0
+            ext = alpha_extent(alpha)
         except GarbError as exc:
             notes.append(f"crop {crop_id} skipped: {exc}")
             continue
@@ -174,7 +184,8 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
             except GarbError:
                 cams[meta.image_id] = horizons[meta.image_id] = None
         meta = with_source_k(meta, horizons[meta.image_id])  # a source horizon gives the fragment its own k
-        frags.append(FragmentInfo(crop_id, meta.label, ext[2] - ext[0], ext[3] - ext[1], meta, cams[meta.image_id]))
+        frags.append(FragmentInfo(crop_id, meta.label, ext[2] - ext[0], ext[3] - ext[1], meta, cams[meta.image_id],
+                                  lower_edge_rise(alpha)))
     if not frags:
         raise InputError("the workspace has no cleaned fragments (proc.png); run `garbtui clean` or the TUI first",
                          where=str(ws.root))
@@ -340,7 +351,7 @@ def _place(rng: np.random.Generator, plan: BackgroundPlan, ground: GroundMap, fi
         y = float(rows[int(rng.integers(len(rows)))]) + float(rng.random())
         th = fit.height_at(y, plan.horizon) * (float(rng.uniform(fit.jitter_lo, 1.2)) if fit.k is None else 1.0)
         tw = th * fit.frag.width / fit.frag.height
-        fp = footprint(tw, th, rotation, whole=plan.front)
+        fp = footprint(tw, th, rotation, whole=plan.front, rise=fit.frag.edge_rise)
         if fp.longest < MIN_OBJECT_PX:
             continue
         x = ground.pick_x(rng, int(y), fp.width / 2, W - fp.width / 2,

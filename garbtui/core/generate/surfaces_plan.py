@@ -22,7 +22,7 @@ from garbtui.core.scene.ground import MAX_OBJECT_FRACTION, MIN_OBJECT_PX, Ground
 from garbtui.core.scene.perspective import resolve_scale
 from garbtui.core.scene.segment import background_surfaces
 from garbtui.core.scene.size_priors import SizePriors
-from garbtui.core.scene.surfaces import GROUND_SURFACES, SEG_FILE, SegMap
+from garbtui.core.scene.surfaces import GROUND_SURFACES, SEG_FILE, SURFACE_ID, SegMap, surface_ids
 from garbtui.core.workspace.arrays import as_u8
 from garbtui.core.workspace.atomic import encode_png
 from garbtui.core.workspace.imageio import probe_image
@@ -120,6 +120,11 @@ def analyse_background(ws: Workspace, meta: BackgroundMeta, horizon: float | Non
     x0, y0, x1, y1 = (int(round(v)) for v in window)
     crop = surfaces.labels[y0:y1, x0:x1]
     labels = as_u8(cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST))
+    # Ground only where every photo pixel under the output pixel is ground: a thin pole or kerb face
+    # that nearest-neighbour sampling would drop stays out of the ground.
+    full_ground = np.isin(crop, surface_ids(list(surfaces.garbage_surfaces))).astype(np.float32)
+    strict = cv2.resize(full_ground, size, interpolation=cv2.INTER_AREA) >= 0.999
+    labels[~strict & np.isin(labels, surface_ids(list(surfaces.garbage_surfaces)))] = SURFACE_ID["other"]
     front = meta.scene != "road"  # a road photo without a trusted horizon is still a view along the ground
     hz = None if horizon is None else (horizon - window[1]) * s
     pmin, pmax = per_image

@@ -45,13 +45,34 @@ class Footprint:
         return max(self.width, self.height)
 
 
-def footprint(target_w: float, target_h: float, rotation: float, whole: bool) -> Footprint:
-    """The box of a target_w x target_h object turned by `rotation` degrees; `whole`: all of it on ground."""
+def footprint(target_w: float, target_h: float, rotation: float, whole: bool, rise: float = LOWER_BAND) -> Footprint:
+    """The box of a target_w x target_h object turned by `rotation` degrees; `whole`: all of it on ground.
+
+    `rise`: how high above its bottom the object's lower edge climbs, as a fraction of its height (a cup
+    ~0.05, a bottle lying across the crop up to 1; lower_edge_rise measures it): the ground band covers it.
+    """
     rad = math.radians(rotation)
     c, s = abs(math.cos(rad)), abs(math.sin(rad))
     fw, fh = target_w * c + target_h * s, target_w * s + target_h * c
-    band = fh if whole else max(2.0, LOWER_BAND * target_h + 0.5 * target_w * s)
+    band = fh if whole else max(2.0, max(LOWER_BAND, rise) * target_h + 0.5 * target_w * s)
     return Footprint(fw, fh, min(band, fh))
+
+
+def lower_edge_rise(alpha: NDArray[np.bool_]) -> float:
+    """How high the lower edge of a cut-out climbs above its bottom row, as a fraction of its height.
+
+    Per column the lowest visible pixel; the 95th percentile over the columns (a stray column of a
+    feathered edge does not count), 0 for a flat bottom, 1 for an object whose sides end at the top.
+    """
+    cols = np.flatnonzero(alpha.any(axis=0))
+    rows = np.flatnonzero(alpha.any(axis=1))
+    if len(cols) == 0:
+        return LOWER_BAND
+    sub = alpha[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h = sub.shape[0]
+    have = sub.any(axis=0)
+    lowest = h - 1 - np.argmax(sub[::-1, have], axis=0)
+    return float(np.percentile((h - 1 - lowest) / max(1, h), 95))
 
 
 class GroundMap:
@@ -109,8 +130,9 @@ class GroundMap:
         return area > 0 and got == area
 
     def fits(self, x: float, y: float, fp: Footprint) -> bool:
-        """The contact pixel and the footprint's ground band all on ground (and inside the map)."""
-        return self.all_ground(x - fp.width / 2, y - fp.band, x + fp.width / 2, y)
+        """The contact pixel and the footprint's ground band all on ground (and inside the map), with one
+        more row below the contact point: rounding and soft edges never reach past it onto what is not ground."""
+        return self.all_ground(x - fp.width / 2, y - fp.band, x + fp.width / 2, min(float(self.height), y + 1.0))
 
     def surface_at(self, x: float, y: float) -> str:
         """The surface name under a point (the pixel holding it; 'unknown' outside the map)."""
