@@ -203,3 +203,23 @@ def test_the_automatic_estimate_finds_the_road_and_the_bonnet() -> None:
     est, info = estimate_surfaces(rgb, 422.3)
     assert "bottom_band_rows" in info and (est[-10:] == SURFACE_ID["vehicle"]).all()
     assert np.isin(est[600:640, 500:800], g).all()  # the lane above the bonnet is ground
+
+
+def test_regions_marked_by_hand_change_only_what_was_toggled() -> None:
+    from garbtui.core.scene.hand import RegionChoice
+
+    regions = np.zeros((4, 6), np.uint8)
+    regions[:, 3:] = 1
+    regions[3, :] = 2
+    labels = np.full((4, 6), SURFACE_ID["road"], np.uint8)
+    labels[:3, 3:] = SURFACE_ID["building"]
+    labels[3, 0] = SURFACE_ID["vehicle"]  # a bonnet pixel inside a ground region
+    choice = RegionChoice.start(regions, labels)
+    assert choice.ground == {0, 2} and choice.count == 3
+    assert np.array_equal(choice.result(), labels)  # nothing toggled: nothing changes
+    assert choice.toggle(1) is True and choice.toggle(7) is False
+    out = choice.result()
+    assert (out[:3, 3:] == SURFACE_ID["ground"]).all() and out[3, 0] == SURFACE_ID["vehicle"]
+    choice.toggle(0)
+    out = choice.result()
+    assert (out[:3, :3] == SURFACE_ID["other"]).all()

@@ -2,9 +2,11 @@
 
 A person sees the regions numbered 1..k (auto.cluster_regions) over the photo, with the ones that are
 mostly ground now shown as such, and toggles them with number keys, as cleanup clusters are. Saving turns
-the choice into a label map: a region toggled to ground keeps any ground kind it already had (road stays
-road) and takes its most common ground kind in the current map elsewhere (`ground` when it had none); a
-region toggled off ground becomes `other` where it was ground. Every other pixel keeps its surface.
+the choice into a label map, changing only the regions whose state the person changed: a region toggled to
+ground keeps any ground kind it already had (road stays road) and takes its most common ground kind
+elsewhere (`ground` when it had none); a region toggled off ground becomes `other` where it was ground.
+Regions left as they started keep the current map pixel for pixel (k-means regions are coarse: the
+region holding most of a road may also hold a car's bonnet, which stays a vehicle unless toggled).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class RegionChoice:
     labels: NDArray[np.uint8]  # the surface map the choice starts from
     count: int
     ground: set[int] = field(default_factory=set)
+    initial: set[int] = field(default_factory=set)  # the regions that started as ground
 
     @classmethod
     def start(cls, regions: NDArray[np.uint8], labels: NDArray[np.uint8]) -> RegionChoice:
@@ -37,7 +40,7 @@ class RegionChoice:
             m = regions == r
             if m.any() and float(is_ground[m].mean()) >= GROUND_SHARE:
                 chosen.add(r)
-        return cls(regions, labels, count, chosen)
+        return cls(regions, labels, count, chosen, set(chosen))
 
     def toggle(self, region: int) -> bool:
         """Flip one region (0-based); returns whether it is ground now. Out-of-range numbers do nothing."""
@@ -53,7 +56,7 @@ class RegionChoice:
         """The surface map with the choice applied (see the module docstring)."""
         out = self.labels.copy()
         gids = surface_ids(list(GROUND_SURFACES))
-        for r in range(self.count):
+        for r in sorted(self.ground ^ self.initial):  # only the regions the person changed
             m = self.regions == r
             if not m.any():
                 continue

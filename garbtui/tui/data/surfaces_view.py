@@ -1,8 +1,9 @@
 """The surfaces view of a background (no widgets): its k-means regions, which are ground, and the picture.
 
 The regions come from core (scene/auto.cluster_regions), the starting choice from the background's
-surfaces (seg.json, else the automatic estimate: scene/hand.RegionChoice). Ground regions are drawn
-green, the others red, each with its number; saving writes seg.json + seg.png as made by hand.
+surfaces (seg.json, else the automatic estimate: scene/hand.RegionChoice). The picture shows what would
+be saved (ground green, the rest red) with each region's number; saving writes seg.json + seg.png as
+made by hand.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from garbtui.core.scene.auto import cluster_regions
 from garbtui.core.scene.hand import RegionChoice
 from garbtui.core.scene.segment import background_surfaces
-from garbtui.core.scene.surfaces import GROUND_SURFACES, SegMap, save_surfaces
+from garbtui.core.scene.surfaces import GROUND_SURFACES, SegMap, save_surfaces, surface_ids
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import Workspace
@@ -36,6 +37,16 @@ class SurfaceEdit:
     small: np.ndarray  # regions at SMALL_SIDE, for the picture
     source: str  # where the starting surfaces came from: auto, hand, segformer-onnx, polygons
     dirty: bool = False
+    _ground_small: tuple[tuple[int, ...], np.ndarray] | None = None  # (state, ground at SMALL_SIDE)
+
+    def ground_small(self) -> np.ndarray:
+        """What would be saved, as a ground mask at SMALL_SIDE (kept per toggle state)."""
+        state = tuple(sorted(self.choice.ground))
+        if self._ground_small is None or self._ground_small[0] != state:
+            ground = np.isin(self.choice.result(), surface_ids(list(GROUND_SURFACES))).astype(np.uint8)
+            h, w = self.small.shape
+            self._ground_small = (state, cv2.resize(ground, (w, h), interpolation=cv2.INTER_NEAREST) > 0)
+        return self._ground_small[1]
 
     def toggle(self, region: int) -> bool | None:
         """Flip region `region` (0-based); None when there is no such region."""
@@ -45,7 +56,7 @@ class SurfaceEdit:
         return self.choice.toggle(region)
 
     def ground_share(self) -> float:
-        return float(np.isin(self.choice.regions, sorted(self.choice.ground)).mean()) if self.choice.ground else 0.0
+        return float(self.ground_small().mean())
 
 
 def load_edit(ws: Workspace, meta: BackgroundMeta) -> SurfaceEdit:
@@ -68,12 +79,15 @@ def save_edit(ws: Workspace, edit: SurfaceEdit) -> SegMap:
 
 
 def draw(rgb: np.ndarray, edit: SurfaceEdit) -> np.ndarray:
-    """The preview picture with the regions tinted (ground green, the rest red), outlined and numbered."""
+    """The preview picture tinted with what would be saved (ground green, the rest red), regions numbered."""
     h, w = rgb.shape[:2]
     regions = cv2.resize(edit.small, (w, h), interpolation=cv2.INTER_NEAREST)
-    ground = np.isin(regions, sorted(edit.choice.ground))
+    ground = cv2.resize(edit.ground_small().astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     tint = np.where(ground[..., None], np.array(GROUND_TINT, np.float32), np.array(OTHER_TINT, np.float32))
     out = (rgb.astype(np.float32) * 0.55 + tint * 0.45).astype(np.uint8)
-    edges = cv2.morphologyEx(regions, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
-    out[edges] = (255, 255, 255)
+    if w >= 400:  # thin borders only where they stay thin; half-cell previews show the tints and numbers
+        edges = np.zeros((h, w), bool)
+        edges[:, 1:] |= regions[:, 1:] != regions[:, :-1]
+        edges[1:, :] |= regions[1:, :] != regions[:-1, :]
+        out[edges] = (255, 255, 255)
     return pixels.draw_numbers(out, regions, edit.choice.count)
