@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from garbtui.core.errors import InputError, WorkspaceError
 from garbtui.core.scene.horizon import HorizonEstimate, estimate_horizon
-from garbtui.core.scene.surfaces import GROUND_SURFACES, SEG_FILE, SegMap, SegRegion, inside_polygon
+from garbtui.core.scene.surfaces import GROUND_SURFACES, SEG_FILE, SURFACES, SegMap, SegRegion, inside_polygon
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.workspace.ids import check_id, file_sha1, slugify
 from garbtui.core.workspace.imageio import probe_image, read_rgb
@@ -42,8 +42,7 @@ class AreaCheck:
 
 
 def load_seg(ws: Workspace, bg_id: str) -> SegMap | None:
-    path = ws.background_dir(bg_id) / SEG_FILE
-    return SegMap.load(path) if path.is_file() else None
+    return SegMap.load_from(ws.background_dir(bg_id))
 
 
 def trusted_horizon(meta: BackgroundMeta) -> float | None:
@@ -80,8 +79,13 @@ def placement_check(meta: BackgroundMeta, seg: SegMap | None, x: float, y: float
     if area.polygons and not any(len(p) >= 3 and inside_polygon(p, x, y) for p in area.polygons):
         return AreaCheck(False, f"({x:g}, {y:g}) is outside every placement polygon")
     if seg is not None:
-        sx, sy = x * seg.width / meta.width, y * seg.height / meta.height
-        surface = seg.surface_at(sx, sy)
+        if seg.label_map is not None:  # the pixel holding the contact point, on seg.png when it belongs to the file
+            labels = seg.labels_at(meta.width, meta.height)
+            xi, yi = min(int(x), meta.width - 1), min(max(int(y - 0.5), 0), meta.height - 1)
+            sid = int(labels[yi, xi])
+            surface = SURFACES[sid] if 0 < sid < len(SURFACES) else None
+        else:  # polygons only (written by hand): their own surface names
+            surface = seg.surface_at(x * seg.width / meta.width, y * seg.height / meta.height)
         if surface is None or surface not in seg.garbage_surfaces:
             return AreaCheck(False, f"({x:g}, {y:g}) lies on {surface or 'no marked surface'} in seg.json, "
                                     f"not on {'/'.join(seg.garbage_surfaces)}")

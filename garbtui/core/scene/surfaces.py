@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from garbtui.core.errors import WorkspaceError
 from garbtui.core.workspace.arrays import as_u8
@@ -106,6 +106,27 @@ class SegMap(GarbModel):
     garbage_surfaces: list[str] = Field(default_factory=lambda: list(GROUND_SURFACES))
     label_map: LabelMapRef | None = None
     source: SegSource | None = None
+    _folder: Path | None = PrivateAttr(default=None)  # where it was read from (its seg.png is beside it)
+
+    @classmethod
+    def load_from(cls, folder: Path) -> SegMap | None:
+        """seg.json of a photo folder (remembering the folder, for its seg.png), or None when there is none."""
+        path = Path(folder) / SEG_FILE
+        if not path.is_file():
+            return None
+        seg = cls.load(path)
+        seg._folder = Path(folder)
+        return seg
+
+    def labels_at(self, width: int, height: int) -> NDArray[np.uint8]:
+        """The label map at width x height: seg.png when it belongs to this file, else the polygons (cached)."""
+        key = (width, height)  # a loaded SegMap is not edited in place; a new file is a new SegMap
+        if self._cache is None or self._cache[0] != key:
+            found = load_surfaces(self._folder, width, height, self) if self._folder is not None else None
+            self._cache = (key, found.labels if found is not None else rasterize(self, width, height))
+        return self._cache[1]
+
+    _cache: tuple[tuple[int, int], NDArray[np.uint8]] | None = PrivateAttr(default=None)
 
     def surface_at(self, x: float, y: float) -> str | None:
         """The surface under (x, y) by the polygons, the last matching region winning; None when none covers it."""
@@ -224,8 +245,7 @@ def save_surfaces(folder: Path, labels: NDArray[np.uint8], *, backend: str, mode
 
 def load_seg_file(folder: Path) -> SegMap | None:
     """seg.json of a photo folder, or None when there is none; raises WorkspaceError naming a broken file."""
-    path = Path(folder) / SEG_FILE
-    return SegMap.load(path) if path.is_file() else None
+    return SegMap.load_from(folder)
 
 
 def load_surfaces(folder: Path, width: int, height: int, seg: SegMap | None = None) -> Surfaces | None:
