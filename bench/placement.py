@@ -225,7 +225,7 @@ def speed(onnx: Path | None, repeat: int) -> dict[str, object]:
     backends = [("auto", "auto")] + ([("onnx", str(onnx))] if onnx else [])
     for name, spec in backends:
         seg = open_segmenter(spec, threads=2)
-        per = [timed(lambda p=p: seg.segment(p, None)) for p in photos]
+        per = [timed(lambda p=p, seg=seg: seg.segment(p, None)) for p in photos]
         wall = float(np.mean([w for w, _ in per]))
         cpu = float(np.mean([c for _, c in per]))
         out[name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "wall_ratio": round(wall / base_wall, 2),

@@ -25,8 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -435,7 +435,6 @@ def proxy(log_path: Path, moves: int, gap: float, argv: list[str]) -> int:
     import fcntl
     import pty
     import select
-    import struct
     import termios
     import tty
 

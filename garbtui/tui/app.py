@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import importlib.util
 import sys
 import time
 from collections.abc import Iterable
@@ -23,20 +22,12 @@ from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig, config_dir
 from garbtui.tui.data.queue import CropQueue
 from garbtui.tui.data.themes import load_themes
 from garbtui.tui.messages import WorkspaceChanged
+from garbtui.tui.screens.base import GarbScreen
 from garbtui.tui.terminal import TerminalInfo, detect
 
-PLACEMENT_MODULE = "garbtui.tui.screens.placement"
 IDLE_GC_CHECK = 2.0  # seconds between checks for an idle moment to collect garbage in
 IDLE_GC_AFTER = 1.5  # seconds without a key or click that count as idle
 WATCH_INTERVAL = 1.0  # seconds between looks at the crop folders for changes made by other processes
-
-
-def placement_available() -> bool:
-    """True once the placement screen module (written separately) is installed."""
-    try:
-        return importlib.util.find_spec(PLACEMENT_MODULE) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class GarbApp(App[None]):
@@ -86,7 +77,7 @@ class GarbApp(App[None]):
         wanted = theme or self.config.theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[None]:
         from garbtui.tui.screens.queue import QueueScreen
 
         return QueueScreen()
@@ -162,9 +153,8 @@ class GarbApp(App[None]):
         for crop_id in message.removed:
             self.queue.rows.pop(crop_id, None)
         self.queue.update(message.rows)
-        for screen in self.screen_stack:
-            if hasattr(screen, "on_crops_changed"):
-                screen.on_crops_changed()
+        for screen in self.garb_screens():
+            screen.on_crops_changed()
 
     def _theme_changed(self, theme: Theme) -> None:
         if self._remember_theme and theme.name != self.config.theme:
@@ -173,24 +163,25 @@ class GarbApp(App[None]):
         self.refresh_css()
         # Checkerboards follow the theme (light or dark), so cached previews are stale now.
         self.image_cache.frames = type(self.image_cache.frames)(self.image_cache.frames.capacity)
-        for screen in self.screen_stack:
-            if hasattr(screen, "on_theme_switched"):
-                screen.on_theme_switched()
+        for screen in self.garb_screens():
+            screen.on_theme_switched()
+
+    def garb_screens(self) -> list[GarbScreen]:
+        """The app's own screens on the stack, bottom first (dialogs and Textual's screens left out)."""
+        return [s for s in self.screen_stack if isinstance(s, GarbScreen)]
 
     # -- actions ----------------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """Quit; first ask when a cleaned cutout has not been saved."""
-        cutouts = [s for s in self.screen_stack if getattr(s, "has_unsaved_cutout", lambda: False)()]
-        scenes = [s for s in self.screen_stack if getattr(s, "dirty", False) is True]
-        if not cutouts and not scenes:
+        """Quit; first ask when a screen holds unsaved work (a cleaned cutout, a placed scene)."""
+        unsaved = [s for s in self.garb_screens() if s.has_unsaved_work()]
+        if not unsaved:
             self.exit()
             return
         from garbtui.tui.dialogs.confirm import ConfirmDialog
 
-        if cutouts:
-            detail = f"The cutout of {getattr(cutouts[-1], 'crop_id', '')} is not saved (s saves it)."
-        else:
-            detail = "The scene on the placement screen is not saved (s saves it)."
+        # The lowest screen's: a cleanup screen only ever sits right above the queue, so its cutout is named
+        # before a scene on a placement screen opened later (from the palette).
+        detail = unsaved[0].unsaved_work()
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -218,13 +209,11 @@ class GarbApp(App[None]):
             self.push_screen(ImagesScreen())
 
     def action_placement(self) -> None:
-        if not placement_available():
-            self.notify("The placement screen is not installed in this version.", severity="warning")
-            return
-        module = importlib.import_module(PLACEMENT_MODULE)
-        if any(isinstance(s, module.PlacementScreen) for s in self.screen_stack):
+        from garbtui.tui.screens.placement import PlacementScreen
+
+        if any(isinstance(s, PlacementScreen) for s in self.screen_stack):
             return  # one placement screen: a second would hide the first's unsaved scene
-        self.push_screen(module.PlacementScreen())
+        self.push_screen(PlacementScreen())
 
     def open_cleanup(self, crop_id: str) -> None:
         from garbtui.tui.screens.cleanup import CleanupScreen
@@ -232,7 +221,7 @@ class GarbApp(App[None]):
         self.push_screen(CleanupScreen(crop_id))
 
     # -- command palette --------------------------------------------------------------------
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         seen: set[str] = set()
         # Every binding of the current screen is an entry, so the palette always lists every action.
@@ -250,8 +239,7 @@ class GarbApp(App[None]):
         yield SystemCommand("Images and backgrounds", "browse photos, set scene and horizon, add backgrounds",
                             self.action_images)
         yield SystemCommand("Help: every key", "list every key binding", self.action_help)
-        if placement_available():
-            yield SystemCommand("Placement: compose a scene", "place fragments on a background", self.action_placement)
+        yield SystemCommand("Placement: compose a scene", "place fragments on a background", self.action_placement)
         for name in sorted(self.available_themes):
             yield SystemCommand(f"Theme: {name}", "switch and remember the colour theme",
                                 lambda n=name: self.action_set_theme(n))

@@ -8,14 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
 from garbtui.cli import main
-from garbtui.core.compose.fragment import outline_cutout
-from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
+from garbtui.core.workspace.models import BackgroundMeta, Placement, Scene
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
+from tests.conftest import PHOTOS, REPO, SAMPLE_DATA, copy_sample, cut_out
 
 HIGHWAY = PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg"
 
@@ -23,12 +24,11 @@ HIGHWAY = PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg"
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
+    copy_sample(root)
     for sub in ("backgrounds", "scenes"):  # start from the crops only: these tests add their own
         shutil.rmtree(root / sub, ignore_errors=True)
     ws = Workspace.open(root)
-    for crop_id in ws.crop_ids()[:4]:
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    cut_out(ws, ws.crop_ids()[:4])
     return ws
 
 
@@ -53,16 +53,25 @@ def test_background_add_estimates_or_takes_the_horizon(ws: Workspace, capsys: py
     assert meta.placement.y_min is not None and meta.placement.y_min > 400
     assert main(["background", "horizon", "hw-typed", "410", "-w", str(ws.root)]) == 0
     assert _meta(ws, "hw-typed").horizon_row == 410.0
-    # Front photos and a photo with no lines: exit 1 says a road photo has no horizon (added anyway).
+    # Front photos, and a road photo with no lines: a warning says so and what happens instead (placed by
+    # its surfaces), exit 0 since the grass is all ground. A photo with no ground at all is exit 1.
     assert main(["background", "add", str(PHOTOS / "clean" / "taco_b2_000044_crop_paving.jpg"), "-w", str(ws.root),
                  "--scene", "front"]) == 0
     capsys.readouterr()
     assert main(["background", "add", str(PHOTOS / "clean" / "skimage_grass.png"), "-w", str(ws.root),
-                 "--scene", "road"]) == 1
-    assert "no horizon found" in capsys.readouterr().err
+                 "--scene", "road"]) == 0
+    out = capsys.readouterr()
+    assert "no horizon found" in out.err and "placed by the photo's surfaces" in out.err
+    assert "surfaces: 100% ground (automatic estimate)" in out.out
+    rows = np.linspace(0, 1, 240)[:, None]  # a plain evening sky: nothing to put litter on
+    sky = np.dstack([np.broadcast_to(200 - 60 * rows, (240, 320))] * 3).astype(np.uint8)
+    sky[..., 0] = 240 - 60 * rows
+    cv2.imwrite(str(ws.root.parent / "sky.png"), sky)
+    assert main(["background", "add", str(ws.root.parent / "sky.png"), "-w", str(ws.root), "--scene", "road"]) == 1
+    assert "no ground found" in capsys.readouterr().err
     assert main(["background", "list", "-w", str(ws.root)]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert len(listing) == 4 and any("hw-typed  road  1280x720  horizon row 410" in line for line in listing)
+    assert len(listing) == 5 and any("hw-typed  road  1280x720  horizon row 410" in line for line in listing)
 
 
 def test_background_add_bad_input(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,7 +92,7 @@ def test_background_add_bad_input(ws: Workspace, capsys: pytest.CaptureFixture[s
 def _scene(ws: Workspace, bg_id: str, **kw) -> Scene:
     crops = ws.crop_ids()[:4]
     placements = [Placement(crop_id=c, x=300 + 200 * i, y=600 + 30 * i, blend=b)
-                  for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"]))]
+                  for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"], strict=True))]
     return Scene(id="cli", background_id=bg_id, placements=placements, **kw)
 
 

@@ -13,7 +13,7 @@ from garbtui.core.workspace.store import Workspace
 from garbtui.tui import GarbApp
 from garbtui.tui.widgets.image_view import ImageView
 from tests.conftest import PHOTOS
-from tests.tui.conftest import wait_for
+from tests.helpers.pilot import settled, wait_for
 
 SIZE = (140, 40)
 HIGHWAY = "udacity_adv_straight_lines1-35258e"
@@ -39,7 +39,7 @@ async def test_regions_toggled_as_ground_are_saved_as_seg_json(sample_ws: Path) 
         await open_backgrounds(pilot, app, HIGHWAY)
         screen = app.screen
         await pilot.press("s")  # nothing open yet: says so, writes nothing
-        await pilot.pause()
+        await settled(pilot)
         assert not (ws.background_dir(HIGHWAY) / "seg.json").exists()
         await pilot.press("g")
         await wait_for(pilot, lambda: screen.surfaces is not None)
@@ -67,7 +67,7 @@ async def test_regions_toggled_as_ground_are_saved_as_seg_json(sample_ws: Path) 
         assert surfaces is not None
         assert not np.isin(surfaces.labels, surface_ids(list(GROUND_SURFACES)))[edit.choice.regions == 0].any()
         await pilot.press("down")  # moving on closes the view
-        await pilot.pause()
+        await settled(pilot)
         assert screen.surfaces is None
 
 
@@ -79,7 +79,7 @@ async def test_add_background_dialog_says_when_the_horizon_is_not_trusted(sample
         await pilot.press("i")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
         await pilot.press("a")
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "AddBackgroundDialog")
         dialog = app.screen
         dialog.query_one("#bg-path").value = str(PHOTOS / "road" / "cnilo_santiago_IMG_4.jpg")
         await pilot.press("enter")

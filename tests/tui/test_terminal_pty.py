@@ -8,6 +8,7 @@ The other test_terminal_*.py files use it too.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -137,9 +138,7 @@ class Screen:
                 self.y = min(self.rows - 1, self.y + 1)
             elif ch == "\x08":
                 self.x = max(0, self.x - 1)
-            elif ord(ch) < 32:
-                pass
-            elif unicodedata.combining(ch):
+            elif ord(ch) < 32 or unicodedata.combining(ch):
                 pass
             else:
                 if 0 <= self.y < self.rows and 0 <= self.x < self.cols:
@@ -173,10 +172,9 @@ class Screen:
             if 0 <= self.y < self.rows:
                 for x in range(self.x, self.cols):
                     self.cells[self.y][x] = " "
-        elif final == "X":
-            if 0 <= self.y < self.rows:
-                for x in range(self.x, min(self.cols, self.x + max(1, first))):
-                    self.cells[self.y][x] = " "
+        elif final == "X" and 0 <= self.y < self.rows:
+            for x in range(self.x, min(self.cols, self.x + max(1, first))):
+                self.cells[self.y][x] = " "
 
     def clear(self) -> None:
         self.cells = [[" "] * self.cols for _ in range(self.rows)]
@@ -284,10 +282,8 @@ class FakeTerminal:
 
     # -- driving ------------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.write(self.leader, data)
-        except OSError:
-            pass
 
     def release(self, pieces: list[bytes] | None = None, gap: float = 0.0) -> None:
         """Send withheld answers now (late), optionally cut into pieces with a gap between them."""
@@ -331,17 +327,13 @@ class FakeTerminal:
     def close(self) -> int | None:
         if self.proc.poll() is None:
             self.proc.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         self._stop = True
         self._reader.join(timeout=2)
         for fd in (self.leader, self.follower):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         return self.proc.returncode
 
     def left_for_the_shell(self) -> bytes:
@@ -369,7 +361,7 @@ def _new_terminal(*args, **kwargs) -> FakeTerminal:  # noqa: ANN002, ANN003
 
 
 def workspace_copy(tmp_path: Path) -> Path:
-    from tests.tui.conftest import SAMPLE_WS
+    from tests.conftest import SAMPLE_WS
 
     target = tmp_path / "ws"
     shutil.copytree(SAMPLE_WS, target, ignore=shutil.ignore_patterns(".lock"))

@@ -177,7 +177,7 @@ def test_palette_indices_match_rich() -> None:
     img = rng.integers(0, 256, (20, 30, 3)).astype(np.uint8)
     for depth, system in (("256", ColorSystem.EIGHT_BIT), ("16", ColorSystem.STANDARD)):
         idx = pixels.palette_indices(img, depth)
-        for (r, g, b), n in zip(img.reshape(-1, 3).tolist(), idx.ravel().tolist()):
+        for (r, g, b), n in zip(img.reshape(-1, 3).tolist(), idx.ravel().tolist(), strict=True):
             assert Color.from_rgb(r, g, b).downgrade(system).number == n
 
 

@@ -9,17 +9,16 @@ import numpy as np
 
 from garbtui.core.workspace.store import Workspace
 from garbtui.tui import GarbApp
+from garbtui.tui.data.scene_draft import scale_problem
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec
-from garbtui.tui.widgets.placement_preview import box_pixels, scale_problem, zoom_window
-from tests.tui.conftest import wait_for
-from tests.tui.test_placement import (  # noqa: F401  (fixture)
-    DONE,
+from garbtui.tui.widgets.placement_preview import box_pixels, zoom_window
+from tests.tui.conftest import DONE
+from tests.tui.test_placement import (
     ROAD_BG,
     SIZE,
     open_placement,
     pick_background,
     pick_fragment,
-    placement_ws,
     settle,
     type_into,
 )
@@ -60,12 +59,12 @@ async def test_z_zooms_to_the_selected_object_and_back(placement_ws: Path) -> No
         await pilot.press("a")
         await settle(pilot, screen)
         view = screen.query_one("#pl-view", ImageView)
-        normal_factor = screen.result.factor
+        normal_factor = screen.preview.result.factor
         assert normal_factor < 1  # the whole 960x540 photo shrunk into the box
-        obj = screen.result.objects[0]
+        obj = screen.preview.result.objects[0]
         await pilot.press("z")
         await settle(pilot, screen)
-        assert view.zoom and screen.result.factor == 1.0  # rendered at full resolution
+        assert view.zoom and screen.preview.result.factor == 1.0  # rendered at full resolution
         frame_pixels = view.query_one("_TextFrame").frame.pixels  # half-cell pixels shown
         x0, y0, x1, y1 = obj.bbox
         object_w = (x1 - x0) / normal_factor
@@ -73,7 +72,7 @@ async def test_z_zooms_to_the_selected_object_and_back(placement_ws: Path) -> No
         assert frame_pixels.shape[1] >= min(object_w, box_pixels(view.spec)[0] - 2)
         await pilot.press("z")
         await settle(pilot, screen)
-        assert not view.zoom and screen.result.factor == normal_factor
+        assert not view.zoom and screen.preview.result.factor == normal_factor
 
 
 async def test_huge_typed_scale_is_refused_quickly_with_a_reason(placement_ws: Path) -> None:
@@ -87,15 +86,15 @@ async def test_huge_typed_scale_is_refused_quickly_with_a_reason(placement_ws: P
         started = time.monotonic()
         await type_into(pilot, screen, "scale", "5")  # typing 0.5 as 50: "5" is still a sensible scale
         await settle(pilot, screen)
-        generation = screen.generation
+        generation = screen.preview.generation
         await pilot.press("0")
         await pilot.pause(0.2)
         error = str(screen.query_one("#pf-error").render())
         assert "at most" in error and "scale" in error
-        assert screen.placements[0].scale == 5 and screen.generation == generation  # 50 is never rendered
+        assert screen.draft.placements[0].scale == 5 and screen.preview.generation == generation  # 50 is never rendered
         assert time.monotonic() - started < 5
         await type_into(pilot, screen, "scale", "2")
         await settle(pilot, screen)
-        assert screen.placements[0].scale == 2
+        assert screen.draft.placements[0].scale == 2
         Workspace.open(placement_ws)  # the workspace is intact
-        assert np.isfinite(screen.result.factor)
+        assert np.isfinite(screen.preview.result.factor)

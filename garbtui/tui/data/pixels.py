@@ -63,7 +63,8 @@ def shrink_over_checker(
     small = cv2.resize(premult, (width, height), interpolation=interp).astype(np.float32)
     a_small = cv2.resize(alpha, (width, height), interpolation=interp).astype(np.float32)[:, :, None] / 255.0
     board = checkerboard(width, height, square, colours).astype(np.float32)
-    return np.clip(small + board * (1.0 - a_small) + 0.5, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(small + board * (1.0 - a_small) + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def checkerboard(width: int, height: int, square: tuple[int, int], colours: tuple[Colour, Colour]) -> np.ndarray:

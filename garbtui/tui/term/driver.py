@@ -7,6 +7,7 @@ cell size) is dropped instead of being read as key presses, whenever it arrives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import time
@@ -39,10 +40,8 @@ def _record(reply: Reply) -> None:
     _LATE.append((time.monotonic(), reply))
     del _LATE[:-64]
     for callback in list(_LISTENERS):
-        try:
+        with contextlib.suppress(Exception):  # a listener must never stop the input thread
             callback(reply)
-        except Exception:  # a listener must never stop the input thread
-            pass
 
 
 class FilteringDriver(LinuxDriver):

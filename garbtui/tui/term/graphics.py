@@ -31,6 +31,7 @@ from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from garbtui.tui.term import sixel as sixel_codec
@@ -196,7 +197,7 @@ def placeholder_lines(image_id: int, cols: int, rows: int) -> list[Strip]:
 
 
 _OWN = threading.local()  # set while a canvas writes: the driver's after-write hook skips our own bytes
-_CANVASES: "weakref.WeakSet[SixelCanvas]"
+_CANVASES: weakref.WeakSet[SixelCanvas]
 
 
 def _driver_write(widget: Widget, data: str) -> bool:
@@ -316,7 +317,7 @@ class SixelCanvas(Widget):
         self.payload: SixelPayload | None = None
         self.cols = self.rows = 0
         self._drawn_at: Region | None = None  # the canvas region where the picture was last written
-        self._repaint_timer = None
+        self._repaint_timer: Timer | None = None
         self.direct_draws = 0
         self.line_draws = 0  # pictures written again after a frame of Textual's
 
@@ -336,10 +337,10 @@ class SixelCanvas(Widget):
         self.payload = payload
         self.cols, self.rows = cols, rows
         canvas = self._unobstructed_region()
-        if canvas is not None and canvas == self._drawn_at and self._repaint_timer is None:
-            if _driver_write(self, self._direct(canvas, payload)):
-                self.direct_draws += 1
-                return
+        if (canvas is not None and canvas == self._drawn_at and self._repaint_timer is None
+                and _driver_write(self, self._direct(canvas, payload))):
+            self.direct_draws += 1
+            return
         self.refresh()  # the frame that blanks our cells brings the picture after it (after_frame)
 
     def _direct(self, canvas: Region, payload: SixelPayload) -> str:

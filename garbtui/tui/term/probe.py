@@ -20,6 +20,7 @@ answer that comes after the deadline is neither echoed nor typed: the driver's f
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import select
@@ -100,10 +101,9 @@ def parse(replies: list[Reply], answers: Answers | None = None) -> Answers:
                 a.sixel_geometry = (max(old[0], numbers[0]), max(old[1], numbers[1]))
             elif item == 1:
                 a.colour_registers = numbers[0]
-        elif reply.kind == "decrqss" and (m := _DECRQSS_RE.fullmatch(text)):
-            if m.group(1) == "1" and m.group(2).endswith("m"):
-                sgr = m.group(2)
-                a.sgr_rgb = bool(re.search(r"38[:;]2[:;]+1[:;]2[:;]3(?![0-9])", sgr))
+        elif (reply.kind == "decrqss" and (m := _DECRQSS_RE.fullmatch(text))
+              and m.group(1) == "1" and m.group(2).endswith("m")):
+            a.sgr_rgb = bool(re.search(r"38[:;]2[:;]+1[:;]2[:;]3(?![0-9])", m.group(2)))
     return a
 
 
@@ -130,10 +130,8 @@ def release() -> None:
     except Exception:  # closed terminal at exit: nothing to restore
         pass
     if owned:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 def handed_over() -> None:
@@ -144,10 +142,8 @@ def handed_over() -> None:
     fd, _attrs, owned = _HELD
     _HELD = None
     if owned:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
 
 
 atexit.register(release)
@@ -336,10 +332,8 @@ def query(
         if kept:
             _HELD = (fd, saved, owned)  # restored by the driver once it owns the terminal, or at exit
         else:
-            try:
+            with contextlib.suppress(termios.error):
                 termios.tcsetattr(fd, termios.TCSANOW, saved)
-            except termios.error:
-                pass
         if owned and not kept:
             os.close(fd)
     return a

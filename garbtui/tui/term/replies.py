@@ -138,12 +138,12 @@ class ReplyFilter:
                 break
             if j > i:
                 out.append(data[i:j])
-            end, kind = self._sequence(data, j)
-            if end is None:  # cut off: hold it until the rest arrives (or it expires)
+            seq_end, kind = self._sequence(data, j)
+            if seq_end is None:  # cut off: hold it until the rest arrives (or it expires)
                 self.pending = data[j:]
                 self.pending_since = since if j == 0 else now
                 break
-            seq = data[j:end]
+            seq = data[j:seq_end]
             if kind is None:
                 out.append(seq)
                 if seq == PASTE_START:
@@ -151,7 +151,7 @@ class ReplyFilter:
                     self._paste_tail = ""
             else:
                 self._dropped(Reply(kind, seq))
-            i = end
+            i = seq_end
         return "".join(out)
 
     def deadline(self) -> float | None:

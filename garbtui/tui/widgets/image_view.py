@@ -9,6 +9,7 @@ cells), and drawn by garbtui.tui.term.graphics without blank frames.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from collections.abc import Callable, Hashable
@@ -30,6 +31,7 @@ from textual.containers import Center
 from textual.events import Resize
 from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -338,13 +340,14 @@ class ImageView(Widget):
         def control(self) -> ImageView:
             return self.view
 
-    def __init__(self, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, placeholder: str = "", *, id: str | None = None,  # noqa: A002 - Textual's own keyword
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._placeholder = placeholder
         self._message = placeholder
         self._generation = 0
         self._request: tuple[Hashable, Callable[[RenderSpec], Frame]] | None = None
-        self._resize_timer = None
+        self._resize_timer: Timer | None = None
         self.shown_key: Hashable = None
         self.shown_at: float = 0.0
         self.zoom = False  # zoomed in to 1:1 (frames are made for it by the screen: see placement_preview)
@@ -403,7 +406,7 @@ class ImageView(Widget):
         if cache is not None and key is not None:
             frame = cache.frames.get(cache_key)
             if frame is not None:
-                self._display(frame)  # type: ignore[arg-type]
+                self._display(frame)
                 return
 
         def work() -> None:
@@ -435,10 +438,8 @@ class ImageView(Widget):
         def work() -> None:
             if not still_wanted() or cache.frames.get(cache_key) is not None:
                 return
-            try:
+            with contextlib.suppress(Exception):  # a broken neighbour shows its error when it is actually visited
                 cache.frames.put(cache_key, replace(make(spec), key=key))
-            except Exception:  # a broken neighbour shows its error when it is actually visited
-                pass
 
         _prefetch_pool().submit(work)
 

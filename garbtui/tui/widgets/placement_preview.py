@@ -10,21 +10,23 @@ so blend, colour match and shadow can be judged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from rich.text import Text
 
 from garbtui.tui.data import pixels
-from garbtui.tui.widgets.image_view import Overlay, RenderSpec
+from garbtui.tui.widgets.image_view import ImageView, Overlay, RenderSpec
+
+if TYPE_CHECKING:
+    from garbtui.core.compose.render import RenderResult
 
 PREVIEW_OVERSAMPLE = 2  # render twice the cells' pixels: area-averaging down keeps small fragments visible
 PREVIEW_MIN, PREVIEW_MAX = 64, 1600
 ZOOM_RENDER = 1 << 15  # "longest side" when zoomed: every photo renders at full resolution
 ZOOM_MARGIN = 0.35  # context around the object in the zoom window (share of its size, each side)
 ZOOM_MAX_FACTOR = 16
-SCALE_ROOM = 2.0  # a typed scale may make a fragment at most this many times the background's longest side
 
 
 def box_pixels(spec: RenderSpec) -> tuple[int, int]:
@@ -83,32 +85,14 @@ class PreviewOverlay:
         return window
 
 
-def toggle_zoom(screen: Any) -> None:
-    """`z` on the placement screen: zoom the preview to the selected object at 1:1, or back out."""
-    from garbtui.tui.widgets.image_view import ImageView
+def toggle_zoom(view: ImageView, selected: int | None) -> str | None:
+    """`z` on the placement screen: zoom the preview to the selected object at 1:1, or back out.
 
-    view = screen.query_one("#pl-view", ImageView)
-    if not view.zoom and getattr(screen, "selected", None) is None:
-        screen.notify("Zoom: select a placement first (a adds one).", severity="warning")
-        return
-    # No toast: over a Sixel picture it would hide the zoom until it goes (the footer says what z does).
+    Returns a warning for the user when there is nothing to zoom to, else None (the caller re-renders)."""
+    if not view.zoom and selected is None:
+        return "Zoom: select a placement first (a adds one)."
     view.zoom = not view.zoom
-    screen.request_render()
-
-
-def scale_problem(scale: float | str, fragment_size: tuple[int, int], background_size: tuple[int, int]) -> str | None:
-    """Why a typed scale is refused (it would make the fragment far bigger than the photo), or None."""
-    if scale == "auto" or not isinstance(scale, (int, float)):
-        return None
-    fw, fh = fragment_size
-    bw, bh = background_size
-    if fw <= 0 or fh <= 0 or bw <= 0 or bh <= 0:
-        return None
-    limit = SCALE_ROOM * max(bw, bh) / max(fw, fh)
-    if scale <= limit:
-        return None
-    return (f"scale: {scale:g} would make this {fw}x{fh} px fragment {round(fw * scale)}x{round(fh * scale)} px "
-            f"on a {bw}x{bh} photo; at most {limit:.3g} here (1 = its own size, 0.5 = half)")
+    return None
 
 
 def preview_max_size(spec: RenderSpec) -> int:
@@ -163,7 +147,7 @@ def preview_overlay(
 
 
 def objects_text(
-    result: Any,
+    result: RenderResult | None,
     selected: int | None,
     *,
     error_style: str = "red",
