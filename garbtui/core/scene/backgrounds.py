@@ -2,7 +2,8 @@
 
 The optional surface map of a background (or source photo), `seg.json` + `seg.png`, is described in
 surfaces.py; together with the background meta's placement band (y_min..y_max) and polygons it decides
-whether a contact point is allowed (`placement_check`).
+whether a contact point is allowed (`placement_check`) and whether a placed object's whole lower edge
+lies on the ground (`lower_edge_check`).
 
 Horizon rule: an estimate is used only at confidence >= TRUSTED_HORIZON_CONFIDENCE (0.30) and above the
 lowest quarter of the photo; otherwise it is stored as `horizon_suggested` and `horizon_row` stays
@@ -19,7 +20,7 @@ from numpy.typing import NDArray
 
 from garbtui.core.errors import InputError, WorkspaceError
 from garbtui.core.scene.horizon import HorizonEstimate, estimate_horizon
-from garbtui.core.scene.surfaces import GROUND_SURFACES, SEG_FILE, SURFACES, SegMap, SegRegion, inside_polygon
+from garbtui.core.scene.surfaces import FORBIDDEN, GROUND_SURFACES, SEG_FILE, SURFACES, SegMap, SegRegion, inside_polygon
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.workspace.ids import check_id, file_sha1, slugify
 from garbtui.core.workspace.imageio import probe_image, read_rgb
@@ -30,7 +31,9 @@ GARBAGE_SURFACES: tuple[str, ...] = GROUND_SURFACES
 LOW_CONFIDENCE = TRUSTED_HORIZON_CONFIDENCE  # below this an estimated horizon is a suggestion only
 LOWEST_TRUSTED_ROW = 0.75  # an estimated horizon below this fraction of the height is not trusted either
 HORIZON_MARGIN = 0.02  # the default placement band starts this fraction of the height below the horizon
-__all__ = ["SEG_FILE", "SegMap", "SegRegion", "load_seg", "placement_check", "road_span"]
+LOWER_EDGE_OFF = 0.10  # share of a placed object's lower edge that may miss the ground before it is flagged
+LOWER_EDGE_FORBIDDEN = 0.02  # share that may touch a vehicle, person, sky or building (a seg.png's ragged border)
+__all__ = ["SEG_FILE", "SegMap", "SegRegion", "load_seg", "lower_edge_check", "placement_check", "road_span"]
 
 
 @dataclass(frozen=True)
@@ -79,17 +82,52 @@ def placement_check(meta: BackgroundMeta, seg: SegMap | None, x: float, y: float
     if area.polygons and not any(len(p) >= 3 and inside_polygon(p, x, y) for p in area.polygons):
         return AreaCheck(False, f"({x:g}, {y:g}) is outside every placement polygon")
     if seg is not None:
-        if seg.label_map is not None:  # the pixel holding the contact point, on seg.png when it belongs to the file
-            labels = seg.labels_at(meta.width, meta.height)
-            xi, yi = min(int(x), meta.width - 1), min(max(int(y - 0.5), 0), meta.height - 1)
-            sid = int(labels[yi, xi])
-            surface = SURFACES[sid] if 0 < sid < len(SURFACES) else None
-        else:  # polygons only (written by hand): their own surface names
-            surface = seg.surface_at(x * seg.width / meta.width, y * seg.height / meta.height)
+        surface = _surface_at(meta, seg, x, y)
         if surface is None or surface not in seg.garbage_surfaces:
             return AreaCheck(False, f"({x:g}, {y:g}) lies on {surface or 'no marked surface'} in seg.json, "
                                     f"not on {'/'.join(seg.garbage_surfaces)}")
     return AreaCheck(True)
+
+
+def _surface_at(meta: BackgroundMeta, seg: SegMap, x: float, y: float) -> str | None:
+    """The surface under background pixel (x, y): on seg.png when it belongs to seg.json, else by its polygons."""
+    if seg.label_map is not None:
+        labels = seg.labels_at(meta.width, meta.height)
+        xi, yi = min(max(int(x), 0), meta.width - 1), min(max(int(y - 0.5), 0), meta.height - 1)
+        sid = int(labels[yi, xi])
+        return SURFACES[sid] if 0 < sid < len(SURFACES) else None
+    # polygons only (written by hand): their own surface names
+    return seg.surface_at(x * seg.width / meta.width, y * seg.height / meta.height)
+
+
+def lower_edge_check(meta: BackgroundMeta, seg: SegMap | None, mask: NDArray[np.bool_], offset: tuple[int, int],
+                     factor: float = 1.0) -> AreaCheck:
+    """Does a placed object's lower edge (its lowest visible pixel in every column) lie on seg.json's ground?
+
+    `mask` is the object's own visible pixels in render pixels with its top-left at `offset`; `factor` is
+    render pixels per background pixel. Not ok when more than LOWER_EDGE_OFF of the edge misses the ground
+    surfaces, or more than LOWER_EDGE_FORBIDDEN of it touches a vehicle, person, sky or building. Without
+    seg.json there is nothing to check it against (ok).
+    """
+    if seg is None or mask.size == 0:
+        return AreaCheck(True)
+    columns = np.flatnonzero(mask.any(axis=0))
+    if columns.size == 0:
+        return AreaCheck(True)
+    lowest = mask.shape[0] - 1 - np.argmax(mask[::-1, columns], axis=0)
+    xs = (offset[0] + columns + 0.5) / factor
+    ys = (offset[1] + lowest + 1.0) / factor  # the bottom of the lowest pixel, as a contact point's y
+    inside = (xs >= 0) & (xs < meta.width) & (ys > 0) & (ys <= meta.height)
+    if not inside.any():
+        return AreaCheck(True)
+    surfaces = [_surface_at(meta, seg, float(x), float(y)) for x, y in zip(xs[inside], ys[inside], strict=True)]
+    off = [name or "no marked surface" for name in surfaces if name not in seg.garbage_surfaces]
+    forbidden = sum(1 for name in off if name in FORBIDDEN)
+    if len(off) <= LOWER_EDGE_OFF * len(surfaces) and forbidden <= LOWER_EDGE_FORBIDDEN * len(surfaces):
+        return AreaCheck(True)
+    hit = sorted(set(off), key=lambda name: (-off.count(name), name))
+    return AreaCheck(False, f"its lower edge is {100 * len(off) / len(surfaces):.0f}% off the ground in seg.json "
+                            f"(on {', '.join(hit)})")
 
 
 def default_area(scene: str, height: int, horizon: float | None) -> PlacementArea:
