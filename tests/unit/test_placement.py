@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -223,3 +224,45 @@ def test_regions_marked_by_hand_change_only_what_was_toggled() -> None:
     choice.toggle(0)
     out = choice.result()
     assert (out[:3, :3] == SURFACE_ID["other"]).all()
+
+
+def test_a_hand_placement_whose_lower_edge_leaves_the_ground_is_flagged(ws: Workspace, tmp_path: Path) -> None:
+    """The TUI's placement list and `garbtui render` show RenderResult.warnings: a fragment whose contact point
+    is on the road but whose lower edge runs onto a parked car is flagged; one wholly on the road is not."""
+    from garbtui.core.compose.fragment import load_fragment
+    from garbtui.core.compose.render import render_scene
+    from garbtui.core.scene.backgrounds import lower_edge_check
+    from garbtui.core.workspace.models import Placement, Scene
+
+    photo = tmp_path / "kerb.png"
+    rgb = np.full((240, 320, 3), 90, np.uint8)
+    rgb[:100] = (150, 190, 230)
+    rgb[100:, 200:] = (200, 30, 30)  # the car
+    cv2.imwrite(str(photo), rgb[..., ::-1])
+    bg = add_background(ws, photo, "front", bg_id="kerb")
+    labels = np.full((240, 320), SURFACE_ID["sky"], np.uint8)
+    labels[100:] = SURFACE_ID["road"]
+    labels[100:, 200:] = SURFACE_ID["vehicle"]
+    seg = save_surfaces(ws.background_dir("kerb"), labels, backend="hand")
+    crop = ws.crop_ids()[0]
+    scale = 120.0 / load_fragment(ws, crop).rgba.shape[1]  # 120 px wide on the photo
+
+    def warnings(x: float) -> list[str]:
+        scene = Scene(id="edge", background_id="kerb", placements=[Placement(crop_id=crop, x=x, y=230, scale=scale)])
+        return render_scene(ws, scene).warnings
+
+    assert warnings(90) == []  # 30..150: all road
+    flagged = warnings(180)  # contact on the road at 180, its right half (up to ~240) on the car
+    assert len(flagged) == 1 and "lower edge" in flagged[0] and "vehicle" in flagged[0], flagged
+    # The check itself, on a bare mask: 10 % off the ground is tolerated, on a car only 2 %.
+    meta = ws.load_background_meta(bg.id)
+    edge = np.zeros((5, 100), bool)
+    edge[-1] = True
+    assert lower_edge_check(meta, seg, edge, (100, 225)).ok  # columns 100..199, all road
+    assert not lower_edge_check(meta, seg, edge, (105, 225)).ok  # 5 columns on the car
+    assert lower_edge_check(meta, seg, edge, (101, 225)).ok  # 1 column: a ragged border
+    assert lower_edge_check(meta, None, edge, (150, 225)).ok  # no seg.json: nothing to check against
+    half = np.zeros((5, 50), bool)
+    half[-1] = True
+    assert lower_edge_check(meta, seg, half, (50, 112), factor=0.5).ok  # a half-size preview: columns 100..199
+    assert not lower_edge_check(meta, seg, half, (60, 112), factor=0.5).ok

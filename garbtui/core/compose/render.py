@@ -27,7 +27,7 @@ from garbtui.core.compose.fragment import (
 )
 from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.scene.backgrounds import load_seg, placement_check
+from garbtui.core.scene.backgrounds import load_seg, lower_edge_check, placement_check
 from garbtui.core.scene.perspective import ScaleDecision, resolve_scale
 from garbtui.core.scene.size_priors import load_size_priors
 from garbtui.core.workspace.arrays import as_u8
@@ -183,7 +183,7 @@ def render_scene(
     is reloaded. `backgrounds` is the same for decoded (and preview-sized) background photos, keyed on
     the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements
     outside the placement area are rendered and flagged (RenderedObject.in_area, RenderResult.warnings),
-    never refused.
+    never refused; so are objects whose lower edge misses seg.json's ground (a warning).
     """
     bg_meta, bg, factor = _background_at(ws, scene, max_size, backgrounds)
     canvas = bg.copy()
@@ -212,6 +212,10 @@ def render_scene(
         layer = composite_placement(canvas, layers, t, p, p.x * factor, p.y * factor, frag.source_bg_lab, info)
         if layer is None:
             warnings.append(f"placement {index} ({p.crop_id}): {info.reason}")
+        elif area.ok:  # the contact point is fine: is the rest of the object's lower edge on the ground too?
+            edge = lower_edge_check(bg_meta, seg, layer.mask, (layer.x0, layer.y0), factor)
+            if not edge.ok:
+                warnings.append(f"placement {index} ({p.crop_id}): {edge.reason}")
         layers.append(layer)
     objects = [finish_object(info, layer, scene.occlusion_drop, (W, H))
                for info, layer in zip(infos, layers, strict=True)]
