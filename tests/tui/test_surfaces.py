@@ -52,9 +52,11 @@ async def test_regions_toggled_as_ground_are_saved_as_seg_json(sample_ws: Path) 
         await pilot.press("1")
         await pilot.pause()
         assert edit.choice.ground == before | {0} and edit.dirty
+        assert screen.has_unsaved_work() and HIGHWAY in screen.unsaved_work()  # the quit question names it
         await wait_for(pilot, lambda: screen.query_one("#photo-view", ImageView).shown_key is not None)
         await pilot.press("s")
         await wait_for(pilot, lambda: (ws.background_dir(HIGHWAY) / "seg.json").is_file())
+        assert not screen.has_unsaved_work()
         seg = json.loads((ws.background_dir(HIGHWAY) / "seg.json").read_text())
         assert seg["source"]["backend"] == "hand" and seg["label_map"]["file"] == "seg.png"
         surfaces = load_surfaces(ws.background_dir(HIGHWAY), 1280, 720)

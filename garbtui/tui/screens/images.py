@@ -480,7 +480,17 @@ class ImagesScreen(GarbScreen):
                     timeout=3)
         self.show_current()
 
+    def has_unsaved_work(self) -> bool:
+        """True when the surfaces view holds regions toggled since the last save."""
+        return self.surfaces is not None and self.surfaces.dirty
+
+    def unsaved_work(self) -> str:
+        bg_id = self.surfaces.bg_id if self.surfaces is not None else ""
+        return f"The surfaces of background {bg_id} are not saved (s saves them)."
+
     def action_back(self) -> None:
+        if self.has_unsaved_work():
+            self.notify(f"{self.unsaved_work()} Closed without saving.", severity="warning", timeout=4)
         self.app.pop_screen()
 
     def on_theme_switched(self) -> None:
