@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from garbtui import __version__
-from garbtui.commands import background, clean, demo, doctor, extract, generate, recreate, render, segment, status
+from garbtui.commands import (
+    background,
+    clean,
+    dataset,
+    demo,
+    doctor,
+    extract,
+    generate,
+    recreate,
+    render,
+    segment,
+    status,
+)
 from garbtui.commands import open as open_command  # `open` would hide the builtin
 from garbtui.core.errors import GarbError
 
@@ -25,7 +37,7 @@ EXIT_INTERRUPTED = 130
 # and optionally DESCRIPTION and FIELD_FLAGS (core parameter name -> this command's flag, where the
 # flag is not simply `--` + the name with `-` for `_`).
 COMMANDS: tuple[ModuleType, ...] = (
-    extract, status, clean, open_command, demo, doctor, background, segment, render, recreate, generate,
+    extract, status, clean, open_command, demo, doctor, background, segment, render, recreate, generate, dataset,
 )
 
 DESCRIPTION = """\
