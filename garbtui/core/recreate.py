@@ -25,6 +25,8 @@ the nearest place where it fits (its size follows its new row under perspective)
 
 Suspect cutouts (CropMeta.quality, scene/trust.py) are never chosen unless curated or include_suspect: an
 object whose own crop is suspect gets another fragment of its label, with a note.
+
+Over 400 lines on purpose: the three mapping modes and the ground fitting share one plan per object and are tested as one.
 """
 
 from __future__ import annotations

@@ -24,6 +24,9 @@ person, sky or building, never above a trusted horizon or outside the placement 
 Front photos get 1 to min(3, MAX) objects, any rotation, all of the footprint on ground; road photos
 --per-image MIN-MAX, rotation within 20 degrees, far objects drawn first. A scene stops early when two
 slots in a row found no free ground (it is full), so a huge --per-image costs linear time.
+
+Over 400 lines on purpose: the recipe of image i is one pure function; its steps (catalog, background plan,
+draws) stay together so its determinism can be read in one place.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Source photos (with their annotated objects outlined) and clean backgrounds: scene kind, horizon, add,
 and the surfaces view of a background (`g`): its own k-means regions, toggled as ground with 1-9, saved
-as seg.json + seg.png with `s`."""
+as seg.json + seg.png with `s`.
+
+Over 400 lines on purpose: two lists (photos, backgrounds) share one preview and one set of keys; the surfaces
+view is a mode of the same screen, not a screen of its own.
+"""
 
 from __future__ import annotations
 
