@@ -23,6 +23,9 @@ are chosen from the crop's priors (the margin is background, the annotated box /
 says where the object is); the mask is cleaned and its edge refined with GrabCut, then feathered.
 The recipe is stored in the crop's meta.json, so `--replay` or the TUI can remake it exactly.
 `--force` redoes crops that already have proc.png; the old one is kept as proc.bak-<time>.png.
+Every cutout gets a confidence (0..1, in meta.json as `quality`); a low one marks it suspect, with
+the reasons (e.g. "colours hardly differ from the surroundings"). Suspects are named on stderr, listed
+first in the app's queue, and left out by `generate` / `recreate` until a person saves them in the app.
 
 exit codes: 0 ok, 1 some crops failed (the others were done), 2 bad arguments, 3 not a workspace.
 """
@@ -101,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
     for o in outcomes:
         if o.message:  # failures, and notes on crops that were saved (e.g. over another's new cutout)
             print(f"garbtui: crop {o.crop_id}: {o.message}", file=sys.stderr)
+    suspects = [o for o in outcomes if o.ok and o.suspect]
+    for o in suspects:
+        why = "; ".join(o.reasons) or "low confidence"
+        print(f"garbtui: crop {o.crop_id}: suspect cutout (confidence {o.score:.2f}: {why}); check it in the app",
+              file=sys.stderr)
     note = f", {replaced} earlier proc.png kept as backup" if replaced else ""
+    note += f", {len(suspects)} suspect (listed first in the app's queue)" if suspects else ""
     print(f"cleaned {done} of {len(outcomes)} crop(s){note}" + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0

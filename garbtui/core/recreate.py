@@ -15,8 +15,18 @@ and sizes carry over depends on what is known about the two photos:
 - `band`: the background is a road with a horizon, the reference has none: the reference's rows map
   onto the background's placement band, columns by image width, and sizes come from perspective
   (the fragment's own k or its label's size prior).
-- `relative`: otherwise (front backgrounds): positions relative to the image size, sizes relative to
-  the image diagonal.
+- `relative`: otherwise (front backgrounds, road backgrounds without a trusted horizon): positions
+  relative to the image size, sizes relative to the image diagonal.
+
+Then every object must lie on the background's ground, as generate's do (scene/ground.py: contact point
+and footprint on a garbage surface of its seg.json, else of the automatic estimate; never on a vehicle,
+person, sky or building) and be at least MIN_OBJECT_PX on its longest side: one that is not is moved to
+the nearest place where it fits (its size follows its new row under perspective), or left out, with a note.
+
+Suspect cutouts (CropMeta.quality, scene/trust.py) are never chosen unless curated or include_suspect: an
+object whose own crop is suspect gets another fragment of its label, with a note.
+
+Over 400 lines on purpose: the three mapping modes and the ground fitting share one plan per object and are tested as one.
 """
 
 from __future__ import annotations
@@ -28,10 +38,13 @@ import numpy as np
 
 from garbtui.core.compose.fragment import Fragment, load_fragment
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg, road_span
+from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg, road_span, trusted_horizon
+from garbtui.core.scene.ground import MIN_OBJECT_PX, GroundMap, footprint, lower_edge_rise
 from garbtui.core.scene.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
+from garbtui.core.scene.segment import background_surfaces
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.scene.taxonomy import nearest_label, same_label
+from garbtui.core.scene.trust import is_left_out, left_out_note
 from garbtui.core.workspace.ids import check_id, is_safe_id, short_hash, slugify
 from garbtui.core.workspace.models import BackgroundMeta, BlendMode, ImageMeta, Placement, ScaleFrom, Scene
 from garbtui.core.workspace.store import Workspace
@@ -116,34 +129,41 @@ def _reference_frame(ws: Workspace, meta: ImageMeta, notes: list[str]) -> Frame:
 
 def _background_frame(ws: Workspace, meta: BackgroundMeta) -> Frame:
     vp_x = meta.width / 2.0
-    if meta.scene == "road" and meta.horizon_row is not None:
+    horizon = trusted_horizon(meta)
+    if horizon is not None:
         from garbtui.core.scene.horizon import estimate_horizon
         from garbtui.core.workspace.imageio import read_rgb
 
         # Only the vanishing point's column is taken from the estimate; the row is the (possibly typed) horizon.
         est = estimate_horizon(read_rgb(ws.background_path(meta.id)))
-        if est.vanishing_point is not None and abs(est.vanishing_point[1] - meta.horizon_row) < 0.05 * meta.height:
+        if est.vanishing_point is not None and abs(est.vanishing_point[1] - horizon) < 0.05 * meta.height:
             vp_x = float(np.clip(est.vanishing_point[0], 0, meta.width))
-    return Frame(meta.width, meta.height, meta.horizon_row, vp_x, meta.camera_height_m, load_seg(ws, meta.id))
+    return Frame(meta.width, meta.height, horizon, vp_x, meta.camera_height_m, load_seg(ws, meta.id))
 
 
 class _FragmentPool:
     """Cleaned fragments by label; picks deterministically, preferring fragments not used yet."""
 
-    def __init__(self, ws: Workspace, rng: np.random.Generator) -> None:
+    def __init__(self, ws: Workspace, rng: np.random.Generator, include_suspect: bool = False) -> None:
         self.ws = ws
         self.rng = rng
         self.by_label: dict[str, list[str]] = {}
+        self.usable: set[str] = set()
+        self.suspects: list[str] = []  # cleaned but suspect (and not curated): left out
         self.used: dict[str, int] = {}
         self._cache: dict[str, Fragment] = {}
         for crop_id in ws.crop_ids():
             if ws.crop_status(crop_id) != "done":
                 continue
             try:
-                label = ws.load_crop_meta(crop_id).label
+                meta = ws.load_crop_meta(crop_id)
             except GarbError:
                 continue
-            self.by_label.setdefault(label, []).append(crop_id)
+            if is_left_out(meta, include_suspect):
+                self.suspects.append(crop_id)
+                continue
+            self.usable.add(crop_id)
+            self.by_label.setdefault(meta.label, []).append(crop_id)
 
     def labels(self) -> list[str]:
         return sorted(self.by_label)
@@ -173,12 +193,13 @@ def _choose(pool: _FragmentPool, obj: ReferenceObject, image_id: str, use_own: b
             notes: list[str], number: int) -> str | None:
     """The fragment for one reference object; appends a note whenever it is not the object itself."""
     exclude = None if use_own else image_id
-    if use_own and pool.ws.crop_status(obj.crop_id) == "done":
+    if use_own and obj.crop_id in pool.usable:
         return obj.crop_id
+    why = "is suspect (left out)" if obj.crop_id in pool.suspects else "is not cleaned"
     crop = pool.pick(pool.candidates(obj.label), exclude)
     if crop is not None:
         if use_own:
-            notes.append(f"object {number} ({obj.label}): its own crop is not cleaned; used {crop} (same label)")
+            notes.append(f"object {number} ({obj.label}): its own crop {why}; used {crop} (same label)")
         return crop
     usable = [label for label in pool.labels() if pool.pick(pool.by_label[label], exclude) is not None]
     sub = nearest_label(obj.label, usable, priors)
@@ -196,7 +217,7 @@ def _clamp(value: float, lo: float, hi: float) -> float:
 
 
 def _layout_mode(ref: Frame, bg: BackgroundMeta, objects: list[ReferenceObject]) -> str:
-    if bg.scene == "road" and bg.horizon_row is not None:
+    if trusted_horizon(bg) is not None:
         if ref.horizon is not None and all(o.y1 - ref.horizon >= MIN_BELOW_HORIZON for o in objects):
             return "perspective"
         return "band"
@@ -238,12 +259,14 @@ def recreate_scene(
     scene_id: str | None = None,
     blend: BlendMode = "feather",
     use_own: bool = True,
+    include_suspect: bool = False,
 ) -> tuple[Scene, list[str]]:
     """Build (not render, not save) a scene that lays out the reference photo's objects on the background.
 
     Returns the scene and notes for the user: horizon estimates, the layout mode, every substitution
     (label -> nearest class, and why) and every position that had to be moved into the placement area.
     use_own=False never uses the reference's own crops (a recreation with other objects of each class).
+    Suspect cutouts are left out (a note says how many) unless curated or include_suspect.
     """
     if scene_id is not None and not is_safe_id(scene_id):
         raise InputError(f"scene id {scene_id!r} is not a safe folder name (letters, digits, '.', '_', '-')",
@@ -263,11 +286,13 @@ def recreate_scene(
         raise InputError(f"reference image {reference_image_id} has no annotated objects (no crops)",
                          field="reference_image_id")
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EC7])
-    pool = _FragmentPool(ws, rng)
+    pool = _FragmentPool(ws, rng, include_suspect)
+    if not pool.by_label and pool.suspects:
+        raise InputError(f"every cleaned fragment is suspect ({left_out_note(pool.suspects)})", field="include_suspect")
     if not pool.by_label:
         raise InputError("the workspace has no cleaned fragments (proc.png); run `garbtui clean` or the TUI first")
     priors = load_size_priors(ws.root)
-    notes: list[str] = []
+    notes: list[str] = [left_out_note(pool.suspects)] if pool.suspects else []
     ref = _reference_frame(ws, ref_meta, notes)
     bg = _background_frame(ws, bg_meta)
     mode = _layout_mode(ref, bg_meta, objects)
@@ -280,6 +305,7 @@ def recreate_scene(
     diag = math.hypot(bg.width, bg.height) / math.hypot(ref.width, ref.height)
     placements: list[Placement] = []
     edges_used = 0
+    ground: GroundMap | None = None
     for number, obj in enumerate(objects):
         crop_id = _choose(pool, obj, reference_image_id, use_own, priors, notes, number + 1)  # notes count from 1
         if crop_id is None:
@@ -330,6 +356,19 @@ def recreate_scene(
             notes.append(f"object {number + 1} ({obj.label}): fragment {crop_id} would need scale {scale:.3g}; "
                          f"clamped to {min(max(scale, 1e-3), MAX_SCALE):g}")
             scale = min(max(scale, 1e-3), MAX_SCALE)
+        if ground is None:
+            ground = _ground_map(ws, bg_meta, bg.horizon)
+        moved = _onto_ground(ground, frag, x, y, scale, rotation, bg.horizon if mode != "relative" else None,
+                             mode == "relative")
+        if moved is None:
+            notes.append(f"object {number} ({obj.label}): left out: no ground within reach where it is at least "
+                         f"{MIN_OBJECT_PX:g} px (on {ground.surface_at(x, y - 0.5)} at ({x:.0f}, {y:.0f}))")
+            continue
+        nx, ny, nscale = moved
+        if abs(nx - x) > 0.5 or abs(ny - y) > 0.5:
+            notes.append(f"object {number} ({obj.label}): moved from ({x:.0f}, {y:.0f}) on "
+                         f"{ground.surface_at(x, y - 0.5)} to ({nx:.0f}, {ny:.0f}) on {ground.surface_at(nx, ny - 0.5)}")
+        x, y, scale = nx, ny, nscale
         placements.append(Placement(crop_id=crop_id, x=round(x, 2), y=round(y, 2), scale=round(scale, 5),
                                     rotation=rotation, blend=blend, scale_from=scale_from))
     if edges_used:
@@ -350,6 +389,46 @@ def recreate_scene(
         note=f"recreated from image {reference_image_id} ({mode} layout)",
     )
     return scene, notes
+
+
+def _ground_map(ws: Workspace, meta: BackgroundMeta, horizon: float | None) -> GroundMap:
+    surfaces = background_surfaces(ws, meta)
+    return GroundMap(surfaces.labels, surfaces.garbage_surfaces, horizon, meta.placement)
+
+
+def _onto_ground(ground: GroundMap, frag: Fragment, x: float, y: float, scale: float, rotation: float,
+                 horizon: float | None, whole: bool) -> tuple[float, float, float] | None:
+    """(x, y, scale) of the nearest place where the object lies on ground at >= MIN_OBJECT_PX; None when none.
+
+    Under perspective (a horizon) the size follows the row: scale * (y' - horizon) / (y - horizon).
+    """
+    k = scale / (y - horizon) if horizon is not None and y - horizon > 0 else None
+    rise = lower_edge_rise(frag.rgba[:, :, 3] > 0)
+
+    def fp_at(row: float, s: float) -> tuple[float, float]:
+        sc = k * (row - horizon) if k is not None and horizon is not None else s
+        return sc, footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole, rise).longest
+
+    sc, longest = fp_at(y, scale)
+    if longest < MIN_OBJECT_PX:
+        if k is None or horizon is None:
+            return None
+        y = horizon + (y - horizon) * MIN_OBJECT_PX / max(longest, 1e-6) + 0.5  # nearer rows: larger
+        sc, longest = fp_at(y, scale)
+    reach = 0.15 * math.hypot(ground.width, ground.height)
+    for _ in range(4):
+        fp = footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole, rise)
+        found = ground.nearest_fit(x, y, fp, reach)
+        if found is None:
+            return None
+        nx, ny = found
+        nsc, longest = fp_at(ny, sc)
+        if longest < MIN_OBJECT_PX:
+            return None
+        if ground.fits(nx, ny, footprint(frag.width_px * nsc, frag.height_px * nsc, rotation, whole, rise)):
+            return nx, ny, nsc
+        x, y, sc = nx, ny, nsc
+    return None
 
 
 def _placed_area(pool: _FragmentPool, p: Placement) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
 from garbtui.core.errors import CleanupError, GarbError
 from garbtui.core.workspace.jobs import ProgressFn
-from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.models import CleanupRecipe, CropMeta
 from garbtui.core.workspace.store import UNCHECKED, ExpectedStamp, SaveResult, Workspace
 
 
@@ -24,18 +24,32 @@ class CleanOutcome:
     coverage: float = 0.0  # fraction of the crop kept
     backup: Path | None = None  # the earlier proc.png, when one was replaced
     field: str | None = None  # the parameter that would change the outcome (see GarbError.field), e.g. "force"
+    score: float | None = None  # the cutout's confidence (CropMeta.quality.score)
+    suspect: bool = False  # the confidence is under the suspect threshold
+    reasons: tuple[str, ...] = ()  # why it is suspect
 
 
 def save_result(
-    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: ExpectedStamp = UNCHECKED
+    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: ExpectedStamp = UNCHECKED, curated: bool = False
 ) -> SaveResult:
-    """Save a cutout as proc.png with its recipe; refuse a fully transparent one.
+    """Save a cutout as proc.png with its recipe and its confidence (CropMeta.quality); refuse a fully
+    transparent one.
 
     `expected` is ws.proc_stamp(crop_id) from when the crop was opened: the result then says whether
-    someone else saved proc.png meanwhile (their file is kept as a backup either way).
+    someone else saved proc.png meanwhile (their file is kept as a backup either way). `curated`: a person
+    chose this cutout (a save in the app); it is trusted whatever its score.
     """
     if result.empty:
         raise CleanupError(f"crop {crop_id}: the cutout is fully transparent (no cluster kept); nothing was saved")
+    quality = result.quality
+    if quality is not None:
+        quality = quality.model_copy(update={"curated": curated})
+
+        def set_quality(meta: CropMeta) -> None:
+            meta.quality = quality
+
+        # Written before proc.png, as the recipe is: a save killed in between leaves a pending crop.
+        ws.update_meta(CropMeta, crop_id, set_quality)
     return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
 
 
@@ -71,7 +85,9 @@ def _one(ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool,
             return CleanOutcome(crop_id, False, "already has proc.png (cleaned again only when forced)", field="force")
         result, saved = _clean_and_save(ws, crop_id, use, force)
         note = "another process saved a cutout meanwhile; it is kept as a backup" if saved.conflict else ""
-        return CleanOutcome(crop_id, True, note, result.coverage, saved.backup)
+        q = result.quality
+        return CleanOutcome(crop_id, True, note, result.coverage, saved.backup, score=q.score if q else None,
+                            suspect=bool(q and q.suspect), reasons=tuple(q.reasons) if q else ())
     except GarbError as exc:
         return CleanOutcome(crop_id, False, str(exc), field=exc.field)
     except (OSError, ValueError, MemoryError) as exc:

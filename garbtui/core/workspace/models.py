@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -13,6 +13,7 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from garbtui.core.errors import WorkspaceError
@@ -25,6 +26,9 @@ SCHEMA_VERSION = 1
 SceneKind = Literal["road", "front", "unknown"]
 SCENE_KINDS: tuple[str, ...] = ("road", "front")
 SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground", "unknown")
+# Horizon estimates under this confidence are never used (issue 12: every wrong estimate on the bench
+# photos scored 0.17-0.28, every right one but one >= 0.33); the row is kept as a suggestion.
+TRUSTED_HORIZON_CONFIDENCE = 0.30
 BlendMode = Literal["none", "feather", "poisson"]
 ScaleFrom = Literal["perspective", "source-k", "prior", "front", "relative"]
 BLEND_MODES: tuple[str, ...] = ("none", "feather", "poisson")
@@ -217,8 +221,29 @@ class BackgroundMeta(GarbModel):
     placement: PlacementArea = Field(default_factory=PlacementArea)
     horizon_confidence: float | None = None  # 0..1 when the horizon was estimated from lane lines
     source_sha1: str | None = None  # of the photo as added: re-adding the same photo is recognised
+    # The light, when someone knows it: the direction shadows fall in the image (degrees, 0 = right, 90 = straight
+    # down, the default) and how dark a cast shadow is (0..1; default 0.35). Never estimated: the estimator tried
+    # failed on real litter photos.
+    shadow_direction: float | None = None
+    shadow_strength: float | None = Field(default=None, ge=0.0, le=1.0)
+    # Front photos: pixels per metre on the ground at the image's centre row (default: a phone camera model).
+    ground_scale: float | None = Field(default=None, gt=0.0)
+    # An estimate under TRUSTED_HORIZON_CONFIDENCE is kept here as a suggestion only: horizon_row stays None.
+    horizon_suggested: float | None = None
 
     _id_ok = field_validator("id", "file")(_check_safe)  # file: a plain name inside the background's folder
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untrusted_estimate(cls, data: Any) -> Any:
+        """A meta written before the confidence rule (an estimated row under the threshold in horizon_row)
+        reads with that row as a suggestion: an untrusted horizon is never used for placement or scale."""
+        if isinstance(data, dict) and data.get("horizon_estimated") and data.get("horizon_row") is not None:
+            conf = data.get("horizon_confidence")
+            if isinstance(conf, (int, float)) and not isinstance(conf, bool) and conf < TRUSTED_HORIZON_CONFIDENCE:
+                data = {**data, "horizon_suggested": data.get("horizon_suggested") or data["horizon_row"],
+                        "horizon_row": None}
+        return data
 
 
 class Placement(BaseModel):
@@ -234,7 +259,7 @@ class Placement(BaseModel):
     flip: bool = False
     blend: BlendMode = "feather"
     color_match: bool = True
-    shadow: bool = False
+    shadow: bool | Literal["auto"] = "auto"  # auto: a contact shadow when the fragment lies on the ground
     # How a numeric scale was chosen when a program chose it (recreate): shown instead of "typed".
     # Left out of the file when None, so scenes without it keep their bytes.
     scale_from: ScaleFrom | None = None
