@@ -7,10 +7,13 @@ import os
 import sys
 
 from garbtui.commands.progress import progress_bar
-from garbtui.core.cleanup import auto_recipe, clean_crops
+from garbtui.core.cleanup import CleanOutcome, auto_recipe, clean_crops
+from garbtui.core.errors import Interrupted
+from garbtui.core.text import printable
 from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.store import Workspace
 
+MAX_WORKERS = 32  # threads; more only compete for the same cores and memory
 NAME = "clean"
 HELP = "automatic k-means cutout (proc.png) of pending crops"
 DESCRIPTION = """\
@@ -21,7 +24,10 @@ says where the object is); the mask is cleaned and its edge refined with GrabCut
 The recipe is stored in the crop's meta.json, so `--replay` or the TUI can remake it exactly.
 `--force` redoes crops that already have proc.png; the old one is kept as proc.bak-<time>.png.
 
-exit codes: 0 ok, 1 some crops failed (the others were done), 2 bad arguments, 3 not a workspace.
+Two `garbtui clean` runs on one workspace share the work: a crop one of them is cleaning is left to it.
+Ctrl-C stops once the crops being cleaned are saved (exit 130): run the same command again to resume.
+exit codes: 0 ok, 1 some crops failed (the others were done), 2 bad arguments, 3 not a workspace,
+130 interrupted.
 """
 
 
@@ -73,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise InputError("--workers must be 0 (one per CPU) or more")
     ws = Workspace.open(args.workspace)
-    sweep_temp_files(ws.root / "crops")  # half-written files of a killed earlier run (their writer is gone)
+    sweep_temp_files(ws.root, ("crops",))  # half-written files of a killed earlier run (their writer is gone)
     if args.crop_ids:
         crop_ids = list(dict.fromkeys(args.crop_ids))
     elif args.force:
@@ -84,16 +90,34 @@ def run(args: argparse.Namespace) -> int:
         print("nothing to clean: no pending crops (use --force to redo done ones)")
         return 0
     workers = args.workers or min(os.cpu_count() or 1, 8)
-    with progress_bar("cleaning") as progress:
-        outcomes = clean_crops(
-            ws, crop_ids, recipe, force=args.force, replay=args.replay, workers=workers, progress=progress
-        )
+    if workers > MAX_WORKERS:
+        print(f"garbtui: note: --workers {workers} is more threads than cleaning can use; using {MAX_WORKERS}",
+              file=sys.stderr)
+        workers = MAX_WORKERS
+    pending_only = not args.crop_ids and not args.force
+    try:
+        with progress_bar("cleaning") as progress:
+            outcomes = clean_crops(ws, crop_ids, recipe, force=args.force, replay=args.replay, workers=workers,
+                                   progress=progress, pending_only=pending_only)
+    except Interrupted as stopped:
+        partial = stopped.partial if isinstance(stopped.partial, list) else []
+        _report(partial, len(crop_ids))
+        print(f"garbtui: interrupted: every cutout saved is kept; run the same command again to resume "
+              f"({len(crop_ids) - len(partial)} crop(s) not done)", file=sys.stderr)
+        return 130
+    return _report(outcomes, len(crop_ids))
+
+
+def _report(outcomes: list[CleanOutcome], listed: int) -> int:
+    """One line per failure or note (ids and reasons escaped), then the summary; the exit code."""
     failed = [o for o in outcomes if not o.ok]
-    done = len(outcomes) - len(failed)
+    by_other = [o for o in outcomes if o.ok and o.by_other]
+    done = len(outcomes) - len(failed) - len(by_other)
     replaced = sum(1 for o in outcomes if o.backup is not None)
     for o in outcomes:
-        if o.message:  # failures, and notes on crops that were saved (e.g. over another's new cutout)
-            print(f"garbtui: crop {o.crop_id}: {o.message}", file=sys.stderr)
+        if o.message and not o.by_other:  # failures, and notes on crops that were saved (e.g. over another's)
+            print(f"garbtui: crop {printable(o.crop_id)}: {printable(o.message)}", file=sys.stderr)
     note = f", {replaced} earlier proc.png kept as backup" if replaced else ""
-    print(f"cleaned {done} of {len(outcomes)} crop(s){note}" + (f"; {len(failed)} failed" if failed else ""))
+    other = f"; {len(by_other)} left to another process cleaning this workspace" if by_other else ""
+    print(f"cleaned {done} of {listed} crop(s){note}{other}" + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0

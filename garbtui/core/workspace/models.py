@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from garbtui.core.errors import WorkspaceError
+from garbtui.core.text import label_problem
 from garbtui.core.workspace.atomic import atomic_write_text
 from garbtui.core.workspace.ids import is_safe_id
 from garbtui.core.workspace.jsonfile import read_json
@@ -146,6 +147,15 @@ class CropMeta(GarbModel):
     cleanup: CleanupRecipe | None = None
 
     _id_ok = field_validator("id", "image_id")(_check_safe)
+
+    @field_validator("label")
+    @classmethod
+    def _printable_label(cls, value: str) -> str:
+        # A label becomes a line of classes.txt and a YOLO id, and is drawn in the TUI: no newline, no ESC.
+        problem = label_problem(value)
+        if problem:
+            raise ValueError(f"the label {problem}")
+        return value
 
 
 class ImageMeta(GarbModel):

@@ -7,6 +7,7 @@ split up, those rules would be spread over several files that must agree.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 from garbtui.core.errors import CleanupError, GarbError, WorkspaceError, WriteError
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.workspace.ids import check_id, is_safe_id
+from garbtui.core.workspace.jsonfile import read_regular
 from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 
 CropStatus = Literal["pending", "done", "broken"]
@@ -344,7 +346,7 @@ class Workspace:
             found = FileStamp.of(path)
             if expected is UNCHECKED:
                 conflict = False
-                differs = found is not None and path.read_bytes() != _scene_bytes(scene)
+                differs = found is not None and read_regular(path, WorkspaceError, "scene file") != _scene_bytes(scene)
             else:
                 conflict = differs = found != expected
             if found is not None and differs:
@@ -435,20 +437,41 @@ class Workspace:
 
         Not re-entrant: a holder that needs a nested lock on the same item uses another `name`.
         """
-        directory = self._child(sub, item_id)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            # 0o666 less the umask, so colleagues in the group can take the lock too; never follow a
-            # symlink planted in place of the lock file (it would create a file wherever it points).
-            fd = os.open(directory / name, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o666)
-        except OSError as exc:
-            raise WriteError(f"cannot lock: {exc.strerror or exc}", where=str(directory / name)) from None
+        fd = self._lock_fd(item_id, sub, name)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    @contextmanager
+    def try_lock(self, item_id: str, sub: str = "crops", name: str = ".lock") -> Iterator[bool]:
+        """Like lock, without waiting: yields True when this process holds the lock, False when another does."""
+        fd = self._lock_fd(item_id, sub, name)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _lock_fd(self, item_id: str, sub: str, name: str) -> int:
+        directory = self._child(sub, item_id)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            # 0o666 less the umask, so colleagues in the group can take the lock too; never follow a
+            # symlink planted in place of the lock file (it would create a file wherever it points).
+            return os.open(directory / name, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            reason = "it is a symbolic link (refused)" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+            raise WriteError(f"cannot lock: {reason}", where=str(directory / name)) from None
 
 
 def _scene_bytes(scene: Scene) -> bytes:
