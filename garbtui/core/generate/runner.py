@@ -190,7 +190,7 @@ def generate_dataset(
                              where=str(out_dir), field="out_dir")
         _check_manifest(out_dir, manifest)
         out_dir.mkdir(parents=True, exist_ok=True)
-        sweep_temp_files(out_dir)
+        sweep_temp_files(out_dir, ("images", "labels", "recipes"))  # a dataset's own folders only
         manifest.save(out_dir / MANIFEST)
 
         recipes = list(plan_recipes(catalog, settings, count))
