@@ -7,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from garbtui.core.errors import InputError
+from garbtui.core.errors import GarbError, InputError, WriteError
 from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
+from garbtui.core.text import printable
 from garbtui.core.workspace.store import Workspace
 
 NAME = "background"
@@ -26,7 +27,8 @@ estimated from the vanishing point of the lane and kerb lines, and marked as est
 confidence; check it, and type the right row with `background horizon` when it is off. The default
 placement area of a road photo is the band from just below the horizon to the bottom edge.
 Camera height (metres, default 1.5) turns size priors into perspective constants.
-exit codes: 0 ok, 1 some road photo has no horizon (added anyway), 2 bad input, 3 workspace problem.
+exit codes: 0 ok, 1 some road photo has no horizon (added anyway) or some photo was skipped (listed, the
+others added), 2 bad input (nothing added), 3 workspace problem.
 """
 
 
@@ -82,20 +84,30 @@ def _add(args: argparse.Namespace) -> int:
         raise InputError("--id names one background; give one PATH with it")
     if args.horizon is not None and args.scene != "road":
         raise InputError("--horizon is for road photos (front scenes scale relative to the image)")
-    for path in args.paths:
-        if not Path(path).is_file():
-            raise InputError("photo not found", where=str(path))
     ws = Workspace.create(args.workspace)
-    missing = 0
+    missing = skipped = worst = 0
     for path in args.paths:
-        added = add_background_ex(ws, path, args.scene, args.horizon, args.camera_height, args.bg_id)
+        # One unusable photo (missing, not an image, too thin...) is one line; the others are still added.
+        try:
+            if not Path(path).exists():
+                raise InputError("photo not found", where=str(path))
+            added = add_background_ex(ws, path, args.scene, args.horizon, args.camera_height, args.bg_id)
+        except WriteError:
+            raise  # the workspace cannot be written: the other photos would fail the same way
+        except GarbError as exc:
+            skipped += 1
+            worst = max(worst, exc.exit_code)
+            print(f"skipped  {printable(exc.where or path)}: {printable(exc.message)}", file=sys.stderr)
+            continue
         meta = added.meta
         print(("added    " if added.created else "updated  ") + _line(meta))
         if meta.scene == "road" and meta.horizon_row is None:
             missing += 1
             print(f"garbtui: warning: {meta.id}: no horizon found (the lane lines did not agree); set it with "
-                  f"`garbtui background horizon {meta.id} ROW -w {args.workspace}`", file=sys.stderr)
+                  f"`garbtui background horizon {meta.id} ROW -w {printable(args.workspace)}`", file=sys.stderr)
         elif meta.horizon_estimated and (meta.horizon_confidence or 0.0) < LOW_CONFIDENCE:
             print(f"garbtui: warning: {meta.id}: the horizon estimate has low confidence; check row "
                   f"{meta.horizon_row:g}", file=sys.stderr)
-    return 1 if missing else 0
+    if skipped == len(args.paths):
+        return worst  # nothing added: the code of what went wrong (2 bad input, 3 workspace problem)
+    return 1 if missing or skipped else 0

@@ -24,6 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import ValidationError
 
 from garbtui.core.errors import GarbError, InputError, Interrupted
 from garbtui.core.extract.coco import parse_coco
@@ -36,7 +37,7 @@ from garbtui.core.workspace.ids import file_sha1, short_hash, slugify
 from garbtui.core.workspace.imageio import ImageInfo, probe_image, read_bgr
 from garbtui.core.workspace.jobs import ProgressFn, default_workers, run_items
 from garbtui.core.workspace.jsonfile import export_max_bytes, parse_json, read_regular
-from garbtui.core.workspace.models import BBox, CropMeta, ImageMeta, Region, SceneKind
+from garbtui.core.workspace.models import MAX_COORD, BBox, CropMeta, ImageMeta, Region, SceneKind
 from garbtui.core.workspace.regions import bounds, clamp_bbox, region_from_box
 from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
 from garbtui.core.workspace.store import Workspace
@@ -208,6 +209,9 @@ def _reason(exc: BaseException) -> str:
     """One line for an unexpected per-item error (an OSError's own text, without its errno prefix)."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, ValidationError):  # a value the workspace model refuses: its first complaint
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc']) or 'value'}: {first['msg']}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -411,7 +415,8 @@ def _to_pixels(reg: SourceRegion, info: ImageInfo) -> _Object | None:
     sx, sy = _scale(reg, info)
     # Huge but finite numbers in an export overflow to infinity once scaled: refuse them here, clearly.
     numbers = list(reg.box or ()) + [v for part in reg.parts or [] for p in part for v in p]
-    if not all(math.isfinite(v * s) for v, s in zip(numbers, [sx, sy] * len(numbers), strict=False)):
+    if not all(math.isfinite(v * s) and abs(v * s) <= MAX_COORD for v, s in zip(numbers, [sx, sy] * len(numbers),
+                                                                                 strict=False)):
         raise InputError("coordinates too large to be in the image")
     if reg.kind == "box" and reg.box is not None:
         x, y, w, h = reg.box
