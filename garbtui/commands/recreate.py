@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.models import BLEND_MODES
 from garbtui.core.workspace.store import Workspace
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"saved {folder / 'scene.json'}: {len(scene.placements)} placement(s)")
         return 0
+    sweep_temp_files(ws.scene_dir(scene.id), ("labels",))  # what an interrupted render of this scene left
     result = save_and_render(ws, scene)
     for warning in result.warnings:
         print(f"garbtui: warning: {warning}", file=sys.stderr)

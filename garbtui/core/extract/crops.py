@@ -343,8 +343,9 @@ def _drop_duplicates(
     overlapping SAME_OBJECT_IOU or more), in this run or an earlier one; a note names the crop kept."""
     if not todo:
         return todo
-    others: list[tuple[str, str, BBox, _SourceKey]] = [
-        (crop_id, obj.label, obj.region.bbox, _source_key(item)) for item, obj, crop_id in done]
+    # (crop id, label, box, source key, the item in this run: None for a crop already in the workspace)
+    others: list[tuple[str, str, BBox, _SourceKey, SourceItem | None]] = [
+        (crop_id, obj.label, obj.region.bbox, _source_key(item), item) for item, obj, crop_id in done]
     planned = {p[2] for p in todo} | {p[2] for p in done}
     slugs = {slugify(obj.label, 24) for _, obj, _ in todo}
     prefix = f"{image_id}-"
@@ -359,14 +360,14 @@ def _drop_duplicates(
         except GarbError:
             continue
         others.append((crop_id, meta.label, meta.region.bbox,
-                       (meta.source_kind, meta.task_id, meta.annotation_id, meta.from_prediction)))
+                       (meta.source_kind, meta.task_id, meta.annotation_id, meta.from_prediction), None))
     kept = []
     # Within one run an outline (polygon, brush) is kept rather than a box of the same object.
     for item, obj, crop_id in sorted(todo, key=lambda plan: plan[1].region.kind == "box"):
         key = _source_key(item)
         match = None
-        for other_id, label, box, other_key in others:
-            if label == obj.label and _may_merge(key, other_key, options):
+        for other_id, label, box, other_key, other_item in others:
+            if label == obj.label and _may_merge(item, key, other_item, other_key, options):
                 iou = _iou(box, obj.region.bbox)
                 if iou >= SAME_OBJECT_IOU:
                     match = (other_id, iou)
@@ -376,7 +377,7 @@ def _drop_duplicates(
                                                 f"{match[1]:.2f}, from another task or project); not cut again"))
             continue
         kept.append((item, obj, crop_id))
-        others.append((crop_id, obj.label, obj.region.bbox, key))
+        others.append((crop_id, obj.label, obj.region.bbox, key, item))
     return kept
 
 
@@ -388,18 +389,23 @@ def _source_key(item: SourceItem) -> _SourceKey:
     return item.source_kind, _stored(item.task_id), _stored(item.annotation_id), item.from_prediction
 
 
+def _may_merge(item: SourceItem, key: _SourceKey, other: SourceItem | None, other_key: _SourceKey,
+               options: ExtractOptions) -> bool:
+    """Objects of one annotation are never merged (the annotator drew both); with every annotation asked
+    for, neither are two annotators' objects on the same task. A crop from an earlier run is compared by
+    what its meta records: task and annotation ids repeat across projects (task 1 of each), so only the
+    second rule applies to it."""
+    if other is item:
+        return False
+    if other is not None and key == other_key:
+        return False
+    return not (options.annotations == "all" and key[:2] == other_key[:2])
+
+
 def _stored(value: str | None) -> str | None:
     """An export's own text (a path, a task id) as a workspace file keeps it: control characters and lone
     surrogates escaped, so it can be written as UTF-8 and printed safely."""
     return None if value is None else printable(value)
-
-
-def _may_merge(a: _SourceKey, b: _SourceKey, options: ExtractOptions) -> bool:
-    """Objects of one annotation are never merged (the annotator drew both); with every annotation
-    asked for, neither are two annotators' objects on the same task."""
-    if a == b:
-        return False
-    return not (options.annotations == "all" and a[:2] == b[:2])
 
 
 def _scale(reg: SourceRegion, info: ImageInfo) -> tuple[float, float]:

@@ -25,7 +25,7 @@ from garbtui.core.generate.recipe import ImageRecord, Recipe, RunManifest, RunSe
 from garbtui.core.generate.render import RECIPES_DIR, ImageOutputs, RenderCache, image_outputs
 from garbtui.core.generate.sampler import build_catalog, plan_recipes
 from garbtui.core.generate.writer import OutputWriter
-from garbtui.core.workspace.atomic import sweep_temp_files
+from garbtui.core.workspace.atomic import ensure_dir, sweep_temp_files
 from garbtui.core.workspace.jobs import ProgressFn, no_progress
 from garbtui.core.workspace.jobs import default_workers as default_workers  # the CLI's --workers default reads it here
 from garbtui.core.workspace.store import Workspace
@@ -189,7 +189,7 @@ def generate_dataset(
             raise InputError("exists, is not empty and holds no garbtui run; choose an empty or new folder",
                              where=str(out_dir), field="out_dir")
         _check_manifest(out_dir, manifest)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(out_dir)
         sweep_temp_files(out_dir, ("images", "labels", "recipes"))  # a dataset's own folders only
         manifest.save(out_dir / MANIFEST)
 

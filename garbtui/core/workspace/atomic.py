@@ -55,6 +55,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 TEMP_TAG = "garbtui-"
 
 
+def ensure_dir(path: Path) -> None:
+    """Make a folder and its parents; a read-only, vanished or file-blocked parent is WriteError (`cannot write`)."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(Path(path), exc) from None
+
+
 def current_umask() -> int:
     """The process umask, read without changing it (Linux: /proc/self/status; elsewhere set and restore)."""
     try:
