@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from garbtui import __version__
@@ -77,7 +80,46 @@ def _command_module(name: str):  # noqa: ANN202 - a module object
         raise
 
 
+class _Interrupts:
+    """SIGINT while a command runs: the first press raises KeyboardInterrupt (the command keeps what it
+    finished and exits 130); a second, while that is under way, exits 130 at once. Every file garbtui
+    writes is renamed into place whole, so what is on disk stays consistent (a half-written temporary
+    file is swept by the next run)."""
+
+    presses = 0
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.presses += 1
+        if cls.presses > 1:
+            os.write(2, b"\ngarbtui: interrupted again: stopped at once (files already written are whole)\n")
+            os._exit(EXIT_INTERRUPTED)
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Called as the program (argv None), Ctrl-C is handled from the start (a press while
+    the command modules load is `interrupted`, not a traceback) to the end (a press while the process
+    exits only ends it sooner); called with argv (tests, scripts) the caller's handler is restored."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        _Interrupts.presses = 0
+        previous = signal.signal(signal.SIGINT, _Interrupts.handler)
+    code = EXIT_INTERRUPTED
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        print("garbtui: interrupted", file=sys.stderr)
+    finally:
+        if previous is not None:
+            if argv is not None:
+                signal.signal(signal.SIGINT, previous)
+            else:
+                signal.signal(signal.SIGINT, lambda signum, frame: os._exit(code))
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
