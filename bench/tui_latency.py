@@ -7,6 +7,17 @@ driver. Baselines measured in the same run:
   - a bare Textual app (one Static) for start-up to first paint.
 
     /work/venv/bin/python bench/tui_latency.py [--crops 5000] [--moves 30]
+
+Per image protocol, through a pseudo-terminal (`--pty`): the real app (`python -m garbtui open`) runs on a
+pty of 200x60 cells (10x20 px), and a scripted terminal answers its probe as kitty 0.41.1 / xterm -ti
+vt340 do (tests/tui/test_terminal_pty.py). The clock runs from the key's bytes written to the pty to
+the last byte of the new picture read back (Sixel: its string terminator; Kitty: the placeholders after
+the transmission; half-cells: the last cell row), so it counts everything the app does and writes; what
+a real terminal then spends parsing and drawing is measured under Xvfb (see NOTES / README). Baseline in
+the same run: textual-image's own widget for the same protocol in a minimal Textual app on the same pty,
+handed each 512x512 crop on a key press (what garbtui did before).
+
+    /work/venv/bin/python bench/tui_latency.py --pty [--moves 15]
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -27,6 +39,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+ORIGINAL_ENV = dict(os.environ)  # the real-terminal proxy runs the app with these, not the in-process settings
 os.environ.setdefault("GARBTUI_IMAGE_PROTOCOL", "halfcell")
 # A true-colour terminal (what `garbtui doctor` recommends); with 256 colours Rich spends most of each
 # repaint matching every cell's colour to the palette, for any app.
@@ -263,12 +276,278 @@ def ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:6.1f} ms   p90 {sorted(values)[int(len(values) * 0.9)] * 1000:6.1f} ms"
 
 
+# -- per protocol, through a pty -------------------------------------------------------------------
+BASELINE_APP = r"""
+import sys, time
+from pathlib import Path
+from textual_image import _terminal
+_terminal.probe_terminal._result = _terminal.TerminalCapabilities(_terminal.CellSize(10, 20), sixel=True, tgp=True)
+from PIL import Image
+from textual.app import App
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Static
+from textual_image.widget import HalfcellImage, SixelImage, TGPImage
+kind = {"kitty": TGPImage, "sixel": SixelImage, "halfcell": HalfcellImage}[sys.argv[1]]
+paths = sorted(Path(sys.argv[2]).glob("*/raw.png"))
+class Baseline(App):
+    BINDINGS = [Binding("j", "next"), Binding("q", "quit")]
+    CSS = "#list { width: 3fr; } #img { width: 2fr; height: 1fr; }"
+    i = 0
+    def compose(self):
+        with Horizontal():
+            yield Static("crops", id="list")
+            yield kind(Image.open(paths[0]), id="img")
+    def action_next(self):
+        self.i += 1
+        self.query_one("#img").image = Image.open(paths[self.i % len(paths)])
+Baseline().run()
+"""
+
+
+def _picture_end(protocol: str, data: bytes) -> int | None:
+    """Offset just past the last byte of the last picture in `data` (None: no picture)."""
+    import re as _re
+
+    if protocol == "sixel":
+        starts = [m.start() for m in _re.finditer(rb"\x1bP[0-9;]*q", data)]
+        if not starts:
+            return None
+        end = data.find(b"\x1b\\", starts[-1])
+        return None if end < 0 else end + 2
+    if protocol == "kitty":
+        ends = [data.rfind(b"\x1b_G"), data.rfind("\U0010eeee".encode())]
+        last = max(ends)
+        return None if last < 0 else last + 4
+    last = data.rfind("▀".encode())
+    return None if last < 0 else last + 3
+
+
+def _count_pictures(protocol: str, data: bytes) -> int:
+    import re as _re
+
+    if protocol == "sixel":
+        return len(_re.findall(rb"\x1bP[0-9;]*q", data))
+    if protocol == "kitty":
+        return data.count(b"U=1")  # one virtual placement per picture (garbtui and textual-image alike)
+    return 1 if "▀".encode() in data else 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far: the work done, whatever the load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def pty_moves(term, protocol: str, moves: int, key: bytes = b"j") -> tuple[list[float], list[int], list[int]]:  # noqa: ANN001
+    """Keypress-to-final-picture seconds, bytes written and pictures drawn, per move (and CPU seconds
+    of the app per move in term.cpu: includes preparing the neighbours' pictures ahead)."""
+    times, sizes, counts = [], [], []
+    term.cpu = []
+    term.settle(1.0)
+    for _ in range(moves):
+        cpu0 = cpu_seconds(term.proc.pid)
+        with term._lock:
+            start = len(term.out)
+            first_chunk = len(term.chunks)
+        t0 = time.monotonic()
+        term.write(key)
+        term.settle(0.35, timeout=20)
+        with term._lock:
+            data = bytes(term.out[start:])
+            chunks = list(term.chunks[first_chunk:])
+        end = _picture_end(protocol, data)
+        if end is None:
+            continue
+        pos = 0
+        for when, chunk in chunks:
+            pos += len(chunk)
+            if pos >= end:
+                times.append(when - t0)
+                break
+        sizes.append(len(data))
+        counts.append(_count_pictures(protocol, data))
+        term.cpu.append(cpu_seconds(term.proc.pid) - cpu0)
+    return times, sizes, counts
+
+
+def bench_pty(ws_root: Path, moves: int) -> dict[str, dict[str, float]]:
+    sys.path.insert(0, str(REPO))
+    from tests.tui.test_terminal_pty import KITTY_NEW, XTERM_SIXEL, FakeTerminal
+
+    config = tempfile.mkdtemp(prefix="garbtui-bench-config-")
+    profiles = {"kitty": KITTY_NEW, "sixel": XTERM_SIXEL, "halfcell": KITTY_NEW}
+    results: dict[str, dict[str, float]] = {}
+    for protocol, profile in profiles.items():
+        env = {"GARBTUI_CONFIG_DIR": config, "COLORTERM": "truecolor"}
+        if protocol == "halfcell":
+            env["GARBTUI_IMAGE_PROTOCOL"] = "halfcell"
+        runs = {}
+        for name, args in (("garbtui", ["open", str(ws_root)]), ("baseline", None)):
+            if args is None:
+                script = Path(config) / "baseline_app.py"
+                script.write_text(BASELINE_APP)
+                term = FakeTerminal([], profile, env=env,
+                                    argv=[sys.executable, str(script), protocol, str(ws_root / "crops")])
+            else:
+                term = FakeTerminal(args, profile, env=env)
+            try:
+                term.wait_for(lambda t=term: len(t.output()) > 2000, timeout=60)
+                times, sizes, counts = pty_moves(term, protocol, moves)
+            finally:
+                term.write(b"q")
+                time.sleep(0.3)
+                term.close()
+            runs[name] = {"median_ms": statistics.median(times) * 1000 if times else float("nan"),
+                          "p90_ms": sorted(times)[int(len(times) * 0.9)] * 1000 if times else float("nan"),
+                          "bytes": statistics.median(sizes) if sizes else 0,
+                          "cpu_ms": statistics.median(term.cpu) * 1000 if term.cpu else float("nan"),
+                          "pictures_per_move": statistics.median(counts) if counts else 0}
+        runs["ratio"] = runs["garbtui"]["median_ms"] / runs["baseline"]["median_ms"]
+        results[protocol] = runs
+    return results
+
+
+def print_pty(results: dict[str, dict[str, float]]) -> None:
+    print("keypress -> final picture through a pty, 200x60 cells of 10x20 px, queue screen, 512x512 crops")
+    for protocol, runs in results.items():
+        g, b = runs["garbtui"], runs["baseline"]
+        print(f"  {protocol:8s} garbtui   median {g['median_ms']:6.1f} ms  p90 {g['p90_ms']:6.1f} ms  "
+              f"CPU {g['cpu_ms']:5.0f} ms/move  {g['bytes'] / 1000:5.0f} kB/move  {g['pictures_per_move']:.0f} picture/move")
+        print(f"  {'':8s} textual-image median {b['median_ms']:6.1f} ms  p90 {b['p90_ms']:6.1f} ms  "
+              f"CPU {b['cpu_ms']:5.0f} ms/move  {b['bytes'] / 1000:5.0f} kB/move  {b['pictures_per_move']:.0f} picture/move"
+              f"   garbtui/textual-image {runs['ratio']:.2f}x")
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
+# -- in a real terminal (Xvfb): a timing proxy between the terminal and the app ----------------------
+SENTINEL = b"\x1b[5n"  # device status report: every terminal answers CSI 0 n, in order, after what came before
+SENTINEL_REPLY = b"\x1b[0n"
+
+
+def proxy(log_path: Path, moves: int, gap: float, argv: list[str]) -> int:
+    """Run `argv` on a pty inside this terminal; forward both ways; press `j` `moves` times; after each
+    chunk of output with picture bytes, ask the terminal for a status report: its answer comes once the
+    terminal has processed that chunk. Log (key time, picture chunks, terminal done times) as JSON."""
+    import fcntl
+    import pty
+    import select
+    import termios
+    import tty
+
+    fd_term = sys.stdin.fileno()
+    size = fcntl.ioctl(fd_term, termios.TIOCGWINSZ, b"\0" * 8)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, size)
+    saved = termios.tcgetattr(fd_term)
+    tty.setraw(fd_term)
+
+    def child() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    import subprocess
+
+    proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, preexec_fn=child,
+                            env=ORIGINAL_ENV)
+    os.close(follower)
+    events: list[dict] = []
+    pending_sentinels: list[float] = []
+    key_times: list[float] = []
+    inbuf = b""
+    in_string = False  # inside a DCS/APC/OSC (Sixel, Kitty graphics): no sentinel may go in there
+    want_sentinel = False
+    started = time.monotonic()
+    next_key = started + 12.0  # start-up, probe, first pictures
+    try:
+        while proc.poll() is None:
+            now = time.monotonic()
+            if len(key_times) < moves and now >= next_key:
+                os.write(leader, b"j")
+                key_times.append(now)
+                next_key = now + gap
+            elif len(key_times) >= moves and now >= next_key + 1.5:
+                os.write(leader, b"q")
+                next_key = float("inf")
+            ready, _, _ = select.select([leader, fd_term], [], [], 0.01)
+            if leader in ready:
+                try:
+                    data = os.read(leader, 1 << 16)
+                except OSError:
+                    break
+                if not data:
+                    break
+                os.write(sys.stdout.fileno(), data)
+                picture = (b"\x1bP" in data and b"q" in data) or b"\x1b_G" in data or "\U0010eeee".encode() in data \
+                    or "▀".encode() in data
+                t = time.monotonic()
+                for m in re.finditer(rb"\x1b([P_\]^X\\])|\x07", data):
+                    in_string = m.group(1) not in (b"\\", None)  # ST or BEL ends a string
+                last_esc = data.rfind(b"\x1b")
+                open_csi = last_esc >= 0 and re.fullmatch(rb"\x1b\[[\x30-\x3f]*[\x20-\x2f]*", data[last_esc:]) is not None
+                want_sentinel = want_sentinel or picture
+                if want_sentinel and not in_string and not open_csi and not data.endswith(b"\x1b"):
+                    os.write(sys.stdout.fileno(), SENTINEL)
+                    pending_sentinels.append(t)
+                    want_sentinel = False
+                events.append({"t": t - started, "bytes": len(data), "picture": picture})
+            if fd_term in ready:
+                data = os.read(fd_term, 4096)
+                inbuf += data
+                while SENTINEL_REPLY in inbuf:
+                    k = inbuf.index(SENTINEL_REPLY)
+                    before, inbuf = inbuf[:k], inbuf[k + len(SENTINEL_REPLY):]
+                    if before:
+                        os.write(leader, before)
+                    sent = pending_sentinels.pop(0) if pending_sentinels else None
+                    events.append({"t": time.monotonic() - started, "done": True,
+                                   "sent": None if sent is None else sent - started})
+                if inbuf and not inbuf.endswith(b"\x1b") and b"\x1b[" not in inbuf[-6:]:
+                    os.write(leader, inbuf)
+                    inbuf = b""
+    finally:
+        termios.tcsetattr(fd_term, termios.TCSANOW, saved)
+        if proc.poll() is None:
+            proc.kill()
+        log_path.write_text(json.dumps({"keys": [k - started for k in key_times], "events": events}))
+    return 0
+
+
+def real_latency(log: dict) -> list[float]:
+    """Per key: seconds until the terminal had processed the last picture chunk before the next key."""
+    keys = log["keys"]
+    out = []
+    for i, k in enumerate(keys):
+        end = keys[i + 1] if i + 1 < len(keys) else float("inf")
+        done = [e["t"] for e in log["events"] if e.get("done") and e.get("sent") is not None and k <= e["sent"] < end]
+        if done:
+            out.append(max(done) - k)
+    return out
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--proxy":
+        # --proxy LOG MOVES GAP -- argv...
+        log, moves, gap = Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        return proxy(log, moves, gap, sys.argv[sys.argv.index("--") + 1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--crops", type=int, default=5000)
     parser.add_argument("--moves", type=int, default=30)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--pty", action="store_true", help="per image protocol, through a pseudo-terminal")
     args = parser.parse_args()
+    if args.pty:
+        with tempfile.TemporaryDirectory(prefix="garbtui-bench-") as tmp:
+            ws = make_workspace(Path(tmp) / "pty512", args.moves + 2, 512)
+            results = bench_pty(ws.root, args.moves)
+        if args.json:
+            print(json.dumps(results, indent=2))
+        else:
+            print_pty(results)
+        return 0
     with tempfile.TemporaryDirectory(prefix="garbtui-bench-") as tmp:
         big = make_workspace(Path(tmp) / "big512", args.moves * 2 + 2, 512)
         t = time.perf_counter()

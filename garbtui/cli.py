@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
 
 from garbtui import __version__
+from garbtui.commands import background, clean, demo, doctor, extract, generate, recreate, render, status
+from garbtui.commands import open as open_command  # `open` would hide the builtin
 from garbtui.core.errors import GarbError
 
 # Exit codes: 0 ok; 1 finished but some items failed; 2 bad input or usage; 3 workspace problem;
@@ -21,18 +24,11 @@ EXIT_INPUT = 2
 EXIT_WORKSPACE = 3
 EXIT_INTERRUPTED = 130
 
-# One module per command in garbtui/commands/, each with NAME, HELP, add_arguments(parser), run(args).
-COMMANDS = (
-    "extract",
-    "status",
-    "clean",
-    "open",
-    "demo",
-    "doctor",
-    "background",
-    "render",
-    "recreate",
-    "generate",
+# One module per command in garbtui/commands/, each with NAME, HELP, add_arguments(parser), run(args),
+# and optionally DESCRIPTION and FIELD_FLAGS (core parameter name -> this command's flag, where the
+# flag is not simply `--` + the name with `-` for `_`).
+COMMANDS: tuple[ModuleType, ...] = (
+    extract, status, clean, open_command, demo, doctor, background, render, recreate, generate,
 )
 
 DESCRIPTION = """\
@@ -50,16 +46,49 @@ exit codes: 0 ok, 1 some items failed (the rest was done), 2 bad input, 3 worksp
 """
 
 
+@dataclass(frozen=True)
+class FlagNames:
+    """How one command names core's parameters on its command line (errors name `field`s in core terms)."""
+
+    explicit: Mapping[str, str] = field(default_factory=dict)  # the module's FIELD_FLAGS
+    options: Collection[str] = frozenset()  # every flag the command (and its sub-commands) accepts
+
+    def flag_for(self, name: str) -> str | None:
+        """The flag that sets core's parameter `name`: FIELD_FLAGS first, else `--name-with-dashes` when the
+        command has it; None when no flag of this command sets it (a value read from a file, say)."""
+        if name in self.explicit:
+            return self.explicit[name]
+        flag = "--" + name.replace("_", "-")
+        return flag if flag in self.options else None
+
+
+def error_text(exc: GarbError, flags: FlagNames) -> str:
+    """The error as the user of this command reads it: the flag it concerns first, when it has one."""
+    name = getattr(exc, "field", None)  # core errors name the parameter they concern (GarbError.field)
+    flag = flags.flag_for(name) if isinstance(name, str) and name else None
+    return f"{flag}: {exc}" if flag else str(exc)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every flag (-k, --count) of `parser` and of its sub-commands."""
+    found: set[str] = set()
+    # argparse lists a parser's arguments only in the private `_actions` (unchanged since Python 2.7).
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action.choices, dict):  # sub-commands, e.g. `background add`
+            for sub in action.choices.values():
+                if isinstance(sub, argparse.ArgumentParser):
+                    found |= _option_strings(sub)
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="garbtui", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"garbtui {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = _command_module(name)
-        if module is None:
-            continue
+    for module in COMMANDS:
         cmd = sub.add_parser(
             module.NAME,
             help=module.HELP,
@@ -67,17 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(cmd)
-        cmd.set_defaults(_run=module.run)
+        flags = FlagNames(getattr(module, "FIELD_FLAGS", {}), frozenset(_option_strings(cmd)))
+        cmd.set_defaults(_run=module.run, _flags=flags)
     return parser
-
-
-def _command_module(name: str):  # noqa: ANN202 - a module object
-    try:
-        return importlib.import_module(f"garbtui.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"garbtui.commands.{name}":
-            return None
-        raise
 
 
 class _Interrupts:
@@ -99,8 +120,8 @@ class _Interrupts:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Called as the program (argv None), Ctrl-C is handled from the start (a press while
-    the command modules load is `interrupted`, not a traceback) to the end (a press while the process
-    exits only ends it sooner); called with argv (tests, scripts) the caller's handler is restored."""
+    arguments are read is `interrupted`, not a traceback) to the end (a press while the process exits
+    only ends it sooner); called with argv (tests, scripts) the caller's handler is restored."""
     previous = None
     if threading.current_thread() is threading.main_thread():
         _Interrupts.presses = 0
@@ -128,7 +149,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args._run(args) or 0)
     except GarbError as exc:
-        print(f"garbtui: error: {exc}", file=sys.stderr)
+        print(f"garbtui: error: {error_text(exc, args._flags)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("garbtui: interrupted", file=sys.stderr)

@@ -10,10 +10,13 @@ from pathlib import Path
 from garbtui.core.errors import GarbError, InputError, WriteError
 from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
 from garbtui.core.text import printable
+from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import Workspace
 
 NAME = "background"
 HELP = "add clean background photos (road or front), list them, or set a horizon row"
+# Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
+FIELD_FLAGS = {"bg_id": "--id"}
 DESCRIPTION = """\
 Backgrounds are the clean photos fragments are pasted onto, stored as backgrounds/<id>/image.jpg|png
 with a meta.json (scene kind, horizon row, camera height, where garbage may lie).
@@ -50,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hz.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
 
 
-def _line(meta) -> str:  # noqa: ANN001 - BackgroundMeta
+def _line(meta: BackgroundMeta) -> str:
     return (f"{meta.id}  {meta.scene}  {meta.width}x{meta.height}  horizon {horizon_summary(meta)}  "
             f"camera {meta.camera_height_m:g} m")
 

@@ -11,11 +11,14 @@ from garbtui.core.cleanup import CleanOutcome, auto_recipe, clean_crops
 from garbtui.core.errors import Interrupted
 from garbtui.core.text import printable
 from garbtui.core.workspace.atomic import sweep_temp_files
+from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
 
 MAX_WORKERS = 32  # threads; more only compete for the same cores and memory
 NAME = "clean"
 HELP = "automatic k-means cutout (proc.png) of pending crops"
+# Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
+FIELD_FLAGS = {"k": "-k", "refine": "--no-refine"}
 DESCRIPTION = """\
 Make proc.png, an RGBA cutout, for every pending crop (no proc.png yet) or for the crops named.
 Each crop's pixels are clustered with k-means (Lab colour by default); the clusters that are object
@@ -36,21 +39,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--workspace", default=".", help="workspace folder (default: current folder)")
     parser.add_argument("--force", action="store_true", help="redo crops that already have proc.png (keeps a backup)")
     parser.add_argument("--workers", type=int, default=0, help="parallel workers (default: number of CPUs)")
-    parser.add_argument("-k", "--clusters", type=int, default=None, metavar="K", help="k-means clusters, 2..9 (default 6)")
-    parser.add_argument("--color-space", choices=("lab", "rgb", "hsv"), default=None, help="clustering colour space (default lab)")
-    parser.add_argument("--position-weight", type=float, default=None, metavar="W", help="weight of pixel position in clustering (default 0)")
+    parser.add_argument("-k", "--clusters", type=int, default=None, metavar="K",
+                        help="k-means clusters, 2..9 (default 6)")
+    parser.add_argument("--color-space", choices=("lab", "rgb", "hsv"), default=None,
+                        help="clustering colour space (default lab)")
+    parser.add_argument("--position-weight", type=float, default=None, metavar="W",
+                        help="weight of pixel position in clustering (default 0)")
     parser.add_argument("--no-refine", action="store_true", help="keep the raw cluster mask (no GrabCut edge refinement)")
-    parser.add_argument("--feather", type=int, default=None, metavar="PX", help="soft alpha edge width in pixels, 0..16 (default 1)")
+    parser.add_argument("--feather", type=int, default=None, metavar="PX",
+                        help="soft alpha edge width in pixels, 0..16 (default 1)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--replay", action="store_true", help="reuse the recipe stored in each crop's meta.json when it has one")
 
 
-def _recipe(args: argparse.Namespace):  # noqa: ANN202 - CleanupRecipe
+def _recipe(args: argparse.Namespace) -> CleanupRecipe:
     from pydantic import ValidationError
 
     from garbtui.core.errors import InputError
 
-    overrides = {}
+    overrides: dict[str, object] = {}
     if args.clusters is not None:
         overrides["k"] = args.clusters
     if args.color_space is not None:
@@ -67,9 +74,9 @@ def _recipe(args: argparse.Namespace):  # noqa: ANN202 - CleanupRecipe
         return auto_recipe(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        names = {"k": "-k", "feather": "--feather", "position_weight": "--position-weight"}
-        field = str(first["loc"][0]) if first["loc"] else "recipe"
-        raise InputError(f"{names.get(field, field)}: {first['msg']}") from None
+        field = str(first["loc"][0]) if first["loc"] else ""
+        flag = FIELD_FLAGS.get(field, "--" + field.replace("_", "-")) if field else "recipe"
+        raise InputError(f"{flag}: {first['msg']}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,8 +9,7 @@ import shutil
 import time
 from pathlib import Path
 
-import garbtui
-from garbtui.core.errors import InputError, WriteError
+from garbtui.sample import copy_sample
 
 NAME = "demo"
 HELP = "open a fresh copy of the sample workspace in the terminal app"
@@ -21,11 +20,6 @@ repository copy is never changed. The folder is kept afterwards; its path is pri
 Copies in the default folder are pruned to the newest 5; --list shows them, --clean removes them all.
 exit codes: 0 ok, 2 the sample data is missing, 3 workspace problem.
 """
-
-
-def sample_workspace() -> Path:
-    """The repository's sample workspace (installs are editable, so it sits beside the package)."""
-    return Path(garbtui.__file__).resolve().parents[1] / "sample_data" / "workspace"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,44 +67,23 @@ def prune_copies(keep: int, base: Path | None = None) -> list[Path]:
     return doomed
 
 
-def _copy_tree(source: Path, target: Path) -> None:
-    """Copy files and folders as new ones: modes from the umask, not the repository's."""
-    for dirpath, dirnames, filenames in os.walk(source):
-        rel = Path(dirpath).relative_to(source)
-        (target / rel).mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            if name == ".lock" or name.endswith(".tmp"):  # per-machine state, not sample data
-                continue
-            shutil.copyfile(Path(dirpath) / name, target / rel / name)
-
-
 def make_copy(target: Path | None = None) -> Path:
-    """Copy the sample workspace to `target` (or a new timestamped folder) and return its path."""
-    source = sample_workspace()
-    if not (source / "workspace.json").is_file():
-        raise InputError("the sample workspace is missing from this installation", where=str(source))
-    if target is None:
-        base = demo_base()
-        stamp = time.strftime("%Y%m%d-%H%M%S")  # once: a second ticking mid-loop must not reorder the copies
-        target = base / stamp
-        n = 1
-        while target.exists():
-            target = base / f"{stamp}-{n}"
-            n += 1
-    target = Path(target)
-    if target.exists():
-        raise InputError("the demo folder already exists; pick a new one", where=str(target))
-    # Copied beside the target and renamed into place: a killed copy never leaves half a workspace.
-    # Lock files are per-machine state, not sample data.
-    partial = target.parent / f".{target.name}.{os.getpid()}.partial"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _copy_tree(source, partial)
-        os.rename(partial, target)
-    except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise WriteError(f"cannot make the demo workspace: {exc.strerror or exc}", where=str(target)) from None
-    return target
+    """Copy the sample workspace to `target` (or a new timestamped folder in demo_base()) and return its path."""
+    return copy_sample(target if target is not None else _new_copy_path(demo_base()))
+
+
+def _new_copy_path(base: Path) -> Path:
+    """A timestamped folder name in `base` that sorts after every copy made before it.
+
+    Several copies in one second get -1, -2...: always one more than the highest so far, never a number a
+    pruned copy freed (the newest copy would otherwise sort, and be pruned, as the oldest).
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    taken = [p.name for p in base.iterdir() if p.name == stamp or p.name.startswith(f"{stamp}-")] if base.is_dir() else []
+    if not taken:
+        return base / stamp
+    highest = max(int(name[16:]) if name[16:].isdigit() else 0 for name in taken)
+    return base / f"{stamp}-{highest + 1}"
 
 
 def run(args: argparse.Namespace) -> int:

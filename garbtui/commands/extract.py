@@ -53,14 +53,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="Label Studio labeling config (XML): names the image data key and Choices")
     parser.add_argument("--local-files-root", type=Path, help="folder that /data/local-files/?d= paths are relative to")
     parser.add_argument("--media-root", type=Path, help="Label Studio media folder (holding upload/) for /data/upload/ paths")
-    parser.add_argument("--images-root", type=Path, help="folder that relative image paths are taken from (default: the export's folder)")
+    parser.add_argument("--images-root", type=Path,
+                        help="folder that relative image paths are taken from (default: the export's folder)")
     parser.add_argument("--path-map", action="append", default=[], metavar="OLD=NEW",
                         help="rewrite an absolute path prefix of the annotating machine (repeatable)")
     parser.add_argument("--follow-symlinks", action="store_true",
                         help="read images reached through symbolic links inside the roots (refused by default)")
     parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
                         help=f"background margin around each object, as a fraction of its box side (default {DEFAULT_MARGIN})")
-    parser.add_argument("--scene", choices=("road", "front"), help="scene kind for the whole export (else from a Choices control)")
+    parser.add_argument("--scene", choices=("road", "front"),
+                        help="scene kind for the whole export (else from a Choices control)")
     parser.add_argument("--annotations", choices=("latest", "all"), default="latest",
                         help="latest non-cancelled annotation per task (default) or all of them")
     parser.add_argument("--predictions", action="store_true", help="also extract predictions (pre-annotations)")

@@ -15,6 +15,8 @@ from garbtui.core.workspace.store import Workspace
 
 NAME = "generate"
 HELP = "generate N random, labelled scenes as a dataset (COCO, YOLO, Label Studio), resumable"
+# Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
+FIELD_FLAGS = {"out_dir": "--out", "backgrounds": "--background"}
 DESCRIPTION = """\
 Make COUNT random but plausible scenes from the workspace's cleaned fragments and backgrounds:
   road backgrounds   fragments along the road edges inside the placement band, scaled by perspective

@@ -13,8 +13,10 @@ HELP = "open a workspace in the terminal app (crop queue, cleanup, photos and ba
 DESCRIPTION = """\
 Open the terminal app on WORKSPACE (default: the current folder, or -w).
 The home screen lists the crops still waiting for proc.png; enter cleans one, ? lists every key.
-Images are drawn with Kitty graphics or Sixel when the terminal has them, else with coloured
-half-cells; force one with --image-protocol or GARBTUI_IMAGE_PROTOCOL (see `garbtui doctor`).
+Images are drawn with Kitty graphics where its Unicode placeholders work (kitty >= 0.28, Ghostty), Sixel
+where the terminal lists it (within its size limit), else with coloured half-cells; force one with
+--image-protocol or GARBTUI_IMAGE_PROTOCOL. The terminal is asked once at start-up (at most 0.35 s, 1 s
+over ssh, GARBTUI_PROBE_TIMEOUT); `garbtui doctor` shows what it said and what to change.
 exit codes: 0 ok, 3 not a workspace.
 """
 

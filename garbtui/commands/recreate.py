@@ -12,6 +12,8 @@ from garbtui.core.workspace.store import Workspace
 
 NAME = "recreate"
 HELP = "lay out a reference photo's annotated objects on a clean background, as a saved, rendered scene"
+# Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
+FIELD_FLAGS = {"scene_id": "--id", "reference_image_id": "--reference", "background_id": "--onto"}
 DESCRIPTION = """\
 Read the annotated objects of the reference image (images/<IMAGE_ID>: its crops' labels, boxes and
 positions relative to its horizon or its size) and place cleaned fragments at the corresponding
@@ -33,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
     parser.add_argument("--reference", required=True, metavar="IMAGE_ID", help="annotated image whose layout to copy")
     parser.add_argument("--onto", required=True, metavar="BACKGROUND_ID", help="clean background to place the fragments on")
-    parser.add_argument("--id", dest="scene_id", metavar="SCENE_ID", help="scene id (default: recreate-<image>-on-<background>-<hash>)")
+    parser.add_argument("--id", dest="scene_id", metavar="SCENE_ID",
+                        help="scene id (default: recreate-<image>-on-<background>-<hash>)")
     parser.add_argument("--seed", type=int, default=0, help="seed for choosing among fragments of the same label (default 0)")
     parser.add_argument("--blend", choices=BLEND_MODES, default="feather", help="blend mode of every placement (default feather)")
     parser.add_argument("--other-fragments", action="store_true",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-import importlib.util
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,20 +22,12 @@ from garbtui.tui.data.config import DEFAULT_THEME, TuiConfig, config_dir
 from garbtui.tui.data.queue import CropQueue
 from garbtui.tui.data.themes import load_themes
 from garbtui.tui.messages import WorkspaceChanged
+from garbtui.tui.screens.base import GarbScreen
 from garbtui.tui.terminal import TerminalInfo, detect
 
-PLACEMENT_MODULE = "garbtui.tui.screens.placement"
 IDLE_GC_CHECK = 2.0  # seconds between checks for an idle moment to collect garbage in
 IDLE_GC_AFTER = 1.5  # seconds without a key or click that count as idle
 WATCH_INTERVAL = 1.0  # seconds between looks at the crop folders for changes made by other processes
-
-
-def placement_available() -> bool:
-    """True once the placement screen module (written separately) is installed."""
-    try:
-        return importlib.util.find_spec(PLACEMENT_MODULE) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class GarbApp(App[None]):
@@ -58,13 +50,21 @@ class GarbApp(App[None]):
         theme: str | None = None,
         remember_theme: bool = True,
     ) -> None:
-        super().__init__()
+        driver_class = None
+        if sys.platform != "win32":
+            # Terminal answers (late probe replies) are taken out of the input before the key parser.
+            from garbtui.tui.term.driver import FilteringDriver
+
+            driver_class = FilteringDriver
+        super().__init__(driver_class=driver_class)
         # OpenCV prints warnings (e.g. on a truncated PNG) straight to the terminal, over the screen;
         # garbtui reports those files itself.
         quiet_opencv()
         self.ws = Workspace.open(Path(workspace_path))
         self.sub_title = str(self.ws.root)
         self.terminal_info: TerminalInfo = detect(image_protocol)
+        # Pictures and colours follow the terminal's colour depth once the app draws on a real one.
+        self.adapt_colours = False
         self.image_cache = ImageCache()
         self.queue = CropQueue.scan(self.ws)
         self._crops_seen: watch.Snapshot | None = None
@@ -77,7 +77,7 @@ class GarbApp(App[None]):
         wanted = theme or self.config.theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[None]:
         from garbtui.tui.screens.queue import QueueScreen
 
         return QueueScreen()
@@ -86,10 +86,25 @@ class GarbApp(App[None]):
         if self.is_headless and self.terminal_info.is_graphics:
             # Screenshots and tests have no terminal to show graphics: draw half-cells instead.
             self.terminal_info = detect("halfcell")
+        if not self.is_headless:
+            self._adapt_to_terminal()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._tune_gc()
         self._poll_workspace()  # the first look only records the folders (in a thread: 5,000 stats)
         self.set_interval(WATCH_INTERVAL, self._poll_workspace, name="watch-workspace")
+
+    # -- the terminal -----------------------------------------------------------------------
+    def _adapt_to_terminal(self) -> None:
+        """Colours as deep as the terminal shows them; warn once about a forced protocol it lacks."""
+        from garbtui.tui.term.colours import apply_colour_depth
+
+        info = self.terminal_info
+        self.adapt_colours = True
+        apply_colour_depth(self, info.colours)
+        for warning in info.warnings:
+            self.notify(f"{warning}. `garbtui doctor` explains.", severity="warning", timeout=10)
+        # Answers that arrive after the probe's deadline are dropped by the driver's input filter
+        # (garbtui.tui.term.driver.late_replies() lists them); nothing on screen changes because of them.
 
     # -- garbage collection ------------------------------------------------------------------
     def _tune_gc(self) -> None:
@@ -138,9 +153,8 @@ class GarbApp(App[None]):
         for crop_id in message.removed:
             self.queue.rows.pop(crop_id, None)
         self.queue.update(message.rows)
-        for screen in self.screen_stack:
-            if hasattr(screen, "on_crops_changed"):
-                screen.on_crops_changed()
+        for screen in self.garb_screens():
+            screen.on_crops_changed()
 
     def _theme_changed(self, theme: Theme) -> None:
         if self._remember_theme and theme.name != self.config.theme:
@@ -149,24 +163,25 @@ class GarbApp(App[None]):
         self.refresh_css()
         # Checkerboards follow the theme (light or dark), so cached previews are stale now.
         self.image_cache.frames = type(self.image_cache.frames)(self.image_cache.frames.capacity)
-        for screen in self.screen_stack:
-            if hasattr(screen, "on_theme_switched"):
-                screen.on_theme_switched()
+        for screen in self.garb_screens():
+            screen.on_theme_switched()
+
+    def garb_screens(self) -> list[GarbScreen]:
+        """The app's own screens on the stack, bottom first (dialogs and Textual's screens left out)."""
+        return [s for s in self.screen_stack if isinstance(s, GarbScreen)]
 
     # -- actions ----------------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """Quit; first ask when a cleaned cutout has not been saved."""
-        cutouts = [s for s in self.screen_stack if getattr(s, "has_unsaved_cutout", lambda: False)()]
-        scenes = [s for s in self.screen_stack if getattr(s, "dirty", False) is True]
-        if not cutouts and not scenes:
+        """Quit; first ask when a screen holds unsaved work (a cleaned cutout, a placed scene)."""
+        unsaved = [s for s in self.garb_screens() if s.has_unsaved_work()]
+        if not unsaved:
             self.exit()
             return
         from garbtui.tui.dialogs.confirm import ConfirmDialog
 
-        if cutouts:
-            detail = f"The cutout of {getattr(cutouts[-1], 'crop_id', '')} is not saved (s saves it)."
-        else:
-            detail = "The scene on the placement screen is not saved (s saves it)."
+        # The lowest screen's: a cleanup screen only ever sits right above the queue, so its cutout is named
+        # before a scene on a placement screen opened later (from the palette).
+        detail = unsaved[0].unsaved_work()
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -194,13 +209,11 @@ class GarbApp(App[None]):
             self.push_screen(ImagesScreen())
 
     def action_placement(self) -> None:
-        if not placement_available():
-            self.notify("The placement screen is not installed in this version.", severity="warning")
-            return
-        module = importlib.import_module(PLACEMENT_MODULE)
-        if any(isinstance(s, module.PlacementScreen) for s in self.screen_stack):
+        from garbtui.tui.screens.placement import PlacementScreen
+
+        if any(isinstance(s, PlacementScreen) for s in self.screen_stack):
             return  # one placement screen: a second would hide the first's unsaved scene
-        self.push_screen(module.PlacementScreen())
+        self.push_screen(PlacementScreen())
 
     def open_cleanup(self, crop_id: str) -> None:
         from garbtui.tui.screens.cleanup import CleanupScreen
@@ -208,7 +221,7 @@ class GarbApp(App[None]):
         self.push_screen(CleanupScreen(crop_id))
 
     # -- command palette --------------------------------------------------------------------
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         seen: set[str] = set()
         # Every binding of the current screen is an entry, so the palette always lists every action.
@@ -226,8 +239,7 @@ class GarbApp(App[None]):
         yield SystemCommand("Images and backgrounds", "browse photos, set scene and horizon, add backgrounds",
                             self.action_images)
         yield SystemCommand("Help: every key", "list every key binding", self.action_help)
-        if placement_available():
-            yield SystemCommand("Placement: compose a scene", "place fragments on a background", self.action_placement)
+        yield SystemCommand("Placement: compose a scene", "place fragments on a background", self.action_placement)
         for name in sorted(self.available_themes):
             yield SystemCommand(f"Theme: {name}", "switch and remember the colour theme",
                                 lambda n=name: self.action_set_theme(n))

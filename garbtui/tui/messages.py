@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from garbtui.core.workspace.models import Scene
+from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data.queue import CropRow
+from garbtui.tui.widgets.image_view import Frame
+
+if TYPE_CHECKING:  # only for the annotations: cleanup and compose are loaded when first used
+    from garbtui.core.cleanup import CleanupResult
+    from garbtui.core.compose.render import RenderResult
 
 
 class MetasLoaded(Message):
@@ -23,14 +30,24 @@ class MetasLoaded(Message):
 class CleanupFrames:
     """The pictures of one cleanup run, already shrunk and rendered for their boxes."""
 
-    clusters: Any
-    cutout: Any
+    clusters: Frame
+    cutout: Frame
 
 
 class CleanupRendered(Message):
-    """A cleanup run finished; `generation` says whether it is still the newest request."""
+    """A cleanup run finished; `generation` says whether it is still the newest request.
 
-    def __init__(self, crop_id: str, generation: int, result: Any, frames: CleanupFrames | None, error: str = "") -> None:
+    Either `result` and `frames` are set, or both are None and `error` says why.
+    """
+
+    def __init__(
+        self,
+        crop_id: str,
+        generation: int,
+        result: CleanupResult | None,
+        frames: CleanupFrames | None,
+        error: str = "",
+    ) -> None:
         super().__init__()
         self.crop_id = crop_id
         self.generation = generation
@@ -49,7 +66,7 @@ class CropSaved(Message):
         error: str = "",
         *,
         conflict: bool = False,
-        stamp: Any = None,
+        stamp: FileStamp | None = None,
         generation: int = 0,
     ) -> None:
         super().__init__()
@@ -69,3 +86,39 @@ class WorkspaceChanged(Message):
         self.what = what
         self.rows = rows or []
         self.removed = removed or []
+
+
+class PreviewRendered(Message):
+    """A placement preview render finished; `generation` says whether it is still the newest request.
+
+    Either `result` and `frame` are set, or both are None and `error` says why.
+    """
+
+    def __init__(self, generation: int, result: RenderResult | None, frame: Frame | None, error: str = "") -> None:
+        super().__init__()
+        self.generation = generation
+        self.result = result
+        self.frame = frame
+        self.error = error
+
+
+class SceneRendered(Message):
+    """A full-size render with labels was written (`result`), or failed (`error`)."""
+
+    def __init__(self, scene: Scene, result: RenderResult | None, error: str = "") -> None:
+        super().__init__()
+        self.scene = scene
+        self.scene_id = scene.id
+        self.result = result
+        self.error = error
+
+
+class SceneRecreated(Message):
+    """recreate_scene finished: a scene laid out like the reference photo, and notes for the user."""
+
+    def __init__(self, image_id: str, scene: Scene | None, notes: list[str], error: str = "") -> None:
+        super().__init__()
+        self.image_id = image_id
+        self.scene = scene
+        self.notes = notes
+        self.error = error

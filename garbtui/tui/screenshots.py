@@ -11,12 +11,20 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from garbtui.core.workspace.store import Workspace
+    from garbtui.tui.screens.placement import PlacementScreen
 
 SIZE = (160, 46)
 
 
-async def _until(pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
+async def _until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30.0) -> None:
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
@@ -28,6 +36,8 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
     from garbtui.core.cleanup import CleanupSession
     from garbtui.core.workspace.store import Workspace
     from garbtui.tui import GarbApp
+    from garbtui.tui.screens.cleanup import CleanupScreen
+    from garbtui.tui.screens.placement import PlacementScreen
     from garbtui.tui.widgets.image_view import ImageView
 
     made: list[Path] = []
@@ -53,13 +63,16 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
         await pilot.pause(0.3)
         save(app, "queue-done.svg")
         await pilot.press("x", "home", "enter")
-        await _until(pilot, lambda: app.screen.__class__.__name__ == "CleanupScreen")
+        await _until(pilot, lambda: isinstance(app.screen, CleanupScreen))
         screen = app.screen
+        assert isinstance(screen, CleanupScreen)
         await pilot.press("c")
         await _until(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
         await pilot.pause(0.3)
         save(app, "cleanup.svg")
-        await pilot.press("escape", "i")
+        await pilot.press("escape")  # the cutout is not saved: leaving asks first
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDialog")
+        await pilot.press("y", "i")
         await _until(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
         images = app.screen
         await pilot.press("down", "down", "down")  # a road photo with three objects
@@ -75,8 +88,10 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
         await pilot.pause(0.3)
         save(app, "help.svg")
         await pilot.press("escape", "p")
-        await _until(pilot, lambda: app.screen.__class__.__name__ == "PlacementScreen")
-        await _place_two(pilot, app.screen, workspace)
+        await _until(pilot, lambda: isinstance(app.screen, PlacementScreen))
+        placement = app.screen
+        assert isinstance(placement, PlacementScreen)
+        await _place_two(pilot, placement, workspace)
         save(app, "placement.svg")
     light = GarbApp(ws, image_protocol="halfcell", theme="garb-light", remember_theme=False)
     async with light.run_test(size=SIZE) as pilot:
@@ -88,7 +103,7 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
     return made
 
 
-async def _place_two(pilot, screen, workspace) -> None:  # noqa: ANN001
+async def _place_two(pilot: Pilot[None], screen: PlacementScreen, workspace: Workspace) -> None:
     """Two cleaned fragments on the front background, typed in by keys as a user would."""
     from textual.widgets import OptionList
 
@@ -98,7 +113,7 @@ async def _place_two(pilot, screen, workspace) -> None:  # noqa: ANN001
     backgrounds = screen.query_one("#pl-backgrounds", OptionList)
     backgrounds.focus()
     await pilot.press("home", *(["down"] * [o.id for o in backgrounds.options].index(front)))
-    await _until(pilot, lambda: screen.background is not None and screen.background.id == front)
+    await _until(pilot, lambda: screen.draft.background is not None and screen.draft.background.id == front)
     fragments = screen.query_one("#pl-fragments", OptionList)
     for n, (x, y, scale) in enumerate([("430", "700", "1.2"), ("820", "820", "1")]):
         fragments.focus()
@@ -107,7 +122,7 @@ async def _place_two(pilot, screen, workspace) -> None:  # noqa: ANN001
             screen.query_one(f"#pf-{key}", NumberField).focus()
             await pilot.press("ctrl+a", "ctrl+k", *value)
     await pilot.app.workers.wait_for_complete()
-    await _until(pilot, lambda: screen.shown_generation == screen.generation)
+    await _until(pilot, lambda: not screen.preview.busy)
     await pilot.pause(0.3)
 
 
@@ -116,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args[0] if args else "docs/screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GARBTUI_CONFIG_DIR", tempfile.mkdtemp(prefix="garbtui-shots-config-"))
-    from garbtui.commands.demo import make_copy
+    from garbtui.sample import copy_sample
 
     with tempfile.TemporaryDirectory(prefix="garbtui-shots-") as tmp:
-        ws = make_copy(Path(tmp) / "demo")
+        ws = copy_sample(Path(tmp) / "demo")
         for path in asyncio.run(_shoot(out, ws)):
             print(path)
     return 0

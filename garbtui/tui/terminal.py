@@ -1,27 +1,26 @@
-"""Terminal graphics detection: which image protocol to use, the cell size, tmux; never stalls, never crashes.
+"""Terminal graphics detection: which image protocol and colour depth to use; never stalls, never types keys.
 
-textual-image probes the terminal when its renderable package is first imported, waiting up to 2 s per
-read for an answer. We run our own short probe first (or none at all when the protocol is forced or there
-is no TTY) and hand the result to textual-image's cache, so importing it later costs nothing.
+The work is split under garbtui/tui/term/: `probe` asks the terminal (on /dev/tty, bounded wait),
+`caps` decides (Kitty only where Unicode placeholders work; Sixel within its size limit; colour depth),
+`replies` and `driver` keep the terminal's answers away from Textual's key parser whenever they arrive.
+This module is the one entry point: `detect()` probes at most once per process and hands the result to
+textual-image's cache, so importing textual-image never queries the terminal itself (2 s per read).
 """
 
 from __future__ import annotations
 
 import os
-import re
-import select
-import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from garbtui.tui.term import caps
+from garbtui.tui.term import probe as term_probe
 
 PROTOCOLS: tuple[str, ...] = ("auto", "kitty", "sixel", "halfcell", "unicode")
 ENV_PROTOCOL = "GARBTUI_IMAGE_PROTOCOL"
-PROBE_TIMEOUT = 0.35  # seconds for the whole probe; a terminal that answers at all answers in milliseconds
-
-_DA_RE = re.compile(r"\x1b\[\?([0-9;]*)c")
-_CELL_RE = re.compile(r"\x1b\[6;(\d+);(\d+)t")
-_TGP_RE = re.compile(r"\x1b_G(.*?)\x1b\\", re.DOTALL)
-_TGP_QUERY = "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+ENV_TIMEOUT = "GARBTUI_PROBE_TIMEOUT"
+PROBE_TIMEOUT = 0.35  # seconds; a local terminal answers in milliseconds (the wait ends at its answer)
+PROBE_TIMEOUT_SSH = 1.0  # over ssh the answer takes a round trip (the wait still ends at the answer)
+DOCTOR_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -36,17 +35,38 @@ class TerminalInfo:
     term_program: str
     tmux: bool
     tty: bool
-    probed: bool  # True when the terminal answered our query
+    probed: bool  # True when the terminal answered our query (primary DA)
     sixel: bool = False
-    kitty: bool = False
+    kitty: bool = False  # answered the Kitty graphics query with OK
     notes: list[str] = field(default_factory=list)
+    emulator: str = ""  # e.g. "kitty(0.41.1)", "XTerm(379)"
+    placeholders: bool | None = None  # Kitty Unicode placeholders work there (None: unknown)
+    sixel_max: tuple[int, int] | None = None  # largest Sixel picture (XTSMGRAPHICS), px
+    sixel_colours: int = caps.SIXEL_DEFAULT_REGISTERS
+    colours: str = "truecolor"  # truecolor | 256 | 16
+    colour_source: str = ""
+    reasons: tuple[str, ...] = ()  # why this protocol
+    warnings: tuple[str, ...] = ()  # a forced protocol the terminal did not offer
+    tmux_version: str = ""
+    tmux_passthrough: bool | None = None
+    tmux_features: tuple[str, ...] = ()
+    probe_seconds: float = 0.0
+    timeout: float = PROBE_TIMEOUT
 
     @property
     def is_graphics(self) -> bool:
         return self.protocol in ("kitty", "sixel")
 
 
-_INFO: TerminalInfo | None = None
+@dataclass
+class _Base:
+    info: TerminalInfo
+    answers: term_probe.Answers
+    tmux: term_probe.TmuxInfo | None
+    env: dict[str, str]
+
+
+_BASE: _Base | None = None
 
 
 def requested_protocol(value: str | None = None) -> str:
@@ -57,125 +77,115 @@ def requested_protocol(value: str | None = None) -> str:
     return raw if raw in PROTOCOLS else "auto"
 
 
-def _is_tty() -> bool:
+def probe_timeout(env: dict[str, str] | None = None) -> float:
+    """$GARBTUI_PROBE_TIMEOUT, else longer over ssh (an answer takes a round trip), else 0.35 s."""
+    env = dict(os.environ) if env is None else env
+    raw = env.get(ENV_TIMEOUT, "").strip()
+    try:
+        if raw:
+            return max(0.05, min(10.0, float(raw)))
+    except ValueError:
+        pass
+    return PROBE_TIMEOUT_SSH if (env.get("SSH_CONNECTION") or env.get("SSH_TTY")) else PROBE_TIMEOUT
+
+
+def _has_dev_tty_or_std() -> bool:
+    opened = term_probe.open_tty()
+    if opened is None:
+        return False
+    fd, owned = opened
+    if owned:
+        os.close(fd)
+    return True
+
+
+def _std_is_tty() -> bool:
+    import sys
+
     try:
         return bool(sys.__stdout__ and sys.__stdout__.isatty() and sys.__stdin__ and sys.__stdin__.isatty())
-    except (ValueError, OSError):  # closed streams
+    except (ValueError, OSError):
         return False
 
 
-def _winsize_cell() -> tuple[int, int]:
-    """Cell size in pixels from the TIOCGWINSZ ioctl (0, 0 when the terminal does not say)."""
-    try:
-        import fcntl
-        import struct
-        import termios
+def detect(
+    requested: str | None = None,
+    *,
+    probe: bool = True,
+    timeout: float | None = None,
+    doctor: bool = False,
+) -> TerminalInfo:
+    """Work out the protocol, colours and cell size. Probes the terminal at most once per process.
 
-        buf = fcntl.ioctl(sys.__stdout__.fileno(), termios.TIOCGWINSZ, b"\0" * 8)  # type: ignore[union-attr]
-        rows, cols, xpix, ypix = struct.unpack("HHHH", buf)
-        if rows and cols and xpix and ypix:
-            return xpix // cols, ypix // rows
-    except Exception:  # any odd terminal: fall back to a query or defaults
-        pass
-    return 0, 0
-
-
-def _tmux_wrap(seq: str, tmux: bool) -> str:
-    return "\x1bPtmux;" + seq.replace("\x1b", "\x1b\x1b") + "\x1b\\" if tmux else seq
-
-
-def _probe(tmux: bool, want_cell: bool, timeout: float) -> str:
-    """Send one batched query (kitty graphics, cell size, primary DA) and collect the replies."""
-    import termios
-    import tty
-
-    fd_in = sys.__stdin__.fileno()  # type: ignore[union-attr]
-    out = sys.__stdout__
-    saved = termios.tcgetattr(fd_in)
-    reply = ""
-    try:
-        tty.setcbreak(fd_in, termios.TCSANOW)
-        query = _tmux_wrap(_TGP_QUERY, tmux) + ("\x1b[16t" if want_cell else "") + "\x1b[c"
-        out.write(query)  # type: ignore[union-attr]
-        out.flush()  # type: ignore[union-attr]
-        deadline = time.monotonic() + timeout
-        while not _DA_RE.search(reply):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([fd_in], [], [], left)
-            if not ready:
-                break
-            chunk = os.read(fd_in, 1024)
-            if not chunk:
-                break
-            reply += chunk.decode("latin-1")
-    finally:
-        termios.tcsetattr(fd_in, termios.TCSANOW, saved)
-    return reply
-
-
-def detect(requested: str | None = None, *, probe: bool = True, timeout: float = PROBE_TIMEOUT) -> TerminalInfo:
-    """Work out the protocol and cell size. Probes the terminal at most once per process."""
-    global _INFO
+    The app probes only when its own stdin and stdout are the terminal; `doctor=True` probes /dev/tty
+    even when stdout is redirected, waits longer and drains every answer before returning.
+    """
+    global _BASE
     want = requested_protocol(requested)
-    if _INFO is not None and (
-        _INFO.probed or not _INFO.tty or want in ("halfcell", "unicode") or _INFO.requested not in ("halfcell", "unicode")
-    ):
-        return _choose(_INFO, want)
-    term = os.environ.get("TERM", "")
-    term_program = os.environ.get("TERM_PROGRAM", "")
-    tmux = bool(os.environ.get("TMUX"))
-    tty = _is_tty()
+    needs_probe = want in ("auto", "kitty", "sixel")
+    if _BASE is not None and (_BASE.info.probed or not _BASE.info.tty or not needs_probe
+                              or _BASE.info.requested in ("auto", "kitty", "sixel")):
+        return _finish(_BASE, want)
+    env = dict(os.environ)
+    term = env.get("TERM", "")
+    term_program = env.get("TERM_PROGRAM", "")
+    in_tmux = bool(env.get("TMUX"))
+    tty = _has_dev_tty_or_std() if doctor else _std_is_tty()
+    wait = timeout if timeout is not None else (max(DOCTOR_TIMEOUT, probe_timeout(env)) if doctor else probe_timeout(env))
     notes: list[str] = []
-    cw, ch = _winsize_cell() if tty else (0, 0)
-    sixel = kitty = probed = False
+    cw = ch = 0
+    if tty:
+        opened = term_probe.open_tty()
+        if opened is not None:
+            fd, owned = opened
+            _, _, cw, ch = term_probe.winsize_cell(fd)
+            if owned:
+                os.close(fd)
+    tmux = term_probe.tmux_info() if in_tmux else None
+    answers = term_probe.Answers()
+    probed = False
     # Only ask the terminal when the answer could change the choice; a forced text protocol needs nothing.
-    if tty and probe and want in ("auto", "kitty", "sixel") and term != "dumb":
-        try:
-            reply = _probe(tmux, want_cell=not (cw and ch), timeout=timeout)
-        except Exception as exc:  # termios on a pipe, closed stdin...: fall back quietly
-            reply = ""
-            notes.append(f"terminal probe failed: {exc.__class__.__name__}")
-        da = _DA_RE.search(reply)
-        if da:
-            probed = True
-            sixel = "4" in da.group(1).split(";")
-        elif tty:
-            notes.append("terminal did not answer the graphics query in time")
-        for match in _TGP_RE.finditer(reply):
-            if match.group(1).rstrip().endswith(";OK"):
-                kitty = True
-        cell = _CELL_RE.search(reply)
-        if cell and not (cw and ch):
-            ch, cw = int(cell.group(1)), int(cell.group(2))
+    if tty and probe and needs_probe and term not in ("dumb", "linux"):
+        answers = term_probe.query(timeout=wait, tmux=tmux, want_cell=not (cw and ch),
+                                   hold=not doctor, drain=0.5 if doctor else 0.0)
+        if answers.error:
+            notes.append(answers.error)
+        probed = answers.answered
+        if not probed and not answers.error:
+            notes.append(f"the terminal did not answer within {wait:.2f} s "
+                         f"(slow link? raise {ENV_TIMEOUT}, e.g. {ENV_TIMEOUT}=1.5)")
+        if answers.cell and not (cw and ch):
+            cw, ch = answers.cell
     if not (cw and ch):
-        env_w, env_h = os.environ.get("TEXTUAL_CELL_WIDTH", ""), os.environ.get("TEXTUAL_CELL_HEIGHT", "")
+        env_w, env_h = env.get("TEXTUAL_CELL_WIDTH", ""), env.get("TEXTUAL_CELL_HEIGHT", "")
         cw, ch = (int(env_w), int(env_h)) if env_w.isdigit() and env_h.isdigit() else (10, 20)
     if not tty:
-        notes.append("not a terminal (stdin/stdout redirected): images drawn as half-cells")
-    base = TerminalInfo("halfcell", want, cw, ch, term, term_program, tmux, tty, probed, sixel, kitty, notes)
-    _INFO = base
-    _prime_textual_image(base)
-    return _choose(base, want)
+        notes.append("not a terminal (no /dev/tty, or stdin/stdout redirected): images drawn as half-cells")
+    depth, source = caps.colour_depth(answers, env, tmux)
+    sixel_max = answers.sixel_geometry
+    info = TerminalInfo(
+        "halfcell", want, cw, ch, term, term_program, in_tmux, tty, probed, answers.sixel, bool(answers.kitty),
+        notes, emulator=caps.identify(answers, env, tmux).label, sixel_max=sixel_max,
+        sixel_colours=answers.colour_registers or caps.SIXEL_DEFAULT_REGISTERS, colours=depth, colour_source=source,
+        tmux_version=tmux.version if tmux else "", tmux_passthrough=tmux.passthrough if tmux else None,
+        tmux_features=tmux.features if tmux else (), probe_seconds=answers.seconds, timeout=wait,
+    )
+    _BASE = _Base(info, answers, tmux, env)
+    _prime_textual_image(info)
+    return _finish(_BASE, want)
+
+
+def _finish(base: _Base, want: str) -> TerminalInfo:
+    choice = caps.choose(want, base.answers, base.env, base.tmux, base.info.probed)
+    return replace(base.info, protocol=choice.protocol, requested=want, reasons=choice.reasons,
+                   warnings=choice.warnings, placeholders=choice.placeholders, notes=list(base.info.notes))
 
 
 def _choose(info: TerminalInfo, want: str) -> TerminalInfo:
-    if want == "auto":
-        if info.kitty and ("kitty" in info.term or info.term_program.lower() in ("kitty", "ghostty")):
-            protocol = "kitty"
-        elif info.sixel:
-            protocol = "sixel"
-        elif info.kitty:
-            protocol = "kitty"
-        else:
-            protocol = "halfcell"
-    else:
-        protocol = want
-    return TerminalInfo(
-        protocol, want, info.cell_width, info.cell_height, info.term, info.term_program, info.tmux, info.tty,
-        info.probed, info.sixel, info.kitty, list(info.notes),
-    )
+    """The same terminal with another protocol request (kept for callers of the old API)."""
+    if _BASE is not None:
+        return _finish(_BASE, want)
+    return replace(info, protocol="halfcell" if want == "auto" else want, requested=want)
 
 
 def _prime_textual_image(info: TerminalInfo) -> None:
@@ -184,21 +194,31 @@ def _prime_textual_image(info: TerminalInfo) -> None:
         from textual_image import _terminal
 
         if not hasattr(_terminal.probe_terminal, "_result"):
-            caps = _terminal.TerminalCapabilities(
+            caps_ = _terminal.TerminalCapabilities(
                 _terminal.CellSize(info.cell_width, info.cell_height), sixel=info.sixel, tgp=info.kitty
             )
-            _terminal.probe_terminal._result = caps  # type: ignore[attr-defined]
+            _terminal.probe_terminal._result = caps_  # type: ignore[attr-defined]
     except Exception:  # a future textual-image without this cache: it will probe itself, still bounded
         pass
 
 
 def tmux_advice(info: TerminalInfo) -> list[str]:
-    """What to put in ~/.tmux.conf for inline images to work well."""
+    """What to put in ~/.tmux.conf for inline images and colours to work well (only what is missing)."""
     if not info.tmux:
         return []
-    return [
-        "inside tmux, add to ~/.tmux.conf (then `tmux kill-server` or reattach):",
-        "  set -g allow-passthrough on            # tmux >= 3.3: lets Kitty graphics / Sixel reach your terminal",
-        "  set -as terminal-features ',*:RGB'     # true-colour half-cells (older tmux: terminal-overrides ',*:Tc')",
-        "sixel inside tmux needs tmux >= 3.4 built with sixel; otherwise images fall back to half-cells",
-    ]
+    lines: list[str] = []
+    if info.tmux_passthrough is False:
+        lines.append("set -g allow-passthrough on   in ~/.tmux.conf (tmux >= 3.3): lets Kitty graphics reach "
+                     "your terminal; then `tmux source ~/.tmux.conf`")
+    if info.colours != "truecolor":
+        lines.extend(caps.colour_advice(info.colours, info.colour_source, {}, term_probe.TmuxInfo()))
+    if not info.sixel:
+        lines.append("Sixel inside tmux needs tmux >= 3.4 built with Sixel support (tmux -V); "
+                     "otherwise pictures fall back to half-cells")
+    return lines
+
+
+def reset_for_tests() -> None:
+    """Forget the cached detection (tests only)."""
+    global _BASE
+    _BASE = None

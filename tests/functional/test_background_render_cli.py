@@ -12,10 +12,9 @@ import pytest
 from pycocotools.coco import COCO
 
 from garbtui.cli import main
-from garbtui.core.compose.fragment import outline_cutout
-from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
+from garbtui.core.workspace.models import BackgroundMeta, Placement, Scene
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
+from tests.conftest import PHOTOS, REPO, SAMPLE_DATA, copy_sample, cut_out
 
 HIGHWAY = PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg"
 
@@ -23,12 +22,11 @@ HIGHWAY = PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg"
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
+    copy_sample(root)
     for sub in ("backgrounds", "scenes"):  # start from the crops only: these tests add their own
         shutil.rmtree(root / sub, ignore_errors=True)
     ws = Workspace.open(root)
-    for crop_id in ws.crop_ids()[:4]:
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    cut_out(ws, ws.crop_ids()[:4])
     return ws
 
 
@@ -83,7 +81,7 @@ def test_background_add_bad_input(ws: Workspace, capsys: pytest.CaptureFixture[s
 def _scene(ws: Workspace, bg_id: str, **kw) -> Scene:
     crops = ws.crop_ids()[:4]
     placements = [Placement(crop_id=c, x=300 + 200 * i, y=600 + 30 * i, blend=b)
-                  for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"]))]
+                  for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"], strict=True))]
     return Scene(id="cli", background_id=bg_id, placements=placements, **kw)
 
 

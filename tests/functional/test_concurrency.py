@@ -13,7 +13,8 @@ import pytest
 from garbtui.core.workspace.imageio import read_rgb, read_rgba
 from garbtui.core.workspace.models import BBox, CleanupRecipe, CropMeta, Placement, Region, Scene
 from garbtui.core.workspace.store import FileStamp, Workspace
-from tests.conftest import PHOTOS
+from tests.conftest import PHOTOS, copy_sample
+from tests.helpers.pilot import settled
 
 PHOTO = PHOTOS / "front" / "taco_b1_000032.jpg"
 SAVES = 12  # per process; enough for the two writers' saves to interleave many times
@@ -59,7 +60,7 @@ def _save_loop(root: str, crop_ids: list[str], worker: int, start: mp.synchroniz
             ws.save_proc(crop_id, rgba, CleanupRecipe(seed=tag))
 
 
-def _run_writers(target, args_per_worker: list[tuple]) -> None:  # noqa: ANN001
+def _run_writers(target, args_per_worker: list[tuple]) -> None:
     ctx = mp.get_context("spawn")
     start = ctx.Event()
     procs = [ctx.Process(target=target, args=(*args, start)) for args in args_per_worker]
@@ -258,7 +259,7 @@ def test_two_processes_editing_the_same_metas_lose_no_change(tmp_ws: Workspace) 
     assert ids.count("w1") == ids.count("w2") == SAVES * 3
 
 
-def _blocked_by_the_lock(ws: Workspace, item_id: str, sub: str, call) -> bool:  # noqa: ANN001
+def _blocked_by_the_lock(ws: Workspace, item_id: str, sub: str, call) -> bool:
     """True when `call()` waits while another holder has the item's lock (i.e. it edits under the lock)."""
     with ws.lock(item_id, sub):
         worker = threading.Thread(target=call)
@@ -318,18 +319,12 @@ def elsewhere(root: Path, *actions: str) -> None:
 
 @pytest.fixture
 def sample_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import shutil
-
-    from tests.conftest import SAMPLE_DATA
-
     monkeypatch.setenv("GARBTUI_CONFIG_DIR", str(tmp_path / "config"))  # never the user's settings
     monkeypatch.setenv("GARBTUI_IMAGE_PROTOCOL", "halfcell")
-    root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
-    return root
+    return copy_sample(tmp_path / "ws")
 
 
-async def _until(pilot, condition, timeout: float = 20.0) -> bool:  # noqa: ANN001
+async def _until(pilot, condition, timeout: float = 20.0) -> bool:
     import time
 
     deadline = time.monotonic() + timeout
@@ -340,7 +335,7 @@ async def _until(pilot, condition, timeout: float = 20.0) -> bool:  # noqa: ANN0
     return True
 
 
-def _queue_state(app) -> tuple[set[str], dict[str, str]]:  # noqa: ANN001
+def _queue_state(app) -> tuple[set[str], dict[str, str]]:
     rows = app.queue.rows
     return set(rows), {k: r.status for k, r in rows.items()}
 
@@ -383,7 +378,7 @@ def test_tui_notices_changes_by_another_process_without_a_key(sample_copy: Path)
     asyncio.run(drive())
 
 
-async def _save_in_tui_after_someone_else(app, pilot, root: Path) -> str:  # noqa: ANN001
+async def _save_in_tui_after_someone_else(app, pilot, root: Path) -> str:
     """Open the first pending crop, run cleanup; another process saves that crop; then save in the TUI."""
     from garbtui.tui.screens.cleanup import CleanupScreen
 
@@ -398,7 +393,7 @@ async def _save_in_tui_after_someone_else(app, pilot, root: Path) -> str:  # noq
     await pilot.press("s")
     ws = Workspace.open(root)
     assert await _until(pilot, lambda: len(ws.proc_backups(crop_id)) == 1)
-    await pilot.pause(0.3)
+    await settled(pilot)
     return crop_id
 
 

@@ -17,9 +17,9 @@ from garbtui.core.workspace.check import check_workspace
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import SAMPLE_DATA
+from tests.conftest import SAMPLE_DATA, copy_sample
+from tests.helpers.pilot import settled
 
-SAMPLE_WS = SAMPLE_DATA / "workspace"
 EXPORT = SAMPLE_DATA / "export" / "taco_sample.json"
 
 
@@ -41,7 +41,7 @@ def truncate(path: Path, keep: float = 0.5) -> None:
 @pytest.fixture
 def broken(tmp_path: Path) -> Broken:
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_WS, root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     ws = Workspace.open(root)
     crops = ws.crop_ids()
     assert len(crops) >= 9
@@ -148,7 +148,8 @@ def test_clean_skips_broken_crops_with_reasons_and_cleans_the_rest(broken: Broke
     reasons = {m.group(1): m.group(2) for m in re.finditer(r"^garbtui: crop (\S+): (.*)$", captured.err, re.M)}
     for item, phrase in broken.expected.items():
         parts = item.split("/")
-        if parts[0] != "crops" or item.endswith("proc.png") or phrase in ("raw.png is missing", "not a valid id", "outside the workspace"):
+        if (parts[0] != "crops" or item.endswith("proc.png")
+                or phrase in ("raw.png is missing", "not a valid id", "outside the workspace")):
             continue  # done (proc.png exists) and raw-less crops are not pending; stray folders are not crops
         assert parts[1] in reasons, f"{item} is not reported by clean"
         assert phrase in reasons[parts[1]], (item, reasons[parts[1]])
@@ -173,7 +174,6 @@ def test_clean_named_broken_crop_says_why(broken: Broken, capsys: pytest.Capture
 
 
 def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) -> None:
-    pytest.importorskip("textual")
     from garbtui.tui import GarbApp
 
     async def drive() -> dict[str, str]:
@@ -191,7 +191,7 @@ def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) ->
             for key in ("down",) * 8 + ("b", "e", "down", "e", "down", "e"):  # photos, then backgrounds
                 await pilot.press(key)
                 await pilot.pause(0.05)
-            await pilot.pause(0.3)
+            await settled(pilot)
             assert app.is_running
             return {row.id: row.reason for row in app.queue.rows.values() if row.status == "broken"}
 
@@ -202,7 +202,7 @@ def test_tui_opens_a_corrupt_workspace_and_shows_broken_items(broken: Broken) ->
             assert phrase in broken_rows.get(parts[1], ""), (item, broken_rows.get(parts[1]))
 
 
-def test_check_notices_a_photo_overwritten_in_place(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_check_notices_a_photo_overwritten_in_place(tmp_path: Path, capsys) -> None:
     """The stored photo may be a hard link to the user's file; overwriting that file in place shows up."""
     from tests.conftest import LABELSTUDIO
 

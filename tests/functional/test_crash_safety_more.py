@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,10 +16,9 @@ import pytest
 from garbtui.cli import main
 from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import REPO, SAMPLE_DATA
+from tests.conftest import REPO, SAMPLE_WS, copy_sample
 from tests.functional.test_crash_safety import complete_files_only
 
-SAMPLE_WS = SAMPLE_DATA / "workspace"
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
@@ -53,11 +51,6 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def copy_sample(target: Path) -> Path:
-    shutil.copytree(SAMPLE_WS, target, ignore=shutil.ignore_patterns(".lock"))
-    return target
 
 
 def files_of(root: Path) -> dict[Path, bytes]:
@@ -114,14 +107,6 @@ def test_clean_rerun_sweeps_the_killed_runs_temporary_files(tmp_path: Path) -> N
     assert foreign.read_bytes() == b"someone else's"
 
 
-def _generate_available() -> bool:
-    try:
-        import garbtui.commands.generate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def generate_args(ws: Path, out: Path, count: int) -> list[str]:
     return ["generate", "-w", str(ws), "--out", str(out), "--count", str(count), "--seed", "3", "--workers", "2",
             "--size", "320x240", "-q"]
@@ -133,7 +118,6 @@ def dataset_files(out: Path) -> dict[Path, bytes]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _generate_available(), reason="garbtui generate is not installed")
 def test_generate_killed_anywhere_then_rerun(tmp_path: Path) -> None:
     ws = copy_sample(tmp_path / "ws")
     assert main(clean_args(ws)) == 0  # generate needs cleaned fragments
@@ -163,7 +147,6 @@ def test_generate_killed_anywhere_then_rerun(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _generate_available(), reason="garbtui generate is not installed")
 def test_generate_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:
     ws = copy_sample(tmp_path / "ws")
     assert main(clean_args(ws)) == 0

@@ -276,11 +276,14 @@ def test_missing_image_and_unknown_region_are_skipped_with_reasons(tmp_path: Pat
     Image.new("RGB", (100, 80), (40, 120, 40)).save(photo)
     tasks = [
         {"id": 1, "data": {"image": "missing.jpg"}, "annotations": [{"id": 1, "result": [
-            {"id": "a", "type": "rectanglelabels", "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rectanglelabels": ["can"]}}]}]},
+            {"id": "a", "type": "rectanglelabels",
+             "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rectanglelabels": ["can"]}}]}]},
         {"id": 2, "data": {"image": "photo.png"}, "annotations": [{"id": 2, "result": [
             {"id": "b", "type": "keypointlabels", "value": {"x": 1, "y": 1, "keypointlabels": ["can"]}},
-            {"id": "c", "type": "rectanglelabels", "value": {"x": 120, "y": 10, "width": 5, "height": 5, "rectanglelabels": ["can"]}},
-            {"id": "d", "type": "rectanglelabels", "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["can"]}}]}]},
+            {"id": "c", "type": "rectanglelabels",
+             "value": {"x": 120, "y": 10, "width": 5, "height": 5, "rectanglelabels": ["can"]}},
+            {"id": "d", "type": "rectanglelabels",
+             "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["can"]}}]}]},
     ]
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
@@ -296,7 +299,8 @@ def test_corrupt_image_is_skipped(tmp_path: Path, capsys) -> None:
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     export = tmp_path / "export.json"
     export.write_text(json.dumps([{"id": 1, "data": {"image": "broken.jpg"}, "annotations": [{"id": 1, "result": [
-        {"id": "a", "type": "rectanglelabels", "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rectanglelabels": ["can"]}}]}]}]))
+        {"id": "a", "type": "rectanglelabels",
+         "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rectanglelabels": ["can"]}}]}]}]))
     assert main(["extract", str(export), "-w", str(tmp_path / "ws")]) == 2
     assert "cannot read image" in capsys.readouterr().err
 

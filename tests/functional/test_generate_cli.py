@@ -17,21 +17,16 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from garbtui.cli import main
-from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.scene.backgrounds import add_background
-from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
+from tests.conftest import PHOTOS, REPO, copy_sample, cut_out
 
 ARGS = ["--seed", "11", "--size", "320x240", "--per-image", "2-5", "--val-fraction", "0.25", "-q"]
 
 
 def make_workspace(root: Path) -> Workspace:
     """The sample workspace, cut out along its TACO polygons, plus a close road photo and a dirt close-up."""
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    ws = cut_out(Workspace.open(copy_sample(root)))
     clean = PHOTOS / "clean"
     add_background(ws, clean / "taco_b2_000018_crop.jpg", "road", horizon=0, bg_id="kerb")
     add_background(ws, clean / "taco_b3_IMG_4972_crop.jpg", "front", bg_id="dirt")
@@ -90,7 +85,7 @@ def test_coco_and_yolo_load_and_boxes_are_inside_the_images(reference: Path) -> 
         yolo = (reference / img["file_name"].replace("images/", "labels/").replace(".jpg", ".txt")).read_text().split("\n")
         yolo = [line for line in yolo if line]
         assert len(yolo) == len(anns)
-        for ann, line in zip(anns, yolo):
+        for ann, line in zip(anns, yolo, strict=True):
             x, y, bw, bh = ann["bbox"]
             assert x >= 0 and y >= 0 and bw > 0 and bh > 0 and x + bw <= w and y + bh <= h
             m = coco.annToMask(ann)
@@ -192,7 +187,7 @@ def test_blend_all_renders_each_scene_in_three_modes(ws: Workspace, tmp_path: Pa
     assert names == sorted(f"00000{i}-{m}" for i in range(2) for m in ("none", "feather", "poisson"))
     recs = [json.loads((out / "recipes" / f"000001-{m}.json").read_text())["recipe"] for m in ("none", "feather", "poisson")]
     assert all([p["blend"] for p in r["placements"]] == [m] * len(r["placements"])
-               for r, m in zip(recs, ("none", "feather", "poisson")))
+               for r, m in zip(recs, ("none", "feather", "poisson"), strict=True))
     assert len({json.dumps([(p["x"], p["y"], p["crop_id"]) for p in r["placements"]]) for r in recs}) == 1
     assert "val: train.txt" in (out / "data.yaml").read_text()
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from garbtui.core.generate.recipe import RunSettings
 from garbtui.core.generate.runner import generate_dataset
 from tests.functional.test_generate_cli import make_workspace, tree
-
-pytest.importorskip("dask.distributed")
 
 
 def test_dask_output_equals_local_output(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from garbtui.cli import main
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import SAMPLE_DATA
+from tests.conftest import REPO, SAMPLE_DATA
 
 NOBODY = 65534
 
@@ -51,11 +52,12 @@ def run_workflow(root: Path) -> list[Path]:
 
 @pytest.mark.parametrize("umask", [0o022, 0o002])
 def test_every_file_written_respects_the_umask_and_others_can_read_it(open_dir: Path, umask: int) -> None:
-    old = os.umask(umask)
-    try:
-        folders = run_workflow(open_dir)
-    finally:
-        os.umask(old)
+    # In a fresh process: worker pools started earlier in this one (forkserver) keep the umask they began with.
+    script = (f"import os, pathlib; os.umask({umask}); from tests.functional.test_permissions import run_workflow; "
+              f"print('\\n'.join(map(str, run_workflow(pathlib.Path({str(open_dir)!r})))))")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folders = [Path(line) for line in proc.stdout.splitlines()[-3:]]
     files, dirs = [], []
     for folder in folders:
         for path in [folder, *folder.rglob("*")]:

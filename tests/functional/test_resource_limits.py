@@ -19,7 +19,8 @@ import pytest
 from garbtui.core.errors import ImageTooLargeError, InputError
 from garbtui.core.workspace.imageio import DEFAULT_MAX_PIXELS, probe_image, read_rgb
 from garbtui.core.workspace.rle import coco_rle_decode, decode_ls_rle
-from tests.conftest import PHOTOS, REPO, SAMPLE_DATA
+from tests.conftest import PHOTOS, REPO, copy_sample
+from tests.helpers.pilot import settled
 
 # Every CLI run below happens in a child process whose address space is capped: if a guard were
 # missing, decoding 30000x30000 (2.7 GB as BGR) would fail there instead of taking the machine down.
@@ -85,7 +86,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         proc = subprocess.CompletedProcess(args, child.returncode, out.read(), err.read())
     assert proc.returncode >= 0, f"killed by signal {-proc.returncode}: {proc.stderr[-2000:]}"
     assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr, proc.stderr[-2000:]
-    proc.peak_mb = usage.ru_maxrss / 1024  # type: ignore[attr-defined]
+    proc.peak_mb = usage.ru_maxrss / 1024  # type: ignore[attr-defined]  # carried on the result for the caller
     assert proc.peak_mb < PEAK_RSS_LIMIT_MB, f"garbtui {' '.join(args)} peaked at {proc.peak_mb:.0f} MB"
     return proc
 
@@ -150,7 +151,7 @@ def test_background_add_refuses_bombs(tmp_path: Path, big_files: dict[str, Path]
 
 def test_clean_refuses_a_bomb_put_in_place_of_raw_png(tmp_path: Path, big_files: dict[str, Path]) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     crops = sorted(p.name for p in (root / "crops").iterdir())
     bombed, other = crops[0], crops[1]
     shutil.copy(big_files["bomb"], root / "crops" / bombed / "raw.png")
@@ -206,11 +207,10 @@ def _tree_rss_mb(pid: int) -> float:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
 def test_generate_memory_stays_flat_over_1000_images(tmp_path: Path) -> None:
-    pytest.importorskip("garbtui.commands.generate")
     from garbtui.cli import main
 
     ws = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", ws, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(ws)
     assert main(["clean", "-w", str(ws)]) == 0
     out = tmp_path / "out"
     count = 1000
@@ -238,13 +238,12 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
     """A bomb in place of a raw.png and of a background photo: previews say why, the app keeps running."""
     import asyncio
 
-    pytest.importorskip("textual")
     from garbtui.tui import GarbApp
 
     monkeypatch.setenv("GARBTUI_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("GARBTUI_IMAGE_PROTOCOL", "halfcell")
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     crops = sorted(p.name for p in (root / "crops").iterdir())
     shutil.copy(big_files["bomb"], root / "crops" / crops[0] / "raw.png")
     background = sorted((root / "backgrounds").glob("*/image.jpg"))[0]
@@ -266,7 +265,7 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
             for key in ("b", "e", "down", "e", "down", "e", "up", "up"):
                 await pilot.press(key)
                 await pilot.pause(0.1)
-            await pilot.pause(0.3)
+            await settled(pilot)
             assert app.is_running
 
     asyncio.run(drive())
@@ -275,11 +274,10 @@ def test_tui_browses_a_workspace_with_bombs_in_it(tmp_path: Path, big_files: dic
 
 
 def test_generate_refuses_bombs_among_fragments_and_backgrounds(tmp_path: Path, big_files: dict[str, Path]) -> None:
-    pytest.importorskip("garbtui.commands.generate")
     from garbtui.cli import main
 
     root = tmp_path / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root, ignore=shutil.ignore_patterns(".lock"))
+    copy_sample(root)
     assert main(["clean", "-w", str(root)]) == 0
     proc_png = sorted((root / "crops").glob("*/proc.png"))[0]
     shutil.copy(big_files["bomb"], proc_png)

@@ -1,19 +1,24 @@
-"""TUI test fixtures: a fresh copy of the sample workspace per test, and no access to the user's config."""
+"""TUI test fixtures: no access to the user's config or terminal (waiting for the app: tests/helpers/pilot.py).
+
+Async tests run on pytest-asyncio (asyncio_mode = "auto" in pyproject.toml): each in its own event loop.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PHOTOS, SAMPLE_DATA
+from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.store import Workspace
+from tests.conftest import PHOTOS, cut_out
 
-SAMPLE_WS = SAMPLE_DATA / "workspace"
+# Cleaned by placement_ws; the first two come from one reference photo, so `e` can recreate it.
+DONE = (
+    "taco_b1_000111-1c27bb7938-drink-can-0648da2d",
+    "taco_b1_000111-1c27bb7938-drink-can-de33e01c",
+    "taco_b1_000111-1c27bb7938-disposable-food-containe-3be6dd9b",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -24,16 +29,6 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def sample_ws(tmp_path: Path) -> Path:
-    """A private copy of sample_data/workspace (the repository copy is never modified)."""
-    if not (SAMPLE_WS / "workspace.json").is_file():
-        pytest.fail(f"sample workspace missing at {SAMPLE_WS}")
-    target = tmp_path / "ws"
-    shutil.copytree(SAMPLE_WS, target, ignore=shutil.ignore_patterns(".lock"))
-    return target
-
-
-@pytest.fixture
 def clean_photo() -> Path:
     path = PHOTOS / "clean" / "udacity_p1_solidYellowCurve2.jpg"
     if not path.is_file():
@@ -41,20 +36,8 @@ def clean_photo() -> Path:
     return path
 
 
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 20.0) -> None:  # noqa: ANN001
-    """Let the app run until `condition()` holds (thread workers finish in their own time)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.02)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests in a fresh event loop (no async plugin needed)."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    asyncio.run(pyfuncitem.obj(**args))
-    return True
+@pytest.fixture
+def placement_ws(sample_ws: Path) -> Path:
+    """The sample workspace with three crops cleaned from their annotated outlines (exact, no k-means)."""
+    cut_out(Workspace.open(sample_ws), DONE, CleanupRecipe())
+    return sample_ws

@@ -13,7 +13,7 @@ from garbtui.tui import GarbApp
 from garbtui.tui.data.config import config_path
 from garbtui.tui.widgets.crop_list import CropList
 from garbtui.tui.widgets.image_view import ImageView
-from tests.tui.conftest import wait_for
+from tests.helpers.pilot import settled, wait_for
 
 SIZE = (160, 48)
 
@@ -22,14 +22,14 @@ def table_ids(app: GarbApp) -> list[str]:
     return app.screen.query_one(CropList).ids
 
 
-async def open_cleanup(pilot, app: GarbApp) -> None:  # noqa: ANN001
+async def open_cleanup(pilot, app: GarbApp) -> None:
     from garbtui.tui.screens.cleanup import CleanupScreen
 
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(app.screen, CleanupScreen))
 
 
-async def settle(pilot, app: GarbApp) -> None:  # noqa: ANN001
+async def settle(pilot, app: GarbApp) -> None:
     """Wait until the cleanup screen shows the result of its newest request."""
     screen = app.screen
     await wait_for(pilot, lambda: screen.result is not None and screen.shown_generation == screen.generation)
@@ -125,7 +125,7 @@ async def test_stale_result_never_overwrites_newer(sample_ws: Path) -> None:
         # A burst of keys: only the last request's result may end up on screen.
         await pilot.press("c", "plus", "plus", "minus", "plus", "r")
         await settle(pilot, app)
-        await pilot.pause(0.3)
+        await settled(pilot)  # nothing older may arrive after it
         assert screen.result.recipe.k == screen.recipe.k
         assert screen.result.recipe.refine == screen.recipe.refine
         assert screen.shown_generation == screen.generation
@@ -138,7 +138,7 @@ async def test_save_before_cleaning_writes_nothing(sample_ws: Path) -> None:
         crop_id = table_ids(app)[0]
         await open_cleanup(pilot, app)
         await pilot.press("s", "1")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert not ws.proc_path(crop_id).exists()
 
 
@@ -190,7 +190,7 @@ async def test_broken_crop_is_listed_with_its_reason(sample_ws: Path) -> None:
         assert "raw.png is missing" in crop_list.render_line(crop_list.cursor - int(crop_list.scroll_offset.y)).text
         assert "raw.png is missing" in str(app.screen.query_one("#crop-info").render())
         await pilot.press("enter")
-        await pilot.pause()
+        await settled(pilot)
         assert app.screen.__class__.__name__ == "QueueScreen"  # a broken crop does not open
 
 
@@ -275,6 +275,7 @@ async def test_images_screen_scene_horizon_and_boxes(sample_ws: Path) -> None:
         await pilot.pause()
         await pilot.press(*"99999", "enter")  # out of range: the dialog stays open and says why
         await pilot.pause()
+        await settled(pilot)
         assert "between" in str(app.screen.query_one("#number-error").render())
         await pilot.press("escape")
         await pilot.press("escape")
@@ -283,7 +284,6 @@ async def test_images_screen_scene_horizon_and_boxes(sample_ws: Path) -> None:
 
 
 async def test_add_background_from_a_path(sample_ws: Path, clean_photo: Path) -> None:
-    pytest.importorskip("garbtui.core.scene.backgrounds")
     from garbtui.tui.screens.images import ImagesScreen
 
     ws = Workspace.open(sample_ws)
@@ -310,17 +310,15 @@ async def test_add_background_from_a_path(sample_ws: Path, clean_photo: Path) ->
         await wait_for(pilot, lambda: ws.load_background_meta(new_id).horizon_row == 300)
 
 
-async def test_placement_hook(sample_ws: Path) -> None:
-    from garbtui.tui.app import placement_available
+async def test_placement_from_the_palette_and_p(sample_ws: Path) -> None:
+    from garbtui.tui.screens.placement import PlacementScreen
 
     app = GarbApp(sample_ws)
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert ("Placement: compose a scene" in titles) == placement_available()
+        assert "Placement: compose a scene" in titles
         await pilot.press("p")
-        await pilot.pause()
-        expected = "PlacementScreen" if placement_available() else "QueueScreen"
-        assert app.screen.__class__.__name__ == expected
+        await wait_for(pilot, lambda: isinstance(app.screen, PlacementScreen))
 
 
 def test_not_a_workspace_is_a_clear_error(tmp_path: Path) -> None:
@@ -366,7 +364,7 @@ async def test_someone_elses_save_is_kept_and_reported(sample_ws: Path) -> None:
         await wait_for(pilot, lambda: any("someone else" in str(n.message) for n in app._notifications))
         await pilot.press("s")  # a second save of our own is not a conflict
         await wait_for(pilot, lambda: len(ws.proc_backups(crop_id)) == 2)
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert sum("someone else" in str(n.message) for n in app._notifications) == 1
         assert ws.load_crop_meta(crop_id).cleanup == screen.result.recipe
 
@@ -415,7 +413,7 @@ async def test_quit_asks_before_losing_an_unsaved_cutout(sample_ws: Path) -> Non
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, CleanupScreen))
         await pilot.press("s")
-        await wait_for(pilot, lambda: ws.proc_path(crop_id).is_file() and not app.screen.has_unsaved_cutout())
+        await wait_for(pilot, lambda: ws.proc_path(crop_id).is_file() and not app.screen.has_unsaved_work())
         await pilot.press("q")  # saved: quits at once
         await pilot.pause()
     assert app.return_code == 0 and not app.is_running

@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 from garbtui.cli import main
-from garbtui.commands.demo import make_copy, sample_workspace
+from garbtui.commands.demo import make_copy
 from garbtui.core.workspace.store import Workspace
+from garbtui.sample import sample_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_open_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_open_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path, capsys) -> None:
     assert main(["open", str(tmp_path)]) == 3
     assert "not a garbtui workspace" in capsys.readouterr().err
 
@@ -26,7 +27,7 @@ def test_open_help_lists_the_protocols() -> None:
         assert name in proc.stdout
 
 
-def test_demo_copies_the_sample_and_leaves_the_repository_alone(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_demo_copies_the_sample_and_leaves_the_repository_alone(tmp_path: Path, capsys) -> None:
     source = sample_workspace()
     before = sorted(p.relative_to(source) for p in source.rglob("*"))
     target = tmp_path / "demo"
@@ -38,14 +39,14 @@ def test_demo_copies_the_sample_and_leaves_the_repository_alone(tmp_path: Path, 
     assert main(["demo", "--dir", str(target), "--no-open"]) == 2  # never overwrites an existing folder
 
 
-def test_demo_default_folder_is_fresh_each_time(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_demo_default_folder_is_fresh_each_time(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     first, second = make_copy(), make_copy()
     assert first != second and first.is_dir() and second.is_dir()
     assert str(first).startswith(str(tmp_path / "data"))
 
 
-def test_demo_keeps_the_newest_copies_and_lists_and_cleans_them(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_demo_keeps_the_newest_copies_and_lists_and_cleans_them(tmp_path: Path, monkeypatch, capsys) -> None:
     base = tmp_path / "demos"
     monkeypatch.setenv("GARBTUI_DEMO_DIR", str(base))
     stranger = base / "my-notes"  # not a demo copy: never listed, never removed

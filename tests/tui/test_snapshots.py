@@ -6,7 +6,7 @@ from pathlib import Path
 
 from garbtui.tui import GarbApp
 from garbtui.tui.widgets.image_view import ImageView
-from tests.tui.conftest import wait_for
+from tests.helpers.pilot import wait_for
 
 SIZE = (140, 40)
 
@@ -16,23 +16,23 @@ def make_app(ws: Path, theme: str | None = None) -> GarbApp:
     return app
 
 
-async def _home_ready(pilot) -> None:  # noqa: ANN001
+async def _home_ready(pilot) -> None:
     app = pilot.app
     app.sub_title = "sample workspace"  # the temporary path differs on every run
     await wait_for(pilot, lambda: app.screen.query_one("#raw-view", ImageView).shown_key is not None)
     await pilot.pause()
 
 
-def test_queue_screen(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+def test_queue_screen(snap_compare, sample_ws: Path) -> None:
     assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=_home_ready)
 
 
-def test_queue_screen_light_theme(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+def test_queue_screen_light_theme(snap_compare, sample_ws: Path) -> None:
     assert snap_compare(make_app(sample_ws, "garb-light"), terminal_size=SIZE, run_before=_home_ready)
 
 
-def test_cleanup_screen_after_auto_clean(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
-    async def run_before(pilot) -> None:  # noqa: ANN001
+def test_cleanup_screen_after_auto_clean(snap_compare, sample_ws: Path) -> None:
+    async def run_before(pilot) -> None:
         await _home_ready(pilot)
         app = pilot.app
         await pilot.press("enter")
@@ -46,8 +46,8 @@ def test_cleanup_screen_after_auto_clean(snap_compare, sample_ws: Path) -> None:
     assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=run_before)
 
 
-def test_images_screen(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
-    async def run_before(pilot) -> None:  # noqa: ANN001
+def test_images_screen(snap_compare, sample_ws: Path) -> None:
+    async def run_before(pilot) -> None:
         await _home_ready(pilot)
         app = pilot.app
         await pilot.press("i")
@@ -59,8 +59,8 @@ def test_images_screen(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
     assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=run_before)
 
 
-def test_help_screen(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
-    async def run_before(pilot) -> None:  # noqa: ANN001
+def test_help_screen(snap_compare, sample_ws: Path) -> None:
+    async def run_before(pilot) -> None:
         await _home_ready(pilot)
         await pilot.press("question_mark")
         await pilot.pause()

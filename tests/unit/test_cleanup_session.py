@@ -39,7 +39,7 @@ def make_crop(kind: str = "box", margin: float = 0.15, ann_id: int = CAN_ANNOTAT
     ann, img = _annotation(ann_id)
     photo = read_rgb(PHOTOS / img["file_name"])
     H, W = photo.shape[:2]
-    pts = [(float(x), float(y)) for x, y in zip(ann["segmentation"][0][0::2], ann["segmentation"][0][1::2])]
+    pts = [(float(x), float(y)) for x, y in zip(ann["segmentation"][0][0::2], ann["segmentation"][0][1::2], strict=True)]
     x, y, w, h = ann["bbox"]
     if kind == "rotated":
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(np.asarray(pts, np.float32))
@@ -196,7 +196,8 @@ def test_tiny_and_flat_crops() -> None:
 def test_position_features_and_other_colour_spaces_run() -> None:
     rgb, meta, gt = make_crop("box")
     session = CleanupSession(rgb, region_mask(meta), margin_mask(meta))
-    for recipe in (auto_recipe(color_space="hsv"), auto_recipe(color_space="rgb", position_weight=0.5), auto_recipe(refine=False)):
+    recipes = (auto_recipe(color_space="hsv"), auto_recipe(color_space="rgb", position_weight=0.5), auto_recipe(refine=False))
+    for recipe in recipes:
         result = session.run(recipe)
         assert iou(result.mask, gt) > 0.6, recipe
 
@@ -241,7 +242,7 @@ def test_one_session_shared_by_threads_gives_the_serial_results() -> None:
     shared = CleanupSession(rgb, obj, bg)
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda r: shared.run(r).alpha, recipes))
-    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))
     assert shared.kmeans_runs == 3
 
 
@@ -256,5 +257,5 @@ def test_automatic_cutout_quality_on_real_objects() -> None:
         rgb, meta, gt = make_crop("box", ann_id=ann_id)
         result = CleanupSession(rgb, region_mask(meta), margin_mask(meta)).run()
         scores.append(iou(result.mask, gt))
-    assert min(scores) >= 0.8, dict(zip(QUALITY_CASES, scores))
-    assert float(np.mean(scores)) >= 0.9, dict(zip(QUALITY_CASES, scores))
+    assert min(scores) >= 0.8, dict(zip(QUALITY_CASES, scores, strict=True))
+    assert float(np.mean(scores)) >= 0.9, dict(zip(QUALITY_CASES, scores, strict=True))

@@ -88,12 +88,13 @@ def test_batch_in_threads_matches_serial_and_reports_failures(tmp_path: Path) ->
         ws = Workspace.create(tmp_path / f"ws{workers}")
         ids = [add_crop(ws, "box", 6, "can"), add_crop(ws, "polygon", 22, "cup"), add_crop(ws, "box", 12, "tiny")]
         seen: list[tuple[int, int]] = []
-        outcomes = clean_crops(ws, ids + ["missing"], workers=workers, progress=lambda d, t, n="": seen.append((d, t)))
+        outcomes = clean_crops(ws, ids + ["missing"], workers=workers,
+                               progress=lambda d, t, n="", seen=seen: seen.append((d, t)))
         assert [o.ok for o in outcomes] == [True, True, True, False]
         assert "no such crop" in outcomes[-1].message
         assert seen[-1] == (4, 4)
         results[workers] = [read_rgba(ws.proc_path(c)) for c in ids]
-    for a, b in zip(results[1], results[2]):
+    for a, b in zip(results[1], results[2], strict=True):
         assert np.array_equal(a, b)
 
 

@@ -18,20 +18,15 @@ from garbtui.core.scene.backgrounds import SegMap, SegRegion, add_background
 from garbtui.core.workspace.atomic import atomic_write_png
 from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, SAMPLE_DATA
+from tests.conftest import PHOTOS, copy_sample, cut_out
 
 CORNERS = [(r, g, b) for r in (0, 255) for g in (0, 255) for b in (0, 255)]
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def ws(cut_ws: Workspace) -> Workspace:
     """The sample workspace with every crop cut out along its TACO polygon (a real proc.png)."""
-    root = tmp_path_factory.mktemp("compose") / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
-    return ws
+    return cut_ws
 
 
 def crop_by_label(ws: Workspace, label: str, n: int = 0) -> str:
@@ -206,8 +201,9 @@ def test_poisson_keeps_the_fragment_colour(ws) -> None:
 def test_same_scene_same_bytes(ws) -> None:
     bg = add_background(ws, PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg", "road", horizon=423.0)
     crops = [crop_by_label(ws, lbl) for lbl in ("Drink can", "Paper cup", "Clear plastic bottle", "Crisp packet")]
+    blends = ["none", "feather", "poisson", "feather"]
     placements = [Placement(crop_id=c, x=250 + 230 * i, y=560 + 40 * i, blend=b, shadow=True, rotation=15 * i,
-                            flip=bool(i % 2)) for i, (c, b) in enumerate(zip(crops, ["none", "feather", "poisson", "feather"]))]
+                            flip=bool(i % 2)) for i, (c, b) in enumerate(zip(crops, blends, strict=True))]
     scene = Scene(id="det", background_id=bg.id, placements=placements, seed=7)
     folder = ws.scene_dir("det")
 
@@ -234,7 +230,7 @@ def test_preview_max_size_scales_labels(ws) -> None:
     full = render_scene(ws, scene)
     small = render_scene(ws, scene, max_size=320)
     assert small.image.shape == (180, 320, 3) and small.factor == pytest.approx(0.25)
-    assert all(abs(s - f * 0.25) <= 1.5 for s, f in zip(small.objects[0].bbox, full.objects[0].bbox))
+    assert all(abs(s - f * 0.25) <= 1.5 for s, f in zip(small.objects[0].bbox, full.objects[0].bbox, strict=True))
     assert small.objects[0].bbox == extent(small.objects[0].mask)
 
 
@@ -338,10 +334,9 @@ def test_next_scene_id(ws) -> None:
 
 def test_background_cache_gives_the_same_render_and_follows_the_file(tmp_path) -> None:
     """A preview cache of decoded backgrounds changes nothing in the output, and a new photo is read again."""
-    shutil.copytree(SAMPLE_DATA / "workspace", tmp_path / "ws")
-    ws = Workspace.open(tmp_path / "ws")
+    ws = Workspace.open(copy_sample(tmp_path / "ws"))
     crop = ws.crop_ids()[0]
-    ws.save_proc(crop, outline_cutout(ws, crop), CleanupRecipe())
+    cut_out(ws, [crop], CleanupRecipe())
     bg = next(b for b in ws.background_ids() if ws.load_background_meta(b).scene == "front")
     scene = Scene(id="s", background_id=bg, placements=[Placement(crop_id=crop, x=400, y=500, scale=1.0)])
     cache: dict = {}

@@ -14,7 +14,7 @@ from garbtui.core.errors import InputError
 from garbtui.core.export.labels import mask_polygons
 from garbtui.core.extract.labelstudio import parse_labelstudio
 from garbtui.core.workspace.models import BackgroundMeta, ImageMeta
-from tests.conftest import SAMPLE_DATA
+from tests.conftest import copy_sample
 
 
 def _min_row(annotation_id: int, updated: str, boxes: int) -> dict:
@@ -51,8 +51,7 @@ def test_meta_file_names_cannot_point_outside_their_folder(name: str) -> None:
 
 
 def _sample(tmp_path: Path) -> Path:
-    shutil.copytree(SAMPLE_DATA / "workspace", tmp_path / "ws")
-    return tmp_path / "ws"
+    return copy_sample(tmp_path / "ws")
 
 
 def test_negative_seed_is_a_usage_error(tmp_path: Path, capsys) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from garbtui.core.compose import render_scene
-from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.generate.recipe import Recipe, RunSettings
 from garbtui.core.generate.render import (
     RenderCache,
@@ -19,19 +17,15 @@ from garbtui.core.generate.render import (
 )
 from garbtui.core.generate.sampler import build_catalog, cover_window, is_val, plan_recipes
 from garbtui.core.scene.backgrounds import add_background
-from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
+from garbtui.core.workspace.models import Placement, Scene
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, SAMPLE_DATA
+from tests.conftest import PHOTOS
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def ws(cut_ws: Workspace) -> Workspace:
     """The sample workspace (with its backgrounds), cut out along the TACO polygons, plus a close road photo."""
-    root = tmp_path_factory.mktemp("generate") / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    ws = cut_ws
     add_background(ws, PHOTOS / "clean" / "taco_b2_000018_crop.jpg", "road", horizon=0, bg_id="kerb")
     return ws
 
@@ -132,7 +126,7 @@ def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catal
     assert a.jpeg == b.jpeg and a.yolo == b.yolo and a.record == b.record
     result = render_recipe(ws, recipe)
     assert [o.bbox for o in a.record.objects] == [o.bbox for o in result.kept]
-    for rec, obj in zip(a.record.objects, result.kept):
+    for rec, obj in zip(a.record.objects, result.kept, strict=True):
         assert np.array_equal(mask_utils.decode(rec.rle).astype(bool), obj.mask)
     assert len(a.yolo.splitlines()) == len(result.kept)
 

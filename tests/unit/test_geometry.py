@@ -13,7 +13,7 @@ def test_rotation_turns_clockwise_around_top_left() -> None:
     corners = rotated_rect_corners(10, 20, 100, 50, 90)
     # Clockwise on screen (y down): the top edge now points straight down from (10, 20).
     expected = [(10, 20), (10, 120), (-40, 120), (-40, 20)]
-    for got, want in zip(corners, expected):
+    for got, want in zip(corners, expected, strict=True):
         assert math.isclose(got[0], want[0], abs_tol=1e-9) and math.isclose(got[1], want[1], abs_tol=1e-9)
 
 

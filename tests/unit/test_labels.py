@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import cv2
@@ -13,24 +12,19 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from garbtui.core.compose import render_scene
-from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.export.labels import mask_polygons, merge_parts, workspace_categories, write_scene_labels
 from garbtui.core.export.scene_files import save_and_render
 from garbtui.core.scene.backgrounds import add_background
-from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
+from garbtui.core.workspace.models import Placement, Scene
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import LABELSTUDIO, PHOTOS, SAMPLE_DATA
+from tests.conftest import LABELSTUDIO, PHOTOS, copy_sample, cut_out
 from tests.helpers.labelstudio_check import LabelConfig
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory):
     """A road scene: five fragments, one hidden under another (dropped), one clipped at the right border."""
-    root = tmp_path_factory.mktemp("labels") / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    ws = cut_out(Workspace.open(copy_sample(tmp_path_factory.mktemp("labels") / "ws")))
     by_label = {ws.load_crop_meta(c).label: c for c in ws.crop_ids()}
     bg = add_background(ws, PHOTOS / "clean" / "udacity_adv_straight_lines1.jpg", "road", horizon=423.0)
     scene = Scene(id="lab", background_id=bg.id, occlusion_drop=0.6, placements=[
@@ -60,7 +54,7 @@ def test_coco_reads_back_with_pycocotools(rendered) -> None:
     anns = coco.loadAnns(coco.getAnnIds(imgIds=[1]))
     kept = result.kept
     assert len(anns) == len(kept) == 4
-    for ann, obj in zip(anns, kept):
+    for ann, obj in zip(anns, kept, strict=True):
         m = coco.annToMask(ann).astype(bool)
         assert (m == obj.mask).all()
         x0, y0, x1, y1 = obj.bbox
@@ -77,7 +71,7 @@ def test_yolo_detect_and_segment_match_coco(rendered) -> None:
     det = (labels / "yolo" / "detect" / "render.txt").read_text().splitlines()
     seg = (labels / "yolo" / "segment" / "render.txt").read_text().splitlines()
     assert len(det) == len(seg) == len(result.kept)
-    for d, s, obj in zip(det, seg, result.kept):
+    for d, s, obj in zip(det, seg, result.kept, strict=True):
         cls, cx, cy, w, h = d.split()
         assert classes[int(cls)] == obj.label
         x0, y0, x1, y1 = obj.bbox
@@ -104,7 +98,7 @@ def test_labelstudio_predictions_match_boxes(rendered) -> None:
     polys = [r for r in regions if r["type"] == "polygonlabels"]
     assert len(rects) == len(result.kept) and len(polys) >= len(result.kept)
     assert len({r["id"] for r in regions}) == len(regions)
-    for r, obj in zip(rects, result.kept):
+    for r, obj in zip(rects, result.kept, strict=True):
         v = r["value"]
         x0, y0, x1, y1 = obj.bbox
         assert (r["from_name"], r["to_name"]) == ("box", "image")

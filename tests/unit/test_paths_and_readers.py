@@ -60,7 +60,8 @@ def test_config_names_data_key_and_choices() -> None:
 
 def test_config_picks_the_image_among_several_fields() -> None:
     tasks = [{"id": 1, "data": {"photo": "a.jpg", "thumb": "b.jpg"}, "annotations": [{"id": 1, "result": [
-        {"id": "r", "type": "rectanglelabels", "value": {"x": 1, "y": 1, "width": 2, "height": 2, "rectanglelabels": ["can"]}}]}]}]
+        {"id": "r", "type": "rectanglelabels",
+         "value": {"x": 1, "y": 1, "width": 2, "height": 2, "rectanglelabels": ["can"]}}]}]}]
     parsed = parse_labelstudio(tasks, where="x")
     assert not parsed.items and "several image-like fields" in parsed.skipped[0].reason
     from garbtui.core.extract.labelstudio import LabelConfig

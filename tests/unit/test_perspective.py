@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from garbtui.core.scene.perspective import k_for_object, k_from_prior, k_from_so
 from garbtui.core.scene.size_priors import BUILTIN_PRIORS, SizePriors, load_size_priors
 from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, SAMPLE_DATA
+from tests.conftest import PHOTOS, copy_sample, cut_out
 
 ROAD = BackgroundMeta(id="road", file="image.jpg", width=1280, height=720, scene="road", horizon_row=300.0,
                       camera_height_m=1.5)
@@ -29,13 +28,8 @@ def _crop(ws_crop_meta, **changes):
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    root = tmp_path_factory.mktemp("persp") / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
-    return ws
+def ws(cut_ws: Workspace) -> Workspace:
+    return cut_ws
 
 
 @pytest.fixture(scope="module")
@@ -140,17 +134,14 @@ def test_rendered_height_follows_the_horizon(ws: Workspace, can) -> None:
 
 def test_a_source_horizon_gives_the_fragment_its_own_k(tmp_path) -> None:
     """Once the source photo's horizon is known, an `auto` placement follows the photo's own k, not the prior."""
-    import shutil
-
     from garbtui.core.compose import render_scene
-    from garbtui.core.compose.fragment import load_fragment, outline_cutout
-    from garbtui.core.workspace.models import CleanupRecipe, Placement, Scene
+    from garbtui.core.compose.fragment import load_fragment
+    from garbtui.core.workspace.models import Placement, Scene
     from garbtui.core.workspace.store import Workspace
 
-    shutil.copytree(SAMPLE_DATA / "workspace", tmp_path / "ws")
-    ws = Workspace.open(tmp_path / "ws")
+    ws = Workspace.open(copy_sample(tmp_path / "ws"))
     crop = next(c for c in ws.crop_ids() if "drink-can" in c and ws.load_crop_meta(c).scene == "road")
-    ws.save_proc(crop, outline_cutout(ws, crop), CleanupRecipe())
+    cut_out(ws, [crop], CleanupRecipe())
     meta = ws.load_crop_meta(crop)
     bg = next(b for b in ws.background_ids() if ws.load_background_meta(b).scene == "road")
     scene = Scene(id="s", background_id=bg, placements=[Placement(crop_id=crop, x=500, y=600)])

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 
 import pytest
 
 from garbtui.core.compose import render_scene
-from garbtui.core.compose.fragment import outline_cutout
 from garbtui.core.errors import InputError
 from garbtui.core.recreate import recreate_scene, reference_objects
 from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.scene.size_priors import SizePriors
 from garbtui.core.scene.taxonomy import nearest_label, supercategory
-from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
-from tests.conftest import PHOTOS, SAMPLE_DATA
+from tests.conftest import PHOTOS
 
 CANS = "taco_b1_000111-1c27bb7938"  # road photo: two drink cans and a food container
 CAN_AND_TAB = "taco_b1_000032-fe56b9e15f"  # front photo: a drink can and its pop tab
@@ -24,13 +21,9 @@ HIGHWAY_HORIZON = 422.0
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def ws(cut_ws: Workspace) -> Workspace:
     """The sample workspace, every crop cut out along its TACO polygon, with a front and a road background."""
-    root = tmp_path_factory.mktemp("recreate") / "ws"
-    shutil.copytree(SAMPLE_DATA / "workspace", root)
-    ws = Workspace.open(root)
-    for crop_id in ws.crop_ids():
-        ws.save_proc(crop_id, outline_cutout(ws, crop_id), CleanupRecipe(auto=False))
+    ws = cut_ws
     clean = PHOTOS / "clean"
     add_background(ws, clean / "taco_b2_000044_crop_paving.jpg", "front", bg_id="paving")
     add_background(ws, clean / "udacity_adv_straight_lines1.jpg", "road", horizon=HIGHWAY_HORIZON, bg_id="highway")
@@ -89,7 +82,7 @@ def test_road_reference_with_horizon_keeps_depth_and_perspective(ws: Workspace) 
     refs = {r.crop_id: r for r in reference_objects(ws, CANS)}
     result = render_scene(ws, scene)
     assert len(result.kept) == 3
-    for p, obj in zip(scene.placements, result.objects):
+    for p, obj in zip(scene.placements, result.objects, strict=True):
         ref = refs[p.crop_id]
         depth_ref = (ref.y1 - 150.0) / (meta.height - 150.0)
         assert (p.y - HIGHWAY_HORIZON) / (bg.height - HIGHWAY_HORIZON) == pytest.approx(depth_ref, abs=1e-3)

@@ -16,8 +16,7 @@ from tests.conftest import LABELSTUDIO
 def _brush_results():
     for task in json.loads((LABELSTUDIO / "brush.json").read_text()):
         for ann in task["annotations"]:
-            for res in ann["result"]:
-                yield res
+            yield from ann["result"]
 
 
 def test_brush_rle_with_wrong_size_is_refused() -> None:

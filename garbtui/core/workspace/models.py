@@ -156,6 +156,18 @@ class CleanupRecipe(BaseModel):
     auto: bool = True  # True when `keep` was chosen by the automatic rule, False once a user toggled
 
 
+class CutoutQuality(BaseModel):
+    """How far a cutout can be trusted: one score, written by `clean` and by saves in the app, read by the queue
+    (suspects first, with the reasons), `generate` and `recreate` (suspects left out unless curated)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    score: float = Field(ge=0.0, le=1.0)  # 1 = surely the object and only the object
+    suspect: bool = False  # score under the suspect threshold: probably not a clean cutout of the object
+    reasons: list[str] = Field(default_factory=list)  # why, in words a user reads in the queue
+    curated: bool = False  # a person saved this cutout in the app: trusted whatever the score
+
+
 class CropMeta(GarbModel):
     """`crops/<id>/meta.json`: where a crop came from and what it is."""
 
@@ -183,6 +195,7 @@ class CropMeta(GarbModel):
     horizon_row: Coord | None = None  # source horizon, when known
     k: float | None = Field(default=None, gt=0, le=1000)  # perspective constant: object px height / (bottom_row - horizon_row)
     cleanup: CleanupRecipe | None = None
+    quality: CutoutQuality | None = None  # of proc.png; None until cleaned (or cleaned before scores existed)
 
     _id_ok = field_validator("id", "image_id")(_check_safe)
 

@@ -6,7 +6,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import cv2
 import numpy as np
@@ -15,7 +14,6 @@ from PIL import Image
 from garbtui.core.errors import InputError
 from garbtui.core.workspace.imageio import max_pixels, read_rgba
 
-V = TypeVar("V")
 FileKey = tuple[str, int, int]
 
 
@@ -28,7 +26,7 @@ def file_key(path: Path) -> FileKey | None:
     return (str(path), st.st_mtime_ns, st.st_size)
 
 
-class LRU(Generic[V]):
+class LRU[V]:
     """A bounded mapping; the least recently used entry goes first."""
 
     def __init__(self, capacity: int) -> None:

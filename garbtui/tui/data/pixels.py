@@ -63,7 +63,8 @@ def shrink_over_checker(
     small = cv2.resize(premult, (width, height), interpolation=interp).astype(np.float32)
     a_small = cv2.resize(alpha, (width, height), interpolation=interp).astype(np.float32)[:, :, None] / 255.0
     board = checkerboard(width, height, square, colours).astype(np.float32)
-    return np.clip(small + board * (1.0 - a_small) + 0.5, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(small + board * (1.0 - a_small) + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def checkerboard(width: int, height: int, square: tuple[int, int], colours: tuple[Colour, Colour]) -> np.ndarray:
@@ -160,3 +161,68 @@ def draw_numbers_at(rgb: np.ndarray, positions: list[tuple[int, int, int]]) -> n
 def draw_numbers(rgb: np.ndarray, labels_small: np.ndarray, k: int) -> np.ndarray:
     """Write each cluster's number (1-based) at a point well inside its largest patch."""
     return draw_numbers_at(rgb, number_positions(labels_small, k))
+
+
+# -- terminal colour depth -------------------------------------------------------------------------
+# A 256- or 16-colour terminal shows each colour as a palette entry. Rich maps a 24-bit colour to one
+# (the interface, the legend's swatches); pictures are mapped here the same way, vectorised, so a flat
+# colour in a picture and the same colour in a legend land on the same entry. Photos are dithered
+# (ordered 4x4) first, so gradients do not posterise into bands.
+_BAYER4 = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16.0 - 0.5
+DITHER_STEP = {"256": 40.0, "16": 85.0}  # spacing of the palette's levels, about
+
+
+def _standard_palette() -> np.ndarray:
+    from rich._palettes import STANDARD_PALETTE
+
+    return np.array([STANDARD_PALETTE[i] for i in range(16)], np.int64)
+
+
+def _eight_bit_palette() -> np.ndarray:
+    from rich._palettes import EIGHT_BIT_PALETTE
+
+    return np.array([EIGHT_BIT_PALETTE[i] for i in range(256)], np.uint8)
+
+
+def palette_indices(rgb: np.ndarray, depth: str, dither: bool = False) -> np.ndarray:
+    """Palette entry (0-255 or 0-15) per pixel for a `depth` ("256" | "16") terminal, as Rich picks them."""
+    img = rgb[:, :, :3]
+    if dither:
+        h, w = img.shape[:2]
+        tile = np.tile(_BAYER4, (-(-h // 4), -(-w // 4)))[:h, :w, None]
+        img = np.clip(img.astype(np.float32) + tile * DITHER_STEP.get(depth, 40.0), 0, 255).round().astype(np.int64)
+    else:
+        img = img.astype(np.int64)
+    r, g, b = img[:, :, 0], img[:, :, 1], img[:, :, 2]
+    if depth == "16":
+        pal = _standard_palette()
+        best = np.zeros(r.shape, np.int64)
+        best_d = np.full(r.shape, np.iinfo(np.int64).max)
+        for i, (r2, g2, b2) in enumerate(pal.tolist()):
+            red_mean = (r + r2) // 2
+            dr, dg, db = r - r2, g - g2, b - b2
+            d = (((512 + red_mean) * dr * dr) >> 8) + 4 * dg * dg + (((767 - red_mean) * db * db) >> 8)
+            better = d < best_d
+            best[better] = i
+            best_d[better] = d[better]
+        return best
+    # 256: Rich's rule (rich.color.Color.downgrade): greys by HLS saturation, else the 6x6x6 cube.
+    mx = np.maximum(np.maximum(r, g), b) / 255.0
+    mn = np.minimum(np.minimum(r, g), b) / 255.0
+    light = (mx + mn) / 2.0
+    span = mx - mn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sat = np.where(span == 0, 0.0, np.where(light <= 0.5, span / (mx + mn), span / (2.0 - mx - mn)))
+    gray = np.round(light * 25.0).astype(np.int64)
+    grey_index = np.where(gray == 0, 16, np.where(gray == 25, 231, 231 + gray))
+
+    def six(v: np.ndarray) -> np.ndarray:
+        return np.round(np.where(v < 95, v / 95.0, 1 + (v - 95) / 40.0)).astype(np.int64)
+
+    cube = 16 + 36 * six(r) + 6 * six(g) + six(b)
+    return np.where(sat < 0.15, grey_index, cube)
+
+
+def palette_rgb(depth: str) -> np.ndarray:
+    """The RGB of each palette entry Rich assumes (for previews of what a terminal shows)."""
+    return _standard_palette().astype(np.uint8) if depth == "16" else _eight_bit_palette()

@@ -64,9 +64,7 @@ class QueueFilter:
         # A row whose meta is not read yet cannot be ruled out; it is kept until we know.
         if self.label and row.loaded and row.label != self.label:
             return False
-        if self.scene and row.loaded and row.scene != self.scene:
-            return False
-        return True
+        return not (self.scene and row.loaded and row.scene != self.scene)
 
 
 def _scan_one(base: Path, crop_id: str) -> CropRow:
@@ -142,6 +140,17 @@ class CropQueue:
             if row.meta:
                 counts[row.meta.scene] = counts.get(row.meta.scene, 0) + 1
         return sorted(counts.items())
+
+    def objects_per_image(self) -> dict[str, int]:
+        """How many crops each source image has, over every crop (metas not read yet are read first)."""
+        missing = [r.id for r in self.rows.values() if not r.loaded]
+        if missing:
+            self.update(self.read_metas(missing))
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            if row.meta is not None:
+                counts[row.meta.image_id] = counts.get(row.meta.image_id, 0) + 1
+        return counts
 
     def counts(self) -> dict[str, int]:
         counts = {"pending": 0, "done": 0, "broken": 0}

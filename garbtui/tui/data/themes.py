@@ -32,7 +32,11 @@ def theme_from_toml(path: Path) -> Theme:
         except ColorParseError:
             raise ValueError(f"{path}: {key} = {value!r} is not a colour") from None
     variables = {str(k): str(v) for k, v in dict(data.get("variables", {})).items()}
-    return Theme(name=name, dark=bool(data.get("dark", True)), variables=variables, **colours)
+    c = colours.get
+    return Theme(name=name, primary=colours["primary"], secondary=c("secondary"), warning=c("warning"), error=c("error"),
+                 success=c("success"), accent=c("accent"), foreground=c("foreground"), background=c("background"),
+                 surface=c("surface"), panel=c("panel"), boost=c("boost"), dark=bool(data.get("dark", True)),
+                 variables=variables)
 
 
 def load_themes(folder: Path = THEMES_DIR) -> list[Theme]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,7 +19,7 @@ class ChoiceDialog(ModalScreen[object]):
     CANCELLED = object()
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, options: list[tuple[object, str]], current: object = None) -> None:
+    def __init__(self, title: str, options: Sequence[tuple[object, str]], current: object = None) -> None:
         super().__init__()
         self._title = title
         self._values = [value for value, _ in options]

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
-
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input
 
-ResultT = TypeVar("ResultT")
 
-
-class FormDialog(ModalScreen[ResultT], Generic[ResultT]):
+class FormDialog[ResultT](ModalScreen[ResultT]):
     """A modal form; subclasses check their fields in `_submit` and dismiss, and say what cancel returns."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

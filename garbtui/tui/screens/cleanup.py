@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from garbtui.core.errors import GarbError
@@ -27,6 +27,7 @@ from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data import pixels
 from garbtui.tui.messages import CleanupFrames, CleanupRendered, CropSaved
+from garbtui.tui.screens.base import GarbScreen
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec, file_frame_maker, make_frame
 from garbtui.tui.widgets.legend import ClusterLegend
 
@@ -35,13 +36,11 @@ K_MIN, K_MAX = 2, 9
 SESSIONS_KEPT = 4
 
 
-def _cleanup_api() -> Any:
-    import garbtui.core.cleanup as api
-
-    return api
+if TYPE_CHECKING:
+    from garbtui.core.cleanup import CleanupResult, CleanupSession
 
 
-class CleanupScreen(Screen):
+class CleanupScreen(GarbScreen):
     """One crop at a time; `n` / `N` move to the next / previous pending crop without leaving."""
 
     BINDINGS = [
@@ -65,15 +64,15 @@ class CleanupScreen(Screen):
         self.crop_id = crop_id
         self.recipe: CleanupRecipe = CleanupRecipe()
         self.history: list[CleanupRecipe] = []
-        self.result: Any = None  # the CleanupResult shown now
+        self.result: CleanupResult | None = None  # the result shown now
         self.generation = 0
         self.shown_generation = 0
         self.busy = False
         self._lock = threading.Lock()
-        self._sessions: OrderedDict[str, Any] = OrderedDict()
-        self._resize_timer: Any = None
-        self._proc_stamp: Any = None
-        self._number_cache: dict[tuple[Any, ...], list[tuple[int, int, int]]] = {}
+        self._sessions: OrderedDict[str, CleanupSession] = OrderedDict()
+        self._resize_timer: Timer | None = None
+        self._proc_stamp: FileStamp | None = None
+        self._number_cache: dict[tuple[str, int, int, tuple[int, ...]], list[tuple[int, int, int]]] = {}
         self.saved_generation = 0  # the generation whose result was saved last
 
     def compose(self) -> ComposeResult:
@@ -103,16 +102,16 @@ class CleanupScreen(Screen):
         self.generation += 1
         self.result = None
         self.history = []
-        ws = self.app.ws
-        row = self.app.queue.read_meta(crop_id)
-        self.app.queue.update([row])
+        ws = self.garb.ws
+        row = self.garb.queue.read_meta(crop_id)
+        self.garb.queue.update([row])
         meta = row.meta
         self.recipe = meta.cleanup.model_copy() if meta is not None and meta.cleanup is not None else CleanupRecipe()
         title = Text.assemble((crop_id, "bold"))
         if meta is not None:
             title.append(f"   {meta.label} · {meta.scene} · {meta.crop_width}×{meta.crop_height}px · {row.status}")
         self.query_one("#cleanup-title", Static).update(title)
-        cache = self.app.image_cache
+        cache = self.garb.image_cache
         raw = ws.raw_path(crop_id)
         self.query_one("#cl-raw", ImageView).show(("raw", crop_id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache))
         clusters = self.query_one("#cl-clusters", ImageView)
@@ -129,10 +128,12 @@ class CleanupScreen(Screen):
                                                   "· s save · u undo · n/N next/prev", style="italic"))
         self._update_recipe_bar("saved cutout shown" if proc.is_file() else "not cleaned yet")
 
-    def _session(self, crop_id: str) -> Any:
+    def _session(self, crop_id: str) -> CleanupSession:
+        from garbtui.core.cleanup import CleanupSession
+
         session = self._sessions.get(crop_id)
         if session is None:
-            session = _cleanup_api().CleanupSession.from_workspace(self.app.ws, crop_id)
+            session = CleanupSession.from_workspace(self.garb.ws, crop_id)
             self._sessions[crop_id] = session
             while len(self._sessions) > SESSIONS_KEPT:
                 self._sessions.popitem(last=False)
@@ -192,15 +193,17 @@ class CleanupScreen(Screen):
         if message.generation != self.generation or message.crop_id != self.crop_id:
             return
         self.busy = False
-        if message.result is None:
+        if message.result is None or message.frames is None:
             self._update_recipe_bar(f"error: {message.error}")
             self.notify(message.error, severity="error")
             return
+        from garbtui.core.cleanup import cluster_palette
+
         self.result = message.result
         self.shown_generation = message.generation
         self.query_one("#cl-clusters", ImageView).show_frame(message.frames.clusters)
         self.query_one("#cl-cutout", ImageView).show_frame(message.frames.cutout)
-        palette = _cleanup_api().cluster_palette(message.result.k)
+        palette = cluster_palette(message.result.k)
         self.query_one(ClusterLegend).show_stats(message.result.cluster_stats, palette)
         self._update_recipe_bar("")
 
@@ -226,7 +229,7 @@ class CleanupScreen(Screen):
     def action_auto(self) -> None:
         self.rerun(self.recipe.model_copy(update={"keep": None, "auto": True}))
 
-    def action_toggle(self, index: int) -> None:
+    def action_toggle(self, index: int) -> None:  # type: ignore[override]  # Textual's toggle(attribute) is not bound here
         if self.result is None:
             self.notify("Press c first to cluster this crop.", timeout=3)
             return
@@ -267,7 +270,7 @@ class CleanupScreen(Screen):
         if self.result is None or self.shown_generation != self.generation:
             self.notify("Wait for the preview to finish (or press c) before saving.", severity="warning")
             return
-        result, crop_id, ws = self.result, self.crop_id, self.app.ws
+        result, crop_id, ws = self.result, self.crop_id, self.garb.ws
 
         expected = self._proc_stamp
         generation = self.shown_generation
@@ -284,9 +287,12 @@ class CleanupScreen(Screen):
 
         self.run_worker(save, thread=True, group="save", exit_on_error=False)
 
-    def has_unsaved_cutout(self) -> bool:
+    def has_unsaved_work(self) -> bool:
         """True when the cutout on screen came from a change made after the last save (or load)."""
         return self.result is not None and self.shown_generation != self.saved_generation
+
+    def unsaved_work(self) -> str:
+        return f"The cutout of {self.crop_id} is not saved (s saves it)."
 
     def on_crop_saved(self, message: CropSaved) -> None:
         if message.error:
@@ -294,7 +300,7 @@ class CleanupScreen(Screen):
             return
         if message.crop_id == self.crop_id:
             self.saved_generation = message.generation
-        self.app.queue.refresh_status(message.crop_id)
+        self.garb.queue.refresh_status(message.crop_id)
         if message.crop_id == self.crop_id:
             self._proc_stamp = message.stamp
         backup_name = message.backup.rsplit("/", 1)[-1] if message.backup else ""
@@ -309,7 +315,7 @@ class CleanupScreen(Screen):
             self._update_recipe_bar("saved")
 
     def action_next(self, step: int) -> None:
-        target = self.app.queue.next_pending(self.crop_id, step)
+        target = self.garb.queue.next_pending(self.crop_id, step)
         if target is None or target == self.crop_id:
             self.notify("No other pending crop.", timeout=2)
             return
@@ -320,7 +326,7 @@ class CleanupScreen(Screen):
 
     def _unless_unsaved(self, question: str, then: Callable[[], object]) -> None:
         """Run `then`, asking first when the cutout on screen is not saved (s saves it)."""
-        if not self.has_unsaved_cutout():
+        if not self.has_unsaved_work():
             then()
             return
         from garbtui.tui.dialogs.confirm import ConfirmDialog
@@ -330,7 +336,7 @@ class CleanupScreen(Screen):
                 then()
 
         self.app.push_screen(
-            ConfirmDialog(question, f"The cutout of {self.crop_id} is not saved (s saves it).", yes="Discard"),
+            ConfirmDialog(question, self.unsaved_work(), yes="Discard"),
             answered,
         )
 
@@ -340,7 +346,7 @@ class CleanupScreen(Screen):
 
     def _redraw(self) -> None:
         """Render the same recipe again (new panel sizes or colours): a saved cutout stays saved."""
-        saved = not self.has_unsaved_cutout()
+        saved = not self.has_unsaved_work()
         self.rerun(self.recipe, remember=False)
         if saved:
             self.saved_generation = self.generation

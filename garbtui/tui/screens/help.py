@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -20,15 +22,17 @@ def _key(binding: Binding) -> str:
 HIDDEN_ACTIONS = {"command_palette"}  # listed once by hand under "Everywhere"
 
 
-def _section(title: str, bindings: list[Binding], extra: list[tuple[str, str]] | None = None) -> Text:
+def _section(title: str, bindings: Iterable[BindingType], extra: list[tuple[str, str]] | None = None) -> Text:
     text = Text()
     text.append(f"{title}\n", style="bold underline")
-    seen = set()
+    seen: set[tuple[str, str]] = set()
     rows: list[tuple[str, str]] = []
     for b in bindings:
+        if not isinstance(b, Binding):
+            continue  # garbtui writes every binding as a Binding; Textual also allows plain tuples
         # Every described key is listed, footer or not; only the per-cluster copies of `1` are folded into "1-9".
         hidden = (b.id or "").startswith("toggle-") or b.action in HIDDEN_ACTIONS
-        if not isinstance(b, Binding) or not b.description or hidden or (b.key, b.action) in seen:
+        if not b.description or hidden or (b.key, b.action) in seen:
             continue
         seen.add((b.key, b.action))
         rows.append((_key(b), b.description))
@@ -44,6 +48,7 @@ def help_text() -> Text:
     from garbtui.tui.app import GarbApp
     from garbtui.tui.screens.cleanup import CleanupScreen
     from garbtui.tui.screens.images import ImagesScreen
+    from garbtui.tui.screens.placement import PlacementScreen
     from garbtui.tui.screens.queue import QueueScreen
 
     text = Text()
@@ -57,13 +62,8 @@ def help_text() -> Text:
     text.append_text(_section("Photos and backgrounds (i)", ImagesScreen.BINDINGS,
                               [("up down", "move through the list")]))
     text.append("\n")
-    from garbtui.tui.app import placement_available
-
-    if placement_available():
-        from garbtui.tui.screens.placement import PlacementScreen
-
-        text.append_text(_section("Placement (p)", PlacementScreen.BINDINGS, PlacementScreen.HELP_EXTRA))
-        text.append("\n")
+    text.append_text(_section("Placement (p)", PlacementScreen.BINDINGS, PlacementScreen.HELP_EXTRA))
+    text.append("\n")
     text.append_text(_section("Everywhere", GarbApp.BINDINGS,
                               [("ctrl+p", "command palette: every action, themes"), ("tab", "move focus")]))
     return text

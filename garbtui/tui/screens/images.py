@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from pathlib import Path
 
+import numpy as np
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets.data_table import RowDoesNotExist
 
 from garbtui.core.errors import GarbError
-from garbtui.core.workspace.models import BackgroundMeta, CropMeta, ImageMeta
+from garbtui.core.scene.horizon import HorizonEstimate
+from garbtui.core.workspace.models import BackgroundMeta, CropMeta, ImageMeta, SceneKind
 from garbtui.tui.data import pixels
-from garbtui.tui.widgets.image_view import ImageView, RenderSpec, make_frame
+from garbtui.tui.data.queue import CropRow
+from garbtui.tui.screens.base import GarbScreen
+from garbtui.tui.widgets.image_view import Frame, ImageView, RenderSpec, make_frame
 
-SCENES: tuple[str, ...] = ("road", "front", "unknown")
+SCENES: tuple[SceneKind, ...] = ("road", "front", "unknown")
+BACKGROUND_SCENES: tuple[SceneKind, ...] = ("road", "front")
+Table = DataTable[str | Text]  # for annotations only
 NUDGE = 0.01  # [ and ] move the horizon by 1 % of the photo height
 
 
@@ -32,15 +39,17 @@ def region_outline(meta: CropMeta) -> list[tuple[float, float]]:
     return [(b.x0, b.y0), (b.x1, b.y0), (b.x1, b.y1), (b.x0, b.y1)]
 
 
-class ImagesScreen(Screen):
+class ImagesScreen(GarbScreen):
     """Browse photos and backgrounds; `b` switches between the two lists."""
 
     BINDINGS = [
         Binding("b", "switch_list", "Photos/backgrounds", tooltip="switch between source photos and backgrounds"),
         Binding("k", "cycle_scene", "Scene kind", tooltip="cycle road / front (/ unknown) and save"),
         Binding("h", "set_horizon", "Horizon row", tooltip="type the horizon row in pixels"),
-        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[", tooltip="move the horizon up by 1 % of the height"),
-        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]", tooltip="move the horizon down by 1 % of the height"),
+        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[",
+                tooltip="move the horizon up by 1 % of the height"),
+        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]",
+                tooltip="move the horizon down by 1 % of the height"),
         Binding("e", "estimate", "Estimate horizon", tooltip="estimate it from lane and kerb lines"),
         Binding("a", "add_background", "Add background", tooltip="copy a clean photo into the workspace"),
         Binding("escape", "back", "Back", tooltip="back to the crop queue"),
@@ -66,9 +75,9 @@ class ImagesScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        photos = self.query_one("#photos-table", DataTable)
+        photos = self._table("#photos-table")
         photos.add_columns("photo", "scene", "size", "horizon", "objs")
-        backgrounds = self.query_one("#backgrounds-table", DataTable)
+        backgrounds = self._table("#backgrounds-table")
         backgrounds.add_columns("background", "scene", "size", "horizon")
         self.fill_photos()
         self.fill_backgrounds()
@@ -80,8 +89,12 @@ class ImagesScreen(Screen):
         return "background" if self.query_one(TabbedContent).active == "tab-backgrounds" else "image"
 
     @property
-    def table(self) -> DataTable:
-        return self.query_one("#backgrounds-table" if self.kind == "background" else "#photos-table", DataTable)
+    def table(self) -> Table:
+        return self._table("#backgrounds-table" if self.kind == "background" else "#photos-table")
+
+    def _table(self, selector: str) -> Table:
+        table: Table = self.query_one(selector, DataTable)  # a subscripted class cannot be a query's type
+        return table
 
     @property
     def current_id(self) -> str | None:
@@ -89,12 +102,12 @@ class ImagesScreen(Screen):
         if table.row_count == 0:
             return None
         key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return key.value
+        return key.value if key.value is not None else None
 
     def boxes(self) -> dict[str, list[CropMeta]]:
         """Crop metas per source image id, from the metas read so far (the queue reads the rest in a thread)."""
         if self._boxes is None:
-            queue = self.app.queue
+            queue = self.garb.queue
             missing = [r.id for r in queue.rows.values() if not r.loaded]
             if missing and not self._reading:
                 # Thousands of metas take seconds: read them off the UI thread, then redraw with all boxes.
@@ -110,11 +123,11 @@ class ImagesScreen(Screen):
         return self._boxes
 
     def _read_missing(self, missing: list[str]) -> None:
-        rows = self.app.queue.read_metas(missing)
+        rows = self.garb.queue.read_metas(missing)
         self.app.call_from_thread(self._metas_read, rows)
 
-    def _metas_read(self, rows: list) -> None:  # noqa: ANN001 - CropRow list
-        self.app.queue.update(rows)
+    def _metas_read(self, rows: list[CropRow]) -> None:
+        self.garb.queue.update(rows)
         self._reading = False
         self._boxes = None
         if not self.is_mounted:
@@ -123,12 +136,12 @@ class ImagesScreen(Screen):
         self.show_current()
 
     def fill_photos(self, keep: str | None = None) -> None:
-        table = self.query_one("#photos-table", DataTable)
+        table = self._table("#photos-table")
         table.clear()
         counts = self.boxes()
-        for image_id in self.app.ws.image_ids():
+        for image_id in self.garb.ws.image_ids():
             try:
-                meta = self.app.ws.load_image_meta(image_id)
+                meta = self.garb.ws.load_image_meta(image_id)
                 table.add_row(image_id, meta.scene, f"{meta.width}×{meta.height}", _horizon(meta),
                               str(len(counts.get(image_id, []))), key=image_id)
             except GarbError as exc:
@@ -136,11 +149,11 @@ class ImagesScreen(Screen):
         _restore(table, keep)
 
     def fill_backgrounds(self, keep: str | None = None) -> None:
-        table = self.query_one("#backgrounds-table", DataTable)
+        table = self._table("#backgrounds-table")
         table.clear()
-        for bg_id in self.app.ws.background_ids():
+        for bg_id in self.garb.ws.background_ids():
             try:
-                meta = self.app.ws.load_background_meta(bg_id)
+                meta = self.garb.ws.load_background_meta(bg_id)
                 table.add_row(bg_id, meta.scene, f"{meta.width}×{meta.height}", _horizon(meta), key=bg_id)
             except GarbError as exc:
                 table.add_row(bg_id, "?", "", Text(f"broken: {exc.message}", style="bold"), key=bg_id)
@@ -167,7 +180,7 @@ class ImagesScreen(Screen):
     # -- preview ----------------------------------------------------------------------------
     def load_meta(self, item_id: str, *, quiet: bool = False) -> ImageMeta | BackgroundMeta | None:
         """The current tab's meta of `item_id`; None (with a notification) when its meta.json is broken."""
-        ws = self.app.ws
+        ws = self.garb.ws
         try:
             return ws.load_background_meta(item_id) if self.kind == "background" else ws.load_image_meta(item_id)
         except GarbError as exc:
@@ -179,7 +192,7 @@ class ImagesScreen(Screen):
         """The highlighted item and its meta; None when there is none or its meta.json is broken (notified)."""
         item_id = self.current_id
         meta = None if item_id is None else self.load_meta(item_id)
-        return None if meta is None else (item_id, meta)  # type: ignore[return-value]
+        return None if item_id is None or meta is None else (item_id, meta)
 
     def show_current(self) -> None:
         view = self.query_one("#photo-view", ImageView)
@@ -191,7 +204,7 @@ class ImagesScreen(Screen):
             info.update("no backgrounds yet: press a to add one" if self.kind == "background" else "no photos")
             view.clear(" ")
             return
-        ws = self.app.ws
+        ws = self.garb.ws
         try:
             meta = ws.load_background_meta(item_id) if self.kind == "background" else ws.load_image_meta(item_id)
         except GarbError as exc:
@@ -199,7 +212,7 @@ class ImagesScreen(Screen):
             info.update(Text(exc.message))
             view.clear("cannot read this item")
             return
-        ws = self.app.ws
+        ws = self.garb.ws
         folder = ws.background_dir(item_id) if self.kind == "background" else ws.image_dir(item_id)
         path = folder / meta.file
         boxes = [] if self.kind == "background" else self.boxes().get(item_id, [])
@@ -209,20 +222,20 @@ class ImagesScreen(Screen):
         horizon = meta.horizon_row
         title.update(Text(item_id, style="bold"))
         text = Text(f"{meta.scene} · {meta.width}×{meta.height}px · horizon {_horizon(meta)}")
-        if self.kind == "background":
-            text.append(f" · camera {meta.camera_height_m:g} m")  # type: ignore[union-attr]
+        if isinstance(meta, BackgroundMeta):
+            text.append(f" · camera {meta.camera_height_m:g} m")
         for label in labels:
             r, g, b = colours[label]
             text.append("\n■ ", style=f"rgb({r},{g},{b})")
             text.append(f"{label} ×{sum(1 for x in boxes if x.label == label)}")
         info.update(text)
-        cache = self.app.image_cache
+        cache = self.garb.image_cache
 
-        def overlay(rgb: Any, scale: tuple[float, float]) -> Any:
+        def overlay(rgb: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
             out = pixels.draw_polygons(rgb, polys, scale) if polys else rgb
             return pixels.draw_horizon(out, horizon, scale[1]) if horizon is not None else out
 
-        def make(spec: RenderSpec) -> Any:
+        def make(spec: RenderSpec) -> Frame:
             key, image = cache.load(path)
             return make_frame(image, spec, (key, horizon, len(polys)), overlay=overlay)
 
@@ -234,7 +247,7 @@ class ImagesScreen(Screen):
         tabs.active = "tab-photos" if tabs.active == "tab-backgrounds" else "tab-backgrounds"
 
     def _save(self, meta: ImageMeta | BackgroundMeta) -> None:
-        ws = self.app.ws
+        ws = self.garb.ws
         try:
             if isinstance(meta, BackgroundMeta):
                 ws.save_background_meta(meta)
@@ -250,9 +263,9 @@ class ImagesScreen(Screen):
         if current is None:
             return
         item_id, meta = current
-        scenes = SCENES if self.kind == "image" else ("road", "front")
+        scenes = SCENES if self.kind == "image" else BACKGROUND_SCENES
         nxt = scenes[(scenes.index(meta.scene) + 1) % len(scenes)] if meta.scene in scenes else scenes[0]
-        meta.scene = nxt  # type: ignore[assignment]
+        meta.scene = nxt
         self._save(meta)
         self.notify(f"{item_id}: scene kind {nxt}", timeout=2)
 
@@ -264,18 +277,15 @@ class ImagesScreen(Screen):
             self.notify(f"horizon row must be within 0..{meta.height - 1}", severity="error")
             return
         if isinstance(meta, BackgroundMeta) and row is not None and not estimated:
-            try:
-                from garbtui.core.scene.backgrounds import set_horizon
+            from garbtui.core.scene.backgrounds import set_horizon
 
-                set_horizon(self.app.ws, item_id, row)
-                self.refill_current()
-                return
-            except ImportError:
-                pass
+            set_horizon(self.garb.ws, item_id, row)
+            self.refill_current()
+            return
         meta.horizon_row = None if row is None else round(float(row), 1)
         meta.horizon_estimated = estimated
-        if hasattr(meta, "horizon_confidence") and not estimated:
-            meta.horizon_confidence = None  # type: ignore[union-attr]
+        if isinstance(meta, BackgroundMeta) and not estimated:
+            meta.horizon_confidence = None
         self._save(meta)
 
     def action_set_horizon(self) -> None:
@@ -287,8 +297,8 @@ class ImagesScreen(Screen):
         item_id, meta = current
 
         def done(value: object) -> None:
-            if value is not NumberDialog.CANCELLED:
-                self.set_horizon(item_id, value)  # type: ignore[arg-type]
+            if value is None or isinstance(value, float | int):  # else NumberDialog.CANCELLED
+                self.set_horizon(item_id, value)
 
         hint = f"row in pixels from the top, 0 … {meta.height - 1}; empty = no horizon"
         self.app.push_screen(
@@ -311,7 +321,7 @@ class ImagesScreen(Screen):
         if current is None:
             return
         item_id, meta = current
-        ws = self.app.ws
+        ws = self.garb.ws
         folder = ws.background_dir(item_id) if self.kind == "background" else ws.image_dir(item_id)
         path = folder / meta.file
         kind = self.kind  # the user may switch tabs (b) before the estimate is back
@@ -329,24 +339,25 @@ class ImagesScreen(Screen):
         self.notify("Estimating the horizon…", timeout=2)
         self.run_worker(work, thread=True, group="horizon", exclusive=True, exit_on_error=False)
 
-    def _estimated(self, item_id: str, estimate: Any, kind: str) -> None:
-        if estimate.row is None:
+    def _estimated(self, item_id: str, estimate: HorizonEstimate, kind: str) -> None:
+        row = estimate.row
+        if row is None:
             self.notify("No horizon found: lane and kerb lines did not agree. Type it with h.", severity="warning")
             return
         if kind == self.kind:
-            self.set_horizon(item_id, float(estimate.row), estimated=True)
+            self.set_horizon(item_id, float(row), estimated=True)
         else:  # saved against the tab it was asked on, not the one now open
             def change(meta: ImageMeta | BackgroundMeta) -> None:
-                meta.horizon_row = round(float(estimate.row), 1)
+                meta.horizon_row = round(float(row), 1)
                 meta.horizon_estimated = True
 
-            ws = self.app.ws
+            ws = self.garb.ws
             try:
                 (ws.update_background_meta if kind == "background" else ws.update_image_meta)(item_id, change)
             except GarbError as exc:
                 self.notify(f"{item_id}: {exc}", severity="error", markup=False)
                 return
-        self.notify(f"Estimated horizon row {estimate.row:.0f} (confidence {estimate.confidence:.2f}). "
+        self.notify(f"Estimated horizon row {row:.0f} (confidence {estimate.confidence:.2f}). "
                     "h to type it, [ ] to nudge.", timeout=4)
 
     def action_add_background(self) -> None:
@@ -355,12 +366,9 @@ class ImagesScreen(Screen):
         def done(request: BackgroundRequest | None) -> None:
             if request is None:
                 return
-            try:
-                from garbtui.core.scene.backgrounds import add_background
-            except ImportError:
-                self.notify("Adding backgrounds is not available in this version.", severity="warning")
-                return
-            ws = self.app.ws
+            from garbtui.core.scene.backgrounds import add_background
+
+            ws = self.garb.ws
 
             def work() -> None:
                 try:
@@ -394,16 +402,14 @@ def _horizon(meta: ImageMeta | BackgroundMeta) -> str:
     return f"{meta.horizon_row:g}" + (" (est.)" if meta.horizon_estimated else "")
 
 
-def _restore(table: DataTable, keep: str | None) -> None:
+def _restore(table: Table, keep: str | None) -> None:
     if keep is None or table.row_count == 0:
         return
-    try:
+    with contextlib.suppress(RowDoesNotExist):  # the item is gone
         table.move_cursor(row=table.get_row_index(keep), animate=False)
-    except Exception:  # the item is gone
-        pass
 
 
-def _mtime(path) -> int:  # noqa: ANN001
+def _mtime(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
     except OSError:

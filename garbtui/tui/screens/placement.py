@@ -1,14 +1,15 @@
 """Placement: compose a scene from a background and cleaned fragments, typed numerically, previewed live.
 
-Every accepted change renders the scene in a thread worker at the preview's size. Each request gets a
-generation number; a worker that is superseded before it starts skips its work, and a result whose
-generation is not the newest is dropped, so a slow stale render never overwrites a newer one.
+Three parts: the scene under edit is a SceneDraft (tui/data/scene_draft.py: placements, selection,
+saving, starting over; no widgets), the live preview a PreviewRenderer (placement_render.py: renders in
+a thread, the newest request wins), and this screen lays out the lists, the form and the preview, and
+turns keys and list events into calls on the two.
+
+Longer than garbtui's ~400-line habit: nine actions, three lists, the form and the preview of one
+screen, each a few lines of glue; the rules they apply live in the two parts above.
 """
 
 from __future__ import annotations
-
-import threading
-from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -16,58 +17,24 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.message import Message
-from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Header, Input, OptionList, Select, Static
-from textual.widgets.option_list import Option
 
-from garbtui.core.errors import GarbError, InputError
-from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement, Scene
+from garbtui.core.errors import GarbError
+from garbtui.core.workspace.models import Placement, Scene
 from garbtui.core.workspace.store import FileStamp
-from garbtui.tui.widgets.image_view import Frame, ImageView, RenderSpec, make_frame
+from garbtui.tui.data.scene_draft import SceneDraft, scene_choices
+from garbtui.tui.messages import PreviewRendered, SceneRecreated, SceneRendered
+from garbtui.tui.screens.base import GarbScreen
+from garbtui.tui.screens.placement_render import PreviewRenderer, recreate_layout, render_scene_files
+from garbtui.tui.widgets import placement_lists as lists
+from garbtui.tui.widgets.image_view import ImageView
 from garbtui.tui.widgets.placement_fields import NumberField, PlacementForm
-from garbtui.tui.widgets.placement_lists import background_prompt, fragment_prompt, placement_prompt
-from garbtui.tui.widgets.placement_preview import objects_text, preview_max_size, preview_overlay
+from garbtui.tui.widgets.placement_preview import objects_text, toggle_zoom
 from garbtui.tui.widgets.styles import theme_colour
 
-UNSAVED_ID = "unsaved"  # the id a scene is rendered under before its first save
-SCENE_PREFIX = "scene"
 
-
-class PreviewRendered(Message):
-    """A preview render finished; `generation` says whether it is still the newest request."""
-
-    def __init__(self, generation: int, result: Any, frame: Frame | None, error: str = "") -> None:
-        super().__init__()
-        self.generation = generation
-        self.result = result
-        self.frame = frame
-        self.error = error
-
-
-class SceneRendered(Message):
-    """A full-size render with labels was written (or failed)."""
-
-    def __init__(self, scene: Scene, result: Any, error: str = "") -> None:
-        super().__init__()
-        self.scene = scene
-        self.scene_id = scene.id
-        self.result = result
-        self.error = error
-
-
-class SceneRecreated(Message):
-    """recreate_scene finished: a scene laid out like the reference photo, and notes for the user."""
-
-    def __init__(self, image_id: str, scene: Scene | None, notes: list[str], error: str = "") -> None:
-        super().__init__()
-        self.image_id = image_id
-        self.scene = scene
-        self.notes = notes
-        self.error = error
-
-
-class PlacementScreen(Screen):
+class PlacementScreen(GarbScreen):
     """Pick a background and fragments, type where they go, see the composite, save and render the scene."""
 
     DEFAULT_CSS = """
@@ -97,6 +64,7 @@ class PlacementScreen(Screen):
         Binding("o", "open", "Open scene"),
         Binding("e", "recreate", "Recreate photo"),
         Binding("n", "new", "New scene"),
+        Binding("z", "zoom", "Zoom 1:1"),
         Binding("escape", "back", "Back"),
         Binding("q", "quit_app", "Quit"),  # the app's q, but it asks before losing a scene
     ]
@@ -112,28 +80,10 @@ class PlacementScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.background: BackgroundMeta | None = None
-        self.placements: list[Placement] = []
-        self.selected: int | None = None
-        self.scene_id: str | None = None
-        self.stamp: FileStamp | None = None  # scene.json as loaded, so a save notices someone else's
-        self.seed = 0
-        self.note = ""
-        self.dirty = False
-        self.notes: list[str] = []
-        self.generation = 0
-        self.shown_generation = 0
-        self.result: Any = None  # the RenderResult of the preview on screen
-        self.error = ""
-        self.fragments: dict[str, Any] = {}  # crop id -> Fragment, shared by every render of this screen
-        self.backgrounds: dict[tuple, Any] = {}  # decoded, preview-sized background photos
-        self._lock = threading.Lock()
-        self._last: tuple[Scene, int, Any] | None = None  # (scene, max_size, result) of the newest render
-        self._metas: dict[str, CropMeta] = {}
-        self._priors: Any = None
-        self._discard_warned: str | None = None  # the action a "press again to discard" warning was for
-        self._resize_timer: Any = None
-        self._objects_lines = -1
+        self.draft = SceneDraft(self.garb.ws)
+        self.preview = PreviewRenderer(self.garb.ws)
+        self._resize_timer: Timer | None = None
+        self._objects_lines = -1  # rows the object list took last time (-1: an error was shown)
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -172,92 +122,44 @@ class PlacementScreen(Screen):
         # backgrounds added, a horizon typed meanwhile.
         self.fill_backgrounds()
         self.fill_fragments()
-        if self.background is not None:
+        if self.draft.background is not None:
             try:
-                meta = self.app.ws.load_background_meta(self.background.id)
+                meta = self.garb.ws.load_background_meta(self.draft.background.id)
             except GarbError:
                 return
-            if meta != self.background:
-                self.background = meta
+            if meta != self.draft.background:
+                self.draft.background = meta
                 self.query_one(PlacementForm).set_background(meta.width, meta.height)
                 self.request_render()
 
+    def has_unsaved_work(self) -> bool:
+        return self.draft.dirty
+
+    def unsaved_work(self) -> str:
+        return "The scene on the placement screen is not saved (s saves it)."
+
     # -- lists ------------------------------------------------------------------------------
     def fill_backgrounds(self) -> None:
-        bg_list = self.query_one("#pl-backgrounds", OptionList)
-        ws = self.app.ws
-        options: list[Option] = []
-        for bg_id in ws.background_ids():
-            try:
-                meta = ws.load_background_meta(bg_id)
-                prompt = background_prompt(meta)
-                options.append(Option(prompt, id=bg_id))
-            except GarbError as exc:
-                options.append(Option(Text(f"{bg_id}: {exc.message}", style="dim"), id=bg_id, disabled=True))
-        keep = self.background.id if self.background is not None else None
-        if [o.id for o in options] == [o.id for o in bg_list.options]:
-            for index, option in enumerate(options):  # same backgrounds: refresh their details in place
-                bg_list.replace_option_prompt_at_index(index, option.prompt)
-            return
-        bg_list.set_options(options)
-        if not options:
+        keep = self.draft.background.id if self.draft.background is not None else None
+        if not lists.fill_backgrounds(self.query_one("#pl-backgrounds", OptionList), self.garb.ws, keep):
             self.query_one("#pl-view", ImageView).clear("no backgrounds: add one on the images screen (i, then a) "
                                                         "or with `garbtui background add`")
-            return
-        ids = [o.id for o in options]
-        bg_list.highlighted = ids.index(keep) if keep in ids else 0
 
     def fill_fragments(self) -> None:
         """Cleaned crops (proc.png saved), labelled; their metas are read once and kept."""
-        frag_list = self.query_one("#pl-fragments", OptionList)
-        queue = self.app.queue
-        done = [r for r in queue.ordered() if r.status == "done"]
-        missing = [r.id for r in done if not r.loaded]
+        queue = self.garb.queue
+        missing = [r.id for r in queue.ordered() if r.status == "done" and not r.loaded]
         if missing:
             queue.update(queue.read_metas(missing))
-            done = [r for r in queue.ordered() if r.status == "done"]
-        options = []
-        for row in done:
-            if row.meta is None:
-                continue
-            self._metas[row.id] = row.meta
-            prompt = fragment_prompt(row.meta)
-            options.append(Option(prompt, id=row.id))
-        if [o.id for o in options] == [o.id for o in frag_list.options]:
-            return
-        current = frag_list.highlighted_option.id if frag_list.highlighted_option is not None else None
-        frag_list.set_options(options)
-        if not options:
-            frag_list.add_option(Option(Text("no cleaned crops yet: clean some on the queue screen", style="italic"),
-                                        id="-none-", disabled=True))
-            return
-        ids = [o.id for o in options]
-        frag_list.highlighted = ids.index(current) if current in ids else 0
+        metas = [r.meta for r in queue.ordered() if r.status == "done" and r.meta is not None]
+        for meta in metas:
+            self.draft.remember(meta)
+        lists.fill_fragments(self.query_one("#pl-fragments", OptionList), metas)
 
     def fill_placements(self) -> None:
-        plist = self.query_one("#pl-placements", OptionList)
-        prompts = [placement_prompt(i, p, self.label_of(p.crop_id)) for i, p in enumerate(self.placements)]
-        if plist.option_count == len(prompts):
-            for i, prompt in enumerate(prompts):
-                plist.replace_option_prompt_at_index(i, prompt)
-        else:
-            plist.set_options([Option(p) for p in prompts])
-        if self.selected is not None and plist.highlighted != self.selected:
-            plist.highlighted = self.selected
-
-    def label_of(self, crop_id: str) -> str:
-        meta = self.crop_meta(crop_id)
-        return meta.label if meta is not None else "?"
-
-    def crop_meta(self, crop_id: str) -> CropMeta | None:
-        meta = self._metas.get(crop_id)
-        if meta is None:
-            try:
-                meta = self.app.ws.load_crop_meta(crop_id)
-            except GarbError:
-                return None
-            self._metas[crop_id] = meta
-        return meta
+        draft = self.draft
+        prompts = [lists.placement_prompt(i, p, draft.label_of(p.crop_id)) for i, p in enumerate(draft.placements)]
+        lists.fill_placements(self.query_one("#pl-placements", OptionList), prompts, draft.selected)
 
     @on(OptionList.OptionHighlighted, "#pl-backgrounds")
     def _background_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -267,15 +169,16 @@ class PlacementScreen(Screen):
     @on(OptionList.OptionSelected, "#pl-fragments")
     def _fragment_selected(self, event: OptionList.OptionSelected) -> None:
         """enter on a fragment: swap it into the selected placement, or add it when there is none."""
-        if event.option.id in (None, "-none-"):
+        crop_id = event.option.id
+        if crop_id is None or crop_id == lists.NO_FRAGMENT:
             return
-        if self.selected is None:
+        current, index = self.draft.current, self.draft.selected
+        if current is None or index is None:
             self.action_add()
             return
-        index = self.selected
-        placement = self.placements[index].model_copy(update={"crop_id": event.option.id})
+        placement = current.model_copy(update={"crop_id": crop_id})
         if self.commit(index, placement):
-            self.query_one(PlacementForm).load(placement, self.label_of(placement.crop_id))
+            self.query_one(PlacementForm).load(placement, self.draft.label_of(placement.crop_id))
 
     @on(OptionList.OptionHighlighted, "#pl-placements")
     def _placement_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -288,80 +191,44 @@ class PlacementScreen(Screen):
 
     # -- editing ----------------------------------------------------------------------------
     def set_background(self, bg_id: str) -> None:
-        if self.background is not None and self.background.id == bg_id:
+        draft = self.draft
+        if draft.background is not None and draft.background.id == bg_id:
             return
         try:
-            meta = self.app.ws.load_background_meta(bg_id)
+            meta = self.garb.ws.load_background_meta(bg_id)
         except GarbError as exc:
             self.notify(exc.message, severity="error")
             return
-        changed = self.background is not None
-        self.background = meta
+        draft.use_background(meta)
         self.query_one(PlacementForm).set_background(meta.width, meta.height)
-        if changed and self.placements:
-            self.dirty = True
         self._update_title()
         self.request_render()
 
     def select(self, index: int | None) -> None:
-        if index is not None and not 0 <= index < len(self.placements):
-            index = None
-        if index == self.selected and index is not None:
+        if not self.draft.select(index):
             return
-        self.selected = index
         form = self.query_one(PlacementForm)
-        if index is None:
+        current = self.draft.current
+        if current is None:
             form.load(None)
         else:
-            p = self.placements[index]
-            form.load(p, self.label_of(p.crop_id))
+            form.load(current, self.draft.label_of(current.crop_id))
         self.fill_placements()
         self.request_render()
-
-    def default_position(self) -> tuple[float, float]:
-        """Where a new fragment goes: spread across the width, in the middle of the ground band (road)."""
-        bg = self.background
-        assert bg is not None
-        xs = (0.5, 0.3, 0.7, 0.4, 0.6)
-        x = bg.width * xs[len(self.placements) % len(xs)]
-        area = bg.placement
-        low = area.y_min if area.y_min is not None else (bg.horizon_row or 0.0)
-        high = area.y_max if area.y_max is not None else float(bg.height)
-        y = low + 0.6 * (high - low) if bg.scene == "road" else bg.height * 0.8
-        return round(x), round(y)
-
-    def check(self, index: int, placement: Placement) -> tuple[str, str] | None:
-        """(field, message) when `auto` cannot scale this placement here (y above the horizon), else None."""
-        from garbtui.core.scene.perspective import resolve_scale
-        from garbtui.core.scene.size_priors import load_size_priors
-
-        meta = self.crop_meta(placement.crop_id)
-        if self.background is None or meta is None or placement.scale != "auto":
-            return None
-        if self._priors is None:
-            self._priors = load_size_priors(self.app.ws.root)
-        try:
-            # Height 1 px: whether auto works depends only on where the contact point is.
-            resolve_scale(placement, meta, 1.0, self.background, self._priors, index=index)
-        except InputError as exc:
-            return ("y" if "horizon (row" in exc.message else "scale"), exc.message
-        return None
 
     def commit(self, index: int, placement: Placement) -> bool:
         """Make `placement` the index-th one, if it can be rendered; False (and a field error) when not."""
         form = self.query_one(PlacementForm)
-        problem = self.check(index, placement)
+        problem = self.draft.check(index, placement)
         if problem is not None:
-            if index == self.selected:
-                form.set_external_error(*problem)
+            if index == self.draft.selected:
+                form.set_external_error(problem.field, problem.message)
             else:
-                self.notify(problem[1], severity="error")
+                self.notify(problem.message, severity="error")
             return False
-        self.placements[index] = placement
-        if index == self.selected:
+        self.draft.replace(index, placement)
+        if index == self.draft.selected:
             form.accept(placement)
-        self.dirty = True
-        self._discard_warned = None
         self.fill_placements()
         self._update_title()
         self.request_render()
@@ -370,97 +237,62 @@ class PlacementScreen(Screen):
     @on(PlacementForm.Edited)
     def _edited(self, event: PlacementForm.Edited) -> None:
         event.stop()
-        if self.selected is not None:
-            self.commit(self.selected, event.placement)
+        if self.draft.selected is not None:
+            self.commit(self.draft.selected, event.placement)
 
     # -- preview ----------------------------------------------------------------------------
-    def build_scene(self, scene_id: str | None = None) -> Scene | None:
-        if self.background is None:
-            return None
-        return Scene(id=scene_id or self.scene_id or UNSAVED_ID, background_id=self.background.id, seed=self.seed,
-                     placements=list(self.placements), note=self.note)
-
     def request_render(self) -> None:
         """Render the scene for the preview in a thread worker; the newest request wins."""
         view = self.query_one("#pl-view", ImageView)
-        scene = self.build_scene()
-        self.generation += 1
+        scene = self.draft.build_scene()
+        generation = self.preview.request()
         if scene is None:
-            self.shown_generation = self.generation  # nothing to draw: nothing pending
+            self.preview.nothing_to_draw()
             return
         if not view.is_mounted or view.content_region.width <= 0:
-            self.call_after_refresh(self._render_when_sized, self.generation)
+            self.call_after_refresh(self._render_when_sized, generation)
             return
-        generation = self.generation
         spec = view.spec
-        horizon = self.background.horizon_row if self.background is not None else None
-        selected = self.selected
+        horizon = self.draft.background.horizon_row if self.draft.background is not None else None
+        selected = self.draft.selected
         self._update_title()
+
+        def work() -> None:
+            message = self.preview.render(scene, spec, generation, horizon, selected)
+            if message is not None:
+                self.post_message(message)
+
         # Not exclusive=True: Textual cannot stop a running thread anyway, and a cancelled worker makes
-        # workers.wait_for_complete() raise. Superseded requests skip themselves (see _render_preview).
-        self.run_worker(lambda: self._render_preview(scene, spec, generation, horizon, selected),
-                        thread=True, group="placement-preview", exit_on_error=False)
+        # workers.wait_for_complete() raise. Superseded requests skip themselves (PreviewRenderer.render).
+        self.run_worker(work, thread=True, group="placement-preview", exit_on_error=False)
 
     def _render_when_sized(self, generation: int) -> None:
-        if generation == self.generation and self.query_one("#pl-view", ImageView).content_region.width > 0:
+        if generation == self.preview.generation and self.query_one("#pl-view", ImageView).content_region.width > 0:
             self.request_render()
 
-    def _render_preview(self, scene: Scene, spec: RenderSpec, generation: int, horizon: float | None,
-                selected: int | None) -> None:
-        from garbtui.core.compose import render_scene
-
-        try:
-            with self._lock:
-                if generation != self.generation:
-                    return  # a newer request came in before this one started: skip the work
-                size = preview_max_size(spec)
-                last = self._last
-                if last is not None and last[0] == scene and last[1] == size:
-                    result = last[2]  # only the selection changed: redraw the overlay on the same pixels
-                else:
-                    result = render_scene(self.app.ws, scene, max_size=size, fragments=self.fragments,
-                                          backgrounds=self.backgrounds)
-                    self._last = (scene, size, result)
-                f = result.factor
-                contact = None
-                if selected is not None and selected < len(scene.placements):
-                    p = scene.placements[selected]
-                    contact = (p.x * f, p.y * f)
-                overlay = preview_overlay([(o.placement_index, o.bbox, o.dropped) for o in result.objects],
-                                          None if horizon is None else horizon * f, selected, contact)
-                frame = make_frame(result.image, spec, ("placement", generation), overlay=overlay)
-        except Exception as exc:  # a broken file or value must show as a message, never crash the app
-            message = getattr(exc, "message", None) or f"{exc.__class__.__name__}: {exc}"
-            self.post_message(PreviewRendered(generation, None, None, str(message)))
-            return
-        self.post_message(PreviewRendered(generation, result, frame))
-
     def on_preview_rendered(self, message: PreviewRendered) -> None:
-        if message.generation != self.generation:
+        if not self.preview.accept(message):
             return  # stale: a newer render is on its way
-        self.shown_generation = message.generation
         objects = self.query_one("#pl-objects", Static)
         if message.frame is None:
-            self.error = message.error
             objects.set_class(True, "-error")
             objects.update(Text(f"cannot render: {message.error}"))
             self._objects_lines = -1
-            if self.selected is not None and message.error.startswith(f"placement {self.selected}:"):
+            current, index = self.draft.current, self.draft.selected
+            problem = self.draft.check(index, current) if current is not None and index is not None else None
+            if problem is not None:
                 # e.g. another background put the contact point above its horizon: point at the field.
-                key = "y" if "horizon (row" in message.error else "scale"
-                self.query_one(PlacementForm).set_external_error(key, message.error)
+                self.query_one(PlacementForm).set_external_error(problem.field, problem.message)
             self._update_title()
             return
-        self.error = ""
-        self.result = message.result
         self.query_one("#pl-view", ImageView).show_frame(message.frame)
         objects.set_class(False, "-error")
         self._show_objects()
         self._update_title()
 
     def _show_objects(self) -> None:
-        text = objects_text(self.result, self.selected, error_style=theme_colour(self.app, "error", "red"),
-                            warn_style=theme_colour(self.app, "warning", "yellow"), notes=self.notes)
+        text = objects_text(self.preview.result, self.draft.selected, error_style=theme_colour(self.app, "error", "red"),
+                            warn_style=theme_colour(self.app, "warning", "yellow"), notes=self.draft.notes)
         objects = self.query_one("#pl-objects", Static)
         width = max(1, objects.content_region.width)
         lines = sum(max(1, -(-len(line) // width)) for line in text.plain.splitlines())  # rows after wrapping
@@ -468,61 +300,48 @@ class PlacementScreen(Screen):
         objects.update(text, layout=lines != self._objects_lines)
         self._objects_lines = lines
 
-    @property
-    def busy(self) -> bool:
-        """A preview render is pending: the picture on screen is not the newest request yet."""
-        return self.shown_generation != self.generation
-
     def auto_scale(self) -> float | None:
         """The scale `auto` resolved to for the selected placement in the latest preview (for nudging it)."""
-        if self.result is None or self.selected is None:
+        result, selected = self.preview.result, self.draft.selected
+        if result is None or selected is None:
             return None
-        for obj in self.result.objects:
-            if obj.placement_index == self.selected and obj.scale is not None:
+        for obj in result.objects:
+            if obj.placement_index == selected and obj.scale is not None:
                 return round(obj.scale.scale, 3)
         return None
 
     def _update_title(self) -> None:
-        name = self.scene_id or "new scene"
-        bg = self.background.id if self.background is not None else "no background"
-        text = Text.assemble((name, "bold"), f"  on {bg} · {len(self.placements)} placement(s)")
-        if self.dirty:
+        draft = self.draft
+        name = draft.scene_id or "new scene"
+        bg = draft.background.id if draft.background is not None else "no background"
+        text = Text.assemble((name, "bold"), f"  on {bg} · {len(draft.placements)} placement(s)")
+        if draft.dirty:
             text.append("  · unsaved", style="italic")
-        if self.busy:
+        if self.preview.busy:
             text.append("  · rendering…", style="italic")
         self.query_one("#pl-title", Static).update(text, layout=False)
         self.sub_title = f"placement · {name}"
 
     # -- actions ----------------------------------------------------------------------------
     def action_add(self) -> None:
-        if self.background is None:
+        if self.draft.background is None:
             self.notify("Pick a background first.", severity="warning")
             return
         frag = self.query_one("#pl-fragments", OptionList).highlighted_option
-        if frag is None or frag.id in (None, "-none-"):
+        if frag is None or frag.id is None or frag.id == lists.NO_FRAGMENT:
             self.notify("No cleaned fragment to add: clean crops first (queue screen, enter, c, s).",
                         severity="warning")
             return
-        x, y = self.default_position()
-        placement = Placement(crop_id=frag.id, x=x, y=y, scale="auto")
-        if self.check(len(self.placements), placement) is not None:
-            placement = placement.model_copy(update={"scale": 1.0})  # a road without a horizon: start at 1:1
-        self.placements.append(placement)
-        self.dirty = True
-        self._discard_warned = None
-        self.selected = None
+        index = self.draft.add(self.draft.new_placement(frag.id))
         self.fill_placements()
-        self.select(len(self.placements) - 1)
+        self.select(index)
         self.query_one("#pf-x", NumberField).focus()
 
     def action_delete(self) -> None:
-        if self.selected is None:
+        if self.draft.selected is None:
             self.notify("No placement selected.", timeout=2)
             return
-        del self.placements[self.selected]
-        index = min(self.selected, len(self.placements) - 1) if self.placements else None
-        self.selected = None
-        self.dirty = True
+        index = self.draft.delete_selected()
         self.fill_placements()
         self.select(index)
         if index is None:
@@ -530,33 +349,21 @@ class PlacementScreen(Screen):
             self.query_one("#pl-fragments", OptionList).focus()
 
     def _form_problem(self) -> str | None:
-        form = self.query_one(PlacementForm)
-        errors = form.errors.strip()
-        return errors or None
+        return self.query_one(PlacementForm).errors.strip() or None
 
     def action_save(self) -> None:
         problem = self._form_problem()
         if problem:
             self.notify(f"Not saved: fix the fields first ({problem.splitlines()[0]}).", severity="error")
             return
-        if self.background is None:
+        if self.draft.background is None:
             self.notify("Pick a background first.", severity="warning")
             return
-        ws = self.app.ws
-        if self.scene_id is None:
-            from garbtui.core.export.scene_files import next_scene_id
-
-            self.scene_id = next_scene_id(ws, SCENE_PREFIX)
-            self.stamp = None
-        scene = self.build_scene()
-        assert scene is not None
         try:
-            saved = ws.save_scene(scene, expected=self.stamp)
+            saved = self.draft.save()
         except (GarbError, OSError) as exc:
             self.notify(f"Not saved: {getattr(exc, 'message', exc)}", severity="error")
             return
-        self.stamp = saved.stamp
-        self.dirty = False
         self._update_title()
         note = ""
         if saved.conflict and saved.backup is not None:
@@ -569,44 +376,28 @@ class PlacementScreen(Screen):
         if problem:
             self.notify(f"Not rendered: fix the fields first ({problem.splitlines()[0]}).", severity="error")
             return
-        if self.background is None:
+        if self.draft.background is None:
             self.notify("Pick a background first.", severity="warning")
             return
-        if not self.placements:
+        if not self.draft.placements:
             self.notify("Add a fragment first (a).", severity="warning")
             return
-        ws = self.app.ws
-        if self.scene_id is None:
-            from garbtui.core.export.scene_files import next_scene_id
-
-            self.scene_id = next_scene_id(ws, SCENE_PREFIX)
-        scene = self.build_scene()
+        self.draft.ensure_id()
+        scene = self.draft.build_scene()
         assert scene is not None
+        ws, fragments = self.garb.ws, self.preview.fragments
         self.notify(f"Rendering {scene.id} at full size…", timeout=2)
-
-        def work() -> None:
-            from garbtui.core.export.scene_files import save_and_render
-
-            try:
-                result = save_and_render(ws, scene, fragments=self.fragments)
-            except Exception as exc:  # shown as a message, never a traceback
-                self.post_message(SceneRendered(scene, None, getattr(exc, "message", None) or repr(exc)))
-                return
-            self.post_message(SceneRendered(scene, result))
-
-        self.run_worker(work, thread=True, group="placement-render", exit_on_error=False)
+        self.run_worker(lambda: self.post_message(render_scene_files(ws, scene, fragments)),
+                        thread=True, group="placement-render", exit_on_error=False)
 
     def on_scene_rendered(self, message: SceneRendered) -> None:
-        if message.error:
+        result = message.result
+        if result is None:
             self.notify(f"Render of {message.scene_id} failed: {message.error}", severity="error", timeout=8)
             return
-        folder = self.app.ws.scene_dir(message.scene_id)
-        if message.scene_id == self.scene_id:
-            self.stamp = self.app.ws.scene_stamp(message.scene_id)
-            # scene.json now holds what was rendered: clean, unless the user edited while it rendered.
-            self.dirty = self.build_scene() != message.scene
+        folder = self.garb.ws.scene_dir(message.scene_id)
+        if self.draft.rendered(message.scene):
             self._update_title()
-        result = message.result
         h, w = result.image.shape[:2]
         warn = f" {len(result.warnings)} warning(s): see the list under the preview." if result.warnings else ""
         self.notify(f"Rendered {folder / 'render.jpg'} ({w}×{h}) and {folder / 'labels'}/ (COCO, YOLO, "
@@ -616,29 +407,22 @@ class PlacementScreen(Screen):
     def action_open(self) -> None:
         from garbtui.tui.dialogs.choice import ChoiceDialog
 
-        ws = self.app.ws
-        ids = ws.scene_ids()
+        ids = self.garb.ws.scene_ids()
         if ids and not self.discard_ok("opens another scene", "o"):
             return
         if not ids:
             self.notify("No saved scenes yet: s saves this one.", timeout=3)
             return
-        options: list[tuple[object, str]] = []
-        for scene_id in ids:
-            try:
-                scene = ws.load_scene(scene_id)
-                options.append((scene_id, f"{scene_id}  ({len(scene.placements)} on {scene.background_id})"))
-            except GarbError as exc:
-                options.append((scene_id, f"{scene_id}  (unreadable: {exc.message})"))
+        options = scene_choices(self.garb.ws)
 
         def chosen(value: object) -> None:
             if value is not ChoiceDialog.CANCELLED:
                 self.open_scene(str(value))
 
-        self.app.push_screen(ChoiceDialog("Open a saved scene", options, self.scene_id), chosen)
+        self.app.push_screen(ChoiceDialog("Open a saved scene", options, self.draft.scene_id), chosen)
 
     def open_scene(self, scene_id: str) -> bool:
-        ws = self.app.ws
+        ws = self.garb.ws
         try:
             stamp = ws.scene_stamp(scene_id)
             scene = ws.load_scene(scene_id)
@@ -655,47 +439,31 @@ class PlacementScreen(Screen):
 
     def load_scene(self, scene: Scene, *, stamp: FileStamp | None, dirty: bool, notes: list[str] | None = None) -> None:
         """Put `scene` in the editor (its background, placements, seed); the first placement selected."""
-        self.scene_id = scene.id
-        self.stamp = stamp
-        self.seed = scene.seed
-        self.note = scene.note
-        self.notes = list(notes or [])
-        self.placements = list(scene.placements)
-        self.selected = None
-        self.background = None
+        self.draft.reset(scene, stamp=stamp, dirty=dirty, notes=notes or [])
         self.set_background(scene.background_id)
         bg_list = self.query_one("#pl-backgrounds", OptionList)
         ids = [o.id for o in bg_list.options]
         if scene.background_id in ids:
             bg_list.highlighted = ids.index(scene.background_id)
-        self.dirty = dirty
-        self._discard_warned = None
         self.fill_placements()
-        self.select(0 if self.placements else None)
+        self.select(0 if self.draft.placements else None)
         self._update_title()
 
     def action_recreate(self) -> None:
         from garbtui.tui.dialogs.choice import ChoiceDialog
 
-        if self.background is None:
+        if self.draft.background is None:
             self.notify("Pick the background to recreate onto first.", severity="warning")
             return
-        queue = self.app.queue
-        missing = [r.id for r in queue.rows.values() if not r.loaded]
-        if missing:
-            queue.update(queue.read_metas(missing))
-        counts: dict[str, int] = {}
-        for row in queue.rows.values():
-            if row.meta is not None:
-                counts[row.meta.image_id] = counts.get(row.meta.image_id, 0) + 1
-        images = [i for i in self.app.ws.image_ids() if counts.get(i)]
+        counts = self.garb.queue.objects_per_image()
+        images = [i for i in self.garb.ws.image_ids() if counts.get(i)]
         if not images:
             self.notify("No annotated photos with crops in this workspace.", severity="warning")
             return
         if not self.discard_ok("replaces this scene", "e"):
             return
         options = [(i, f"{i}  ({counts[i]} object(s))") for i in images]
-        bg_id = self.background.id
+        bg_id = self.draft.background.id
 
         def chosen(value: object) -> None:
             if value is not ChoiceDialog.CANCELLED:
@@ -705,50 +473,39 @@ class PlacementScreen(Screen):
 
     def recreate(self, image_id: str, bg_id: str) -> None:
         """Lay out `image_id`'s annotated objects on `bg_id` in a worker, then load the result for editing."""
-        ws, seed = self.app.ws, self.seed
-
-        def work() -> None:
-            from garbtui.core.recreate import recreate_scene
-
-            try:
-                scene, notes = recreate_scene(ws, image_id, bg_id, seed=seed)
-            except Exception as exc:  # shown as a message, never a traceback
-                self.post_message(SceneRecreated(image_id, None, [], getattr(exc, "message", None) or repr(exc)))
-                return
-            self.post_message(SceneRecreated(image_id, scene, notes))
-
+        ws, seed = self.garb.ws, self.draft.seed
         self.notify(f"Recreating {image_id} on {bg_id}…", timeout=2)
-        self.run_worker(work, thread=True, group="placement-recreate", exit_on_error=False)
+        self.run_worker(lambda: self.post_message(recreate_layout(ws, image_id, bg_id, seed)),
+                        thread=True, group="placement-recreate", exit_on_error=False)
 
     def on_scene_recreated(self, message: SceneRecreated) -> None:
         if message.scene is None:
             self.notify(f"Cannot recreate {message.image_id}: {message.error}", severity="error", timeout=8)
             return
         scene = message.scene
-        self.load_scene(scene, stamp=self.app.ws.scene_stamp(scene.id), dirty=True, notes=message.notes)
+        self.load_scene(scene, stamp=self.garb.ws.scene_stamp(scene.id), dirty=True, notes=message.notes)
         self.notify(f"Recreated {len(scene.placements)} object(s) of {message.image_id} as {scene.id} "
                     "(notes under the preview). s saves, R renders.", timeout=6)
 
     def discard_ok(self, action: str, key: str) -> bool:
         """True when nothing unsaved would be lost; otherwise warn once, and the same key again goes ahead."""
-        if not self.dirty or self._discard_warned == action:
-            self._discard_warned = None
+        if self.draft.discard_ok(action):
             return True
-        self._discard_warned = action
         self.notify(f"Unsaved changes: s saves; {key} again {action} without saving.", severity="warning")
         return False
+
+    def action_zoom(self) -> None:
+        # No toast on success: over a Sixel picture it would hide the zoom until it goes (the footer says what z does).
+        warning = toggle_zoom(self.query_one("#pl-view", ImageView), self.draft.selected)
+        if warning:
+            self.notify(warning, severity="warning")
+            return
+        self.request_render()
 
     def action_new(self) -> None:
         if not self.discard_ok("starts a new scene", "n"):
             return
-        self.scene_id = None
-        self.stamp = None
-        self.seed = 0
-        self.note = ""
-        self.notes = []
-        self.placements = []
-        self.dirty = False
-        self.selected = None
+        self.draft.reset()
         self.fill_placements()
         self.select(None)
         self.request_render()

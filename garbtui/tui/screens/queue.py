@@ -10,12 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
 from garbtui.tui.messages import MetasLoaded
+from garbtui.tui.screens.base import GarbScreen
 from garbtui.tui.widgets.crop_list import CropList, header_text
 from garbtui.tui.widgets.image_view import ImageView, file_frame_maker
 from garbtui.tui.widgets.styles import theme_colour
@@ -25,7 +25,7 @@ BATCH = 1000
 PREFETCH_DELAY = 0.08  # seconds after a preview is shown before its neighbours are prepared
 
 
-class QueueScreen(Screen):
+class QueueScreen(GarbScreen):
     """Pick a crop to clean; `enter` opens it."""
 
     prefetch_offsets: tuple[int, ...] = (1, -1, 2, 3)  # neighbours prepared while the user looks
@@ -64,7 +64,7 @@ class QueueScreen(Screen):
 
     # -- loading ----------------------------------------------------------------------------
     def on_mount(self) -> None:
-        queue = self.app.queue
+        queue = self.garb.queue
         ordered = queue.ordered()
         # Read the metas of the first screenful now (a few ms), the rest in a thread worker.
         queue.update(queue.read_metas([r.id for r in ordered[:FIRST_BATCH] if not r.loaded]))
@@ -84,13 +84,13 @@ class QueueScreen(Screen):
             self.run_worker(lambda: self._load_metas(rest), thread=True, group="metas", exclusive=True)
 
     def _load_metas(self, ids: list[str]) -> None:
-        queue = self.app.queue
+        queue = self.garb.queue
         for start in range(0, len(ids), BATCH):
             rows = queue.read_metas(ids[start : start + BATCH])
             self.post_message(MetasLoaded(rows, final=start + BATCH >= len(ids)))
 
     def on_metas_loaded(self, message: MetasLoaded) -> None:
-        self.app.queue.update(message.rows)
+        self.garb.queue.update(message.rows)
         if message.final:
             self.metas_done = True
             self.refill()
@@ -98,12 +98,12 @@ class QueueScreen(Screen):
             self.refill()
 
     def refill(self, keep: str | None = None) -> None:
-        rows = self.app.queue.ordered(self.filter)
+        rows = self.garb.queue.ordered(self.filter)
         self.query_one(CropList).fill(rows, keep)
         self._update_filter_bar(len(rows))
 
     def _update_filter_bar(self, shown: int) -> None:
-        counts = self.app.queue.counts()
+        counts = self.garb.queue.counts()
         loading = "" if self.metas_done else "  · reading metas…"
         text = Text.assemble(
             ("showing ", ""), (self.filter.describe(), "bold"), (f"  {shown} crops", ""),
@@ -128,13 +128,13 @@ class QueueScreen(Screen):
             raw_view.clear("no crops match this filter  (f: status, l: label, g: scene, x: clear)")
             cutout_view.clear(" ")
             return
-        queue = self.app.queue
+        queue = self.garb.queue
         row = queue.rows.get(crop_id)
         if row is None or not row.loaded:
             row = queue.read_meta(crop_id)
             queue.update([row])
-        ws = self.app.ws
-        cache = self.app.image_cache
+        ws = self.garb.ws
+        cache = self.garb.image_cache
         title.update(Text(f"{row.id}", style="bold"), layout=False)
         info.update(self._info_text(row), layout=False)
         raw = ws.raw_path(crop_id)
@@ -163,9 +163,13 @@ class QueueScreen(Screen):
             return
         crop_list = self.query_one(CropList)
         here = crop_list.cursor
-        ws, cache = self.app.ws, self.app.image_cache
+        ws, cache = self.garb.ws, self.garb.image_cache
         raw_view = self.query_one("#raw-view", ImageView)
         cutout_view = self.query_one("#cutout-view", ImageView)
+
+        def wanted() -> bool:
+            return self._prefetch_token is token
+
         for offset in self.prefetch_offsets:
             index = here + offset
             if not 0 <= index < len(crop_list.rows):
@@ -173,7 +177,6 @@ class QueueScreen(Screen):
             row = crop_list.rows[index]
             if row.status == "broken":
                 continue
-            wanted = lambda: self._prefetch_token is token  # noqa: E731
             raw = ws.raw_path(row.id)
             raw_view.prefetch(("raw", row.id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache), wanted)
             if row.status == "done":
@@ -201,17 +204,17 @@ class QueueScreen(Screen):
 
     # -- actions ----------------------------------------------------------------------------
     def action_placement(self) -> None:
-        self.app.action_placement()
+        self.garb.action_placement()
 
     def action_open_crop(self) -> None:
         crop_id = self.query_one(CropList).current_id
         if crop_id is None:
             return
-        row = self.app.queue.rows.get(crop_id)
+        row = self.garb.queue.rows.get(crop_id)
         if row is not None and row.status == "broken":
             self.notify(f"{crop_id} is broken: {row.reason}", severity="error")
             return
-        self.app.open_cleanup(crop_id)
+        self.garb.open_cleanup(crop_id)
 
     @on(CropList.Selected)
     def _row_selected(self, event: CropList.Selected) -> None:
@@ -232,11 +235,11 @@ class QueueScreen(Screen):
         from garbtui.tui.dialogs.choice import ChoiceDialog
 
         self._ensure_metas()
-        options = [(None, "all labels")] + [(label, f"{label}  ({n})") for label, n in self.app.queue.labels()]
+        options = [(None, "all labels")] + [(label, f"{label}  ({n})") for label, n in self.garb.queue.labels()]
 
         def chosen(value: object) -> None:
-            if value is not ChoiceDialog.CANCELLED:
-                self.set_filter(QueueFilter(self.filter.status, value, self.filter.scene))  # type: ignore[arg-type]
+            if value is None or isinstance(value, str):  # else ChoiceDialog.CANCELLED
+                self.set_filter(QueueFilter(self.filter.status, value, self.filter.scene))
 
         self.app.push_screen(ChoiceDialog("Show crops with label", options, self.filter.label), chosen)
 
@@ -244,11 +247,11 @@ class QueueScreen(Screen):
         from garbtui.tui.dialogs.choice import ChoiceDialog
 
         self._ensure_metas()
-        options = [(None, "all scene kinds")] + [(s, f"{s}  ({n})") for s, n in self.app.queue.scenes()]
+        options = [(None, "all scene kinds")] + [(s, f"{s}  ({n})") for s, n in self.garb.queue.scenes()]
 
         def chosen(value: object) -> None:
-            if value is not ChoiceDialog.CANCELLED:
-                self.set_filter(QueueFilter(self.filter.status, self.filter.label, value))  # type: ignore[arg-type]
+            if value is None or isinstance(value, str):  # else ChoiceDialog.CANCELLED
+                self.set_filter(QueueFilter(self.filter.status, self.filter.label, value))
 
         self.app.push_screen(ChoiceDialog("Show crops of scene kind", options, self.filter.scene), chosen)
 
@@ -259,9 +262,9 @@ class QueueScreen(Screen):
     def action_rescan(self) -> None:
         from garbtui.tui.data.queue import CropQueue
 
-        self.app.queue = CropQueue.scan(self.app.ws)
+        self.garb.queue = CropQueue.scan(self.garb.ws)
         self.metas_done = False
-        ids = [r.id for r in self.app.queue.ordered()]
+        ids = [r.id for r in self.garb.queue.ordered()]
         self.refill()
         self.run_worker(lambda: self._load_metas(ids), thread=True, group="metas", exclusive=True)
 

@@ -84,7 +84,7 @@ class CropList(ScrollView, can_focus=True):
             self.crop_list = crop_list
             self.crop_id = crop_id
 
-    def __init__(self, *, id: str | None = None, header: Static | None = None) -> None:
+    def __init__(self, *, id: str | None = None, header: Static | None = None) -> None:  # noqa: A002 - Textual's keyword for a widget's id
         super().__init__(id=id)
         self.header = header  # a one-line Static above the list that shows the column names
         self.rows: list[CropRow] = []

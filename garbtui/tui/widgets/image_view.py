@@ -1,12 +1,15 @@
-"""An image preview that is shrunk to its cell box in a thread worker, cached, and drawn by textual-image.
+"""An image preview that is shrunk to its cell box in a thread worker, cached, and drawn once per change.
 
-Text protocols (half-cell, unicode) are rendered to Strips inside the worker with textual-image's Rich
-renderables, so the UI thread only copies lines. Graphics protocols (kitty, sixel) hand a pre-shrunk PIL
-image to textual-image's widgets, so they never scale a large picture on the UI thread.
+Text protocols (half-cell, unicode) are rendered to Strips inside the worker, so the UI thread only
+copies lines; on a 256- or 16-colour terminal half-cells are mapped (dithered for photos) to the
+palette there too. Graphics protocols are encoded in the worker as well: the Sixel string (sized within
+the terminal's Sixel limit) or the Kitty graphics payload (never enlarged: the terminal scales it to the
+cells), and drawn by garbtui.tui.term.graphics without blank frames.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from collections.abc import Callable, Hashable
@@ -28,10 +31,12 @@ from textual.containers import Center
 from textual.events import Resize
 from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from garbtui.tui.data import pixels
+from garbtui.tui.term.graphics import KittyCanvas, KittyPayload, SixelCanvas, SixelPayload, kitty_payload, sixel_payload
 
 Overlay = Callable[[np.ndarray, tuple[float, float]], np.ndarray]
 _POOL: ThreadPoolExecutor | None = None
@@ -58,13 +63,18 @@ def _pool() -> ThreadPoolExecutor:
 
 @dataclass(frozen=True)
 class RenderSpec:
-    """Everything a frame depends on besides the picture: the box, the protocol, the cell size, the checker."""
+    """Everything a frame depends on besides the picture: the box, the protocol, the cell size, the checker,
+    the terminal's colour depth and Sixel limits, and whether the view is zoomed in."""
 
     cols: int
     rows: int
     protocol: str
     cell: tuple[int, int]
     dark: bool = True
+    colours: str = "truecolor"  # truecolor | 256 | 16 (half-cells and unicode only)
+    sixel_max: tuple[int, int] | None = None  # largest Sixel picture in pixels (XTSMGRAPHICS)
+    sixel_colours: int = 256
+    zoom: bool = False  # a view zoomed in to 1:1 (see widgets/placement_preview.py)
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,19 @@ class Frame:
     cols: int
     rows: int
     strips: tuple[Strip, ...] | None = None
-    pil: PILImage.Image | None = None
-    pixels: np.ndarray | None = None  # half-cell: the (2 * rows) x cols RGB picture
+    pixels: np.ndarray | None = None  # half-cell: the (2 * rows) x cols RGB picture; kitty: the picture sent
+    graphics: KittyPayload | SixelPayload | None = None
+    box_pixels: tuple[int, int] = (0, 0)  # graphics: the pixels the cells cover
+    colours: str = "truecolor"
+    dither: bool = True
+
+    @property
+    def pil(self) -> PILImage.Image | None:
+        """The picture as shown, at the cells' pixel size (Kitty frames; for tests and tools)."""
+        if self.graphics is None or self.pixels is None:
+            return None
+        pil = PILImage.fromarray(np.ascontiguousarray(self.pixels[:, :, :3]), "RGB")
+        return pil if pil.size == self.box_pixels else pil.resize(self.box_pixels, PILImage.Resampling.NEAREST)
 
     def compact(self) -> Frame:
         """This frame without its strips when they can be rebuilt from pixels (for caches)."""
@@ -90,17 +111,33 @@ class Frame:
     def text_strips(self) -> tuple[Strip, ...]:
         if self.strips is not None:
             return self.strips
-        return halfcell_strips(self.pixels) if self.pixels is not None else ()
+        if self.pixels is None or self.graphics is not None:
+            return ()
+        return halfcell_strips(self.pixels, self.colours, self.dither)
 
 
 def frame_pixels(spec: RenderSpec, width: int, height: int) -> tuple[int, int, int, int]:
-    """Cells (cols, rows) the picture will take, and the pixel size to shrink it to."""
-    cols, rows = pixels.fit_cells(width, height, spec.cols, spec.rows, spec.cell)
+    """Cells (cols, rows) the picture will take, and the pixel size to shrink it to.
+
+    Sixel pictures are drawn pixel for pixel, so they stay within the terminal's Sixel limit (xterm
+    drops larger ones: 1000x1000 by default); Kitty pictures are never enlarged (the terminal scales
+    them to the cells, so a 512 px crop in a 1000 px box sends 512 px).
+    """
+    box_cols, box_rows = spec.cols, spec.rows
+    cw, ch = spec.cell
+    if spec.protocol == "sixel" and spec.sixel_max is not None:
+        box_cols = max(1, min(box_cols, spec.sixel_max[0] // max(1, cw)))
+        box_rows = max(1, min(box_rows, spec.sixel_max[1] // max(1, ch)))
+    cols, rows = pixels.fit_cells(width, height, box_cols, box_rows, spec.cell)
     if spec.protocol == "halfcell":
         return cols, rows, cols, rows * 2
     if spec.protocol == "unicode":
         return cols, rows, cols, rows
-    return cols, rows, cols * spec.cell[0], rows * spec.cell[1]
+    pw, ph = cols * cw, rows * ch
+    if spec.protocol == "kitty" and (width < pw or height < ph):
+        f = min(width / pw, height / ph)
+        pw, ph = max(1, round(pw * f)), max(1, round(ph * f))
+    return cols, rows, pw, ph
 
 
 def make_frame(
@@ -115,13 +152,23 @@ def make_frame(
     """Shrink `image` (RGB or RGBA, any size) to the box and render it. Pure; safe in a thread worker.
 
     `nearest` keeps flat colours flat (a label map): no blended colours at region borders.
+    A zoomed spec with an overlay that can zoom (placement preview) shows its zoom window instead,
+    pixel for pixel, without overlays.
     """
+    if spec.zoom and overlay is not None and hasattr(overlay, "zoom"):
+        zoomed = overlay.zoom(image, spec)
+        if zoomed is not None:
+            image, overlay, nearest = zoomed, None, True
     h, w = image.shape[:2]
     cols, rows, pw, ph = frame_pixels(spec, w, h)
     if cols == 0:
         return Frame(key, 0, 0, strips=())
     if image.ndim == 3 and image.shape[2] == 4 and checker:
-        square = (2, 2) if spec.protocol in ("halfcell", "unicode") else (spec.cell[0], spec.cell[0])
+        if spec.protocol in ("halfcell", "unicode"):
+            square = (2, 2)
+        else:  # a cell-wide square on screen, whatever the pixels sent
+            side = max(2, round(spec.cell[0] * pw / max(1, cols * spec.cell[0])))
+            square = (side, side)
         colours = pixels.CHECKER_DARK if spec.dark else pixels.CHECKER_LIGHT
         small = pixels.shrink_over_checker(image, pw, ph, square, colours)
     elif nearest:
@@ -131,11 +178,16 @@ def make_frame(
     small = np.ascontiguousarray(small)
     if overlay is not None:
         small = overlay(small, (pw / w, ph / h))
-    pil = PILImage.fromarray(small, "RGB")
-    if spec.protocol in ("kitty", "sixel"):
-        return Frame(key, cols, rows, pil=pil)
+    box = (cols * spec.cell[0], rows * spec.cell[1])
+    if spec.protocol == "kitty":
+        return Frame(key, cols, rows, pixels=small, graphics=kitty_payload(small), box_pixels=box)
+    if spec.protocol == "sixel":
+        return Frame(key, cols, rows, graphics=sixel_payload(small, spec.sixel_colours), box_pixels=box)
+    dither = not nearest
     if spec.protocol == "halfcell":
-        return Frame(key, cols, rows, strips=halfcell_strips(small), pixels=small)
+        return Frame(key, cols, rows, strips=halfcell_strips(small, spec.colours, dither), pixels=small,
+                     colours=spec.colours, dither=dither)
+    pil = PILImage.fromarray(small, "RGB")
     return Frame(key, cols, rows, strips=_text_strips(pil, cols, rows, spec.protocol))
 
 
@@ -150,26 +202,42 @@ def _text_strips(pil: PILImage.Image, cols: int, rows: int, protocol: str) -> tu
     return tuple(Strip(line, cols) for line in lines[:rows])
 
 
-def halfcell_strips(rgb: np.ndarray) -> tuple[Strip, ...]:
+def halfcell_strips(rgb: np.ndarray, depth: str = "truecolor", dither: bool = True) -> tuple[Strip, ...]:
     """Half-block cells ("▀", top pixel as foreground, bottom as background) from a (2*rows) x cols image.
 
     The same cells textual-image's half-cell renderable draws, built about 5x faster: colours are
     formatted with numpy and each Style is made with Style.from_color (no parsing). Picture must be
-    pre-shrunk to exactly two pixel rows per cell row.
+    pre-shrunk to exactly two pixel rows per cell row. On a 256- or 16-colour terminal (`depth`) each
+    pixel is mapped to the palette here, as Rich would map it (dithered first when `dither`), and the
+    colours carry their palette number: nothing is left to convert per cell at paint time.
     """
     h, w = rgb.shape[:2]
     if h % 2:
         rgb = np.concatenate([rgb, rgb[-1:]], axis=0)
         h += 1
-    packed = (rgb[:, :, 0].astype(np.uint32) << 16) | (rgb[:, :, 1].astype(np.uint32) << 8) | rgb[:, :, 2]
     colours: dict[int, Color] = {}
+    if depth in ("256", "16"):
+        packed = pixels.palette_indices(rgb, depth, dither).astype(np.uint32)
+        table = pixels.palette_rgb(depth)
+        kind = ColorType.EIGHT_BIT if depth == "256" else ColorType.STANDARD
 
-    def colour(value: int) -> Color:
-        c = colours.get(value)
-        if c is None:
-            c = Color(f"#{value:06x}", ColorType.TRUECOLOR, triplet=ColorTriplet(value >> 16, (value >> 8) & 255, value & 255))
-            colours[value] = c
-        return c
+        def colour(value: int) -> Color:
+            c = colours.get(value)
+            if c is None:
+                r, g, b = (int(v) for v in table[value])
+                c = Color(f"color({value})", kind, number=value, triplet=ColorTriplet(r, g, b))
+                colours[value] = c
+            return c
+    else:
+        packed = (rgb[:, :, 0].astype(np.uint32) << 16) | (rgb[:, :, 1].astype(np.uint32) << 8) | rgb[:, :, 2]
+
+        def colour(value: int) -> Color:
+            c = colours.get(value)
+            if c is None:
+                c = Color(f"#{value:06x}", ColorType.TRUECOLOR,
+                          triplet=ColorTriplet(value >> 16, (value >> 8) & 255, value & 255))
+                colours[value] = c
+            return c
 
     from_color = Style.from_color
     # Flat-coloured pictures (the clusters panel, checkerboards) repeat cell colour pairs: styles are
@@ -192,10 +260,8 @@ def halfcell_strips(rgb: np.ndarray) -> tuple[Strip, ...]:
 
 
 def graphics_widget_class(protocol: str) -> type[Widget]:
-    """textual-image's widget for a graphics protocol (imported late: after terminal detection)."""
-    from textual_image.widget import SixelImage, TGPImage
-
-    return TGPImage if protocol == "kitty" else SixelImage
+    """The widget that draws a graphics protocol's frames."""
+    return KittyCanvas if protocol == "kitty" else SixelCanvas
 
 
 class _TextFrame(Widget):
@@ -274,22 +340,23 @@ class ImageView(Widget):
         def control(self) -> ImageView:
             return self.view
 
-    def __init__(self, placeholder: str = "", *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, placeholder: str = "", *, id: str | None = None,  # noqa: A002 - Textual's own keyword
+                 classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._placeholder = placeholder
         self._message = placeholder
         self._generation = 0
         self._request: tuple[Hashable, Callable[[RenderSpec], Frame]] | None = None
-        self._resize_timer = None
+        self._resize_timer: Timer | None = None
         self.shown_key: Hashable = None
         self.shown_at: float = 0.0
+        self.zoom = False  # zoomed in to 1:1 (frames are made for it by the screen: see placement_preview)
 
     def compose(self) -> ComposeResult:
         yield Static(self._placeholder, classes="placeholder")
-        yield _TextFrame()
-
-    def on_mount(self) -> None:
-        self.query_one(_TextFrame).display = False
+        text_frame = _TextFrame()
+        text_frame.display = False  # hidden from the start (a query in on_mount could run before it mounts)
+        yield text_frame
 
     # -- public -----------------------------------------------------------------------------
     @property
@@ -299,7 +366,13 @@ class ImageView(Widget):
         cell = (info.cell_width, info.cell_height) if info else (10, 20)
         theme = self.app.current_theme
         size = self.content_region.size
-        return RenderSpec(max(1, size.width), max(1, size.height), protocol, cell, bool(theme.dark))
+        colours = getattr(info, "colours", "truecolor") if info else "truecolor"
+        return RenderSpec(
+            max(1, size.width), max(1, size.height), protocol, cell, bool(theme.dark),
+            colours=colours if getattr(self.app, "adapt_colours", False) else "truecolor",
+            sixel_max=getattr(info, "sixel_max", None), sixel_colours=getattr(info, "sixel_colours", 256),
+            zoom=self.zoom,
+        )
 
     def clear(self, message: str = "") -> None:
         """Show a text message instead of a picture (and drop any frame still being made)."""
@@ -333,7 +406,7 @@ class ImageView(Widget):
         if cache is not None and key is not None:
             frame = cache.frames.get(cache_key)
             if frame is not None:
-                self._display(frame)  # type: ignore[arg-type]
+                self._display(frame)
                 return
 
         def work() -> None:
@@ -365,10 +438,8 @@ class ImageView(Widget):
         def work() -> None:
             if not still_wanted() or cache.frames.get(cache_key) is not None:
                 return
-            try:
+            with contextlib.suppress(Exception):  # a broken neighbour shows its error when it is actually visited
                 cache.frames.put(cache_key, replace(make(spec), key=key))
-            except Exception:  # a broken neighbour shows its error when it is actually visited
-                pass
 
         _prefetch_pool().submit(work)
 
@@ -393,10 +464,10 @@ class ImageView(Widget):
         text_frame = self.query_one(_TextFrame)
         if placeholder.display:
             placeholder.display = False
-        if frame.pil is not None:
+        if frame.graphics is not None:
             if text_frame.display:
                 text_frame.display = False
-            self._show_graphics(frame.pil)
+            self._show_graphics(frame)
         else:
             text_frame.set_frame(frame)
             if not text_frame.display:
@@ -405,18 +476,25 @@ class ImageView(Widget):
         self.shown_at = time.perf_counter()
         self.post_message(self.Shown(self, frame.key))
 
-    def _show_graphics(self, pil: PILImage.Image) -> None:
-        protocol = self.spec.protocol
+    def _show_graphics(self, frame: Frame) -> None:
         existing = list(self.query(".graphics"))
-        if existing:
-            existing[0].image = pil  # type: ignore[attr-defined]
+        kind = KittyCanvas if isinstance(frame.graphics, KittyPayload) else SixelCanvas
+        canvas = existing[0] if existing and isinstance(existing[0], kind) else None
+        if canvas is None:
             for box in self.query(".graphics-box"):
-                box.display = True
-            return
-        widget = graphics_widget_class(protocol)(pil, classes="graphics")
-        widget.styles.width = "auto"
-        widget.styles.height = "auto"
-        self.mount(Center(widget, classes="graphics-box"))
+                box.remove()
+            info = getattr(self.app, "terminal_info", None)
+            if kind is KittyCanvas:
+                canvas = KittyCanvas(bool(info and info.tmux), classes="graphics")
+                self.mount(Center(canvas, classes="graphics-box"))
+            else:  # fills the view: a new picture size is never a layout change (no redraw, no flicker)
+                canvas = SixelCanvas(classes="graphics graphics-box")
+                self.mount(canvas)
+        else:
+            for box in self.query(".graphics-box"):
+                if not box.display:
+                    box.display = True
+        canvas.set_picture(frame.graphics, frame.cols, frame.rows)  # type: ignore[arg-type]
 
     def on_resize(self, event: Resize) -> None:
         if self._request is None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
+if TYPE_CHECKING:
+    from garbtui.core.cleanup import ClusterStat
+
 
 def legend_entries(
-    stats: Sequence[Any], palette: Sequence[tuple[int, int, int]], kept_style: str, dropped_style: str
+    stats: Sequence[ClusterStat], palette: Sequence[tuple[int, int, int]], kept_style: str, dropped_style: str
 ) -> list[Text]:
     """One entry per cluster: number, swatch (cluster colour, then its mean colour), share, kept or dropped."""
     entries = []
@@ -48,7 +51,7 @@ def flow(entries: Sequence[Text], width: int, gap: str = "   ") -> Text:
 class ClusterLegend(Static):
     """Shows the clusters of the latest cleanup run; `1`-`9` toggle them."""
 
-    def show_stats(self, stats: Sequence[Any], palette: Sequence[tuple[int, int, int]]) -> None:
+    def show_stats(self, stats: Sequence[ClusterStat], palette: Sequence[tuple[int, int, int]]) -> None:
         from garbtui.tui.widgets.styles import theme_colour
 
         entries = legend_entries(stats, palette, theme_colour(self.app, "success", "green"), "dim")

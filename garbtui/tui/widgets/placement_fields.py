@@ -88,7 +88,7 @@ class NumberField(Input):
         *,
         step: float,
         auto_value: Callable[[], float | None] | None = None,
-        id: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's keyword for a widget's id
     ) -> None:
         super().__init__("", id=id, validators=[validator], validate_on=["changed", "submitted"], compact=True)
         self.key = key
@@ -174,7 +174,7 @@ class PlacementForm(Vertical):
             super().__init__()
             self.placement = placement
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's keyword for a widget's id
         super().__init__(id=id)
         self.placement: Placement | None = None
         self.specs = field_specs(1000, 1000)

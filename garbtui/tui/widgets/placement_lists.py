@@ -1,11 +1,20 @@
-"""One-line-per-item prompts for the placement screen's lists: backgrounds, cleaned fragments, placements."""
+"""The placement screen's lists (backgrounds, cleaned fragments, placements): one-line prompts, and
+refilling an OptionList without losing the user's place in it."""
 
 from __future__ import annotations
 
-from rich.text import Text
+from collections.abc import Sequence
 
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from garbtui.core.errors import GarbError
 from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
+from garbtui.core.workspace.store import Workspace
 from garbtui.tui.widgets.placement_fields import format_number
+
+NO_FRAGMENT = "-none-"  # the id of the fragment list's "no cleaned crops yet" line
 
 LIST_TEXT = 40  # characters an entry may take: OptionList wraps longer ones, which reads badly in a list
 
@@ -39,3 +48,50 @@ def placement_prompt(index: int, p: Placement, label: str) -> Text:
         text.append(" flip", style="dim")
     text.append(f" {p.blend}", style="dim")
     return text
+
+
+def fill_backgrounds(bg_list: OptionList, ws: Workspace, keep: str | None) -> bool:
+    """Every background of `ws` (an unreadable one greyed out, with why); `keep` stays highlighted when it
+    is still there. False when the workspace has no backgrounds."""
+    options: list[Option] = []
+    for bg_id in ws.background_ids():
+        try:
+            options.append(Option(background_prompt(ws.load_background_meta(bg_id)), id=bg_id))
+        except GarbError as exc:
+            options.append(Option(Text(f"{bg_id}: {exc.message}", style="dim"), id=bg_id, disabled=True))
+    if [o.id for o in options] == [o.id for o in bg_list.options]:
+        for index, option in enumerate(options):  # same backgrounds: refresh their details in place
+            bg_list.replace_option_prompt_at_index(index, option.prompt)
+        return True
+    bg_list.set_options(options)
+    if not options:
+        return False
+    ids = [o.id for o in options]
+    bg_list.highlighted = ids.index(keep) if keep in ids else 0
+    return True
+
+
+def fill_fragments(frag_list: OptionList, metas: Sequence[CropMeta]) -> None:
+    """The cleaned crops, label first; the highlighted one stays highlighted."""
+    options = [Option(fragment_prompt(meta), id=meta.id) for meta in metas]
+    if [o.id for o in options] == [o.id for o in frag_list.options]:
+        return
+    current = frag_list.highlighted_option.id if frag_list.highlighted_option is not None else None
+    frag_list.set_options(options)
+    if not options:
+        frag_list.add_option(Option(Text("no cleaned crops yet: clean some on the queue screen", style="italic"),
+                                    id=NO_FRAGMENT, disabled=True))
+        return
+    ids = [o.id for o in options]
+    frag_list.highlighted = ids.index(current) if current in ids else 0
+
+
+def fill_placements(plist: OptionList, prompts: Sequence[Text], selected: int | None) -> None:
+    """The placements (prompts replaced in place while their number stays), the selected one highlighted."""
+    if plist.option_count == len(prompts):
+        for i, prompt in enumerate(prompts):
+            plist.replace_option_prompt_at_index(i, prompt)
+    else:
+        plist.set_options([Option(p) for p in prompts])
+    if selected is not None and plist.highlighted != selected:
+        plist.highlighted = selected

@@ -6,7 +6,7 @@ from rich.color import Color, ColorParseError
 from textual.app import App
 
 
-def theme_colour(app: App, name: str, fallback: str = "") -> str:
+def theme_colour(app: App[object], name: str, fallback: str = "") -> str:
     """The theme variable `name` as a Rich colour, or `fallback` when it is not a plain colour (e.g. 'auto 60%')."""
     value = app.theme_variables.get(name, "")
     try:

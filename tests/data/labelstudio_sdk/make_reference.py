@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from label_studio_sdk import __version__ as sdk_version  # type: ignore[attr-defined]
+from label_studio_sdk import __version__ as sdk_version  # type: ignore[attr-defined]  # not in the SDK's stubs
 from label_studio_sdk.converter.brush import decode_rle
 from label_studio_sdk.label_interface import LabelInterface
 
