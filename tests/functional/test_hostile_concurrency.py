@@ -41,12 +41,12 @@ def start(*args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, str]:
+def finish(proc: subprocess.Popen[str], timeout: float = 240) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
 
 
-def wait_until(cond: object, what: str, timeout: float = 60) -> None:
+def wait_until(cond: object, what: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while not cond():  # type: ignore[operator]  # a callable; kept loose for lambdas
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -147,7 +147,7 @@ def test_a_background_photo_opencv_cannot_analyse_is_refused_or_skipped(tmp_path
     before = set(ws.background_ids())
     proc = subprocess.run([sys.executable, "-m", "garbtui", "background", "add", *paths, str(flat), "-w", str(ws.root),
                            "--scene", "road"], env={**os.environ, "PYTHONPATH": str(REPO)},
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=240)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     for name in cases:
         assert name in proc.stderr and "a background needs at least 16 px each way" in proc.stderr
