@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from garbtui.core.errors import GarbError, InputError, WriteError
-from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, list_backgrounds, set_horizon
+from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, set_horizon
 from garbtui.core.text import printable
 from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import Workspace
@@ -31,7 +31,8 @@ confidence; check it, and type the right row with `background horizon` when it i
 placement area of a road photo is the band from just below the horizon to the bottom edge.
 Camera height (metres, default 1.5) turns size priors into perspective constants.
 exit codes: 0 ok, 1 some road photo has no horizon (added anyway) or some photo was skipped (listed, the
-others added), 2 bad input (nothing added), 3 workspace problem.
+others added) or, for list, some background is broken (named, the others listed), 2 bad input (nothing
+added), 3 workspace problem.
 """
 
 
@@ -63,15 +64,23 @@ def run(args: argparse.Namespace) -> int:
         return _add(args)
     if args.action == "list":
         ws = Workspace.open(args.workspace)
-        metas = list_backgrounds(ws)
+        # One broken background is one line on stderr (and exit 1), the others are still listed.
+        metas: list[BackgroundMeta] = []
+        broken = 0
+        for bg_id in ws.background_ids():
+            try:
+                metas.append(ws.load_background_meta(bg_id))
+            except GarbError as exc:
+                broken += 1
+                print(f"garbtui: background {printable(bg_id)}: broken: {printable(str(exc))}", file=sys.stderr)
         if args.json:
             print(json.dumps([m.model_dump(mode="json") for m in metas], indent=2))
-            return 0
-        if not metas:
+            return 1 if broken else 0
+        if not metas and not broken:
             print("no backgrounds yet; add one with `garbtui background add PHOTO -w WS --scene road|front`")
         for meta in metas:
             print(_line(meta))
-        return 0
+        return 1 if broken else 0
     if args.action == "horizon":
         ws = Workspace.open(args.workspace)
         if not (ws.background_dir(args.bg_id) / "meta.json").is_file():

@@ -85,6 +85,21 @@ def test_photos_and_scenes_that_are_not_regular_files_are_reported(ws: Workspace
     assert proc.returncode in (2, 3) and "Traceback" not in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize("plant", ["fifo", "device", "endless"])
+def test_a_background_meta_that_is_not_a_small_regular_file_is_one_line(ws: Workspace, plant: str,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    meta = ws.background_dir(FRONT_BG) / "meta.json"
+    meta.unlink()
+    make, reason = PLANTS[plant]
+    make(meta)
+    assert main(["background", "list", "-w", str(ws.root)]) == 1  # the others are still listed
+    captured = capsys.readouterr()
+    assert ROAD_BG in captured.out and FRONT_BG not in captured.out
+    assert f"garbtui: background {FRONT_BG}: broken: " in captured.err and reason in captured.err
+    assert main(["status", "-w", str(ws.root), "--check"]) == 1
+    assert f"backgrounds/{FRONT_BG}: " in capsys.readouterr().out
+
+
 # -- planted links ----------------------------------------------------------------------------------------------
 def test_a_lock_file_that_is_a_link_is_refused_and_creates_nothing(ws: Workspace, tmp_path: Path) -> None:
     crop = ws.crop_ids()[0]
