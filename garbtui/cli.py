@@ -10,11 +10,13 @@ import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import NoReturn
 
 from garbtui import __version__
 from garbtui.commands import background, clean, demo, doctor, extract, generate, recreate, render, status
 from garbtui.commands import open as open_command  # `open` would hide the builtin
 from garbtui.core.errors import GarbError
+from garbtui.core.text import printable
 
 # Exit codes: 0 ok; 1 finished but some items failed; 2 bad input or usage; 3 workspace problem;
 # 130 interrupted. Each command module documents its own use of them.
@@ -62,6 +64,14 @@ class FlagNames:
         return flag if flag in self.options else None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors escape what the user typed (an argument holding ESC or a
+    newline is shown as \\x1b, \\n: it cannot drive the terminal). Sub-command parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(printable(message))
+
+
 def error_text(exc: GarbError, flags: FlagNames) -> str:
     """The error as the user of this command reads it: the flag it concerns first, when it has one."""
     name = getattr(exc, "field", None)  # core errors name the parameter they concern (GarbError.field)
@@ -83,7 +93,7 @@ def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="garbtui", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"garbtui {__version__}")
@@ -149,7 +159,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args._run(args) or 0)
     except GarbError as exc:
-        print(f"garbtui: error: {error_text(exc, args._flags)}", file=sys.stderr)
+        # Paths and names in the message come from outside: escaped, one line, no terminal sequences.
+        print(f"garbtui: error: {printable(error_text(exc, args._flags))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("garbtui: interrupted", file=sys.stderr)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from garbtui.core.errors import InputError
 from garbtui.core.export.scene_files import DEFAULT_LS_IMAGE_REF, LABELS_DIR, RENDER_FILE, save_and_render
+from garbtui.core.text import printable
 from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.models import Scene
 from garbtui.core.workspace.store import MARKER, FileStamp, Workspace
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     sweep_temp_files(ws.scene_dir(scene.id), (LABELS_DIR,))
     result = save_and_render(ws, scene, ls_image_ref=args.ls_image_ref, expected=expected, refuse_conflict=True)
     for warning in result.warnings:
-        print(f"garbtui: warning: {warning}", file=sys.stderr)
+        print(f"garbtui: warning: {printable(warning)}", file=sys.stderr)
     if not args.quiet:
         folder = ws.scene_dir(scene.id)
         h, w = result.image.shape[:2]

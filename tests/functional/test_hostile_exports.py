@@ -407,3 +407,20 @@ def test_a_fifo_export_or_config_is_an_error_not_a_hang(tmp_path: Path, capsys: 
     assert "labeling config is a FIFO" in capsys.readouterr().err
     assert main(["extract", "/dev/zero", "-w", str(tmp_path / "ws")]) == 2
     assert "is a device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["\x1b[2J.json", "a\nskipped  forged.json", "\x1b]0;owned\x07.json", "\u202eevil.json"])
+def test_errors_and_usage_lines_escape_the_names_they_quote(tmp_path: Path, name: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A file name or argument is shown escaped in `garbtui: error:` and argparse's usage errors."""
+    bad = tmp_path / name
+    bad.write_text("not json")
+    assert main(["extract", str(bad), "-w", str(tmp_path / "ws")]) == 2
+    assert main(["render", str(tmp_path / "missing" / name)]) == 2
+    with pytest.raises(SystemExit) as usage:
+        main(["render", "scene", name])
+    assert usage.value.code == 2
+    captured = capsys.readouterr()
+    assert_clean_output(captured.err.replace("usage: garbtui", "garbtui: usage"), captured.out)
+    assert all(c.isprintable() for c in captured.err.replace("\n", ""))
+    assert captured.err.count("\n") == 4  # two error lines, the usage line and its error: nothing forged
