@@ -192,16 +192,23 @@ def edit_meta(path: Path, **changes: object) -> None:
 ])
 def test_background_numbers_that_make_no_sense_are_reported(ws: Workspace, changes: dict, reason: str,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["clean", "-w", str(ws.root), ws.crop_ids()[0]]) == 0  # a fragment, so generate can run
     edit_meta(ws.background_dir(ROAD_BG) / "meta.json", **changes)
     assert main(["status", "-w", str(ws.root), "--check"]) == 1
     out = capsys.readouterr().out
     assert f"backgrounds/{ROAD_BG}: " in out and reason in out, out
-    # generate does not silently make empty images from it: the workspace's other backgrounds still work,
-    # or the run stops with the reason; never a traceback.
+    # generate does not silently make empty images from it: alone, the run stops with the reason; never a
+    # traceback.
     rc = main(["generate", "-w", str(ws.root), "--count", "1", "--out", str(ws.root.parent / "out"), "-q",
                "--background", ROAD_BG, "--size", "160x120"])
     err = capsys.readouterr().err
-    assert rc != 0 and "Traceback" not in err and err.strip(), err
+    assert rc == 2 and "Traceback" not in err and "no usable background" in err, err
+    assert f"background {ROAD_BG} skipped: " in err and (reason in err or "camera_height" in reason), err
+    # With every background: the unusable one is skipped with its reason, the run goes on with the others.
+    rc = main(["generate", "-w", str(ws.root), "--count", "2", "--out", str(ws.root.parent / "all"), "-q",
+               "--size", "160x120", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert rc == 0 and f"garbtui: warning: background {ROAD_BG} skipped: " in err, err
 
 
 def test_scene_and_crop_numbers_that_make_no_sense_are_refused(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

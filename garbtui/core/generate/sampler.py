@@ -26,7 +26,7 @@ from garbtui.core.generate.recipe import ALL_MODES, BlendChoice, Recipe, RunSett
 from garbtui.core.scene.backgrounds import SegMap, load_seg, placement_check, road_span
 from garbtui.core.scene.perspective import resolve_scale, with_source_k
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
-from garbtui.core.workspace.imageio import read_rgba
+from garbtui.core.workspace.imageio import probe_image, read_rgba
 from garbtui.core.workspace.models import BackgroundMeta, BlendMode, CropMeta, Placement
 from garbtui.core.workspace.store import Workspace
 
@@ -110,15 +110,26 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
         if not (ws.background_dir(bg_id) / "meta.json").is_file():
             raise InputError(f"background {bg_id} does not exist in the workspace", where=str(ws.root / "backgrounds"),
                              field="backgrounds")
-        bg_meta = ws.load_background_meta(bg_id)
+        try:  # an unusable background (a meta that makes no sense, a broken seg.json) is skipped, not fatal
+            bg_meta = ws.load_background_meta(bg_id)
+            seg = load_seg(ws, bg_id)
+            info = probe_image(ws.background_path(bg_id))  # the header only
+        except GarbError as exc:
+            notes.append(f"background {bg_id} skipped: {exc}")
+            continue
+        if (info.width, info.height) != (bg_meta.width, bg_meta.height):
+            notes.append(f"background {bg_id} skipped: {bg_meta.file} is {info.width}x{info.height} but meta.json says "
+                         f"{bg_meta.width}x{bg_meta.height}")
+            continue
         if bg_meta.scene == "road" and bg_meta.horizon_row is None:
             notes.append(f"background {bg_id} skipped: a road photo without a horizon row "
                          f"(set one with `garbtui background horizon {bg_id} ROW`)")
             continue
-        seg = load_seg(ws, bg_id)
         bgs.append(BackgroundInfo(bg_meta, seg, _vanishing_x(ws, bg_meta, seg)))
     if not bgs:
-        raise InputError("no usable background (add clean photos with `garbtui background add`)", where=str(ws.root))
+        skipped = [n for n in notes if n.startswith("background ")]  # say why, when there were some
+        raise InputError("no usable background: " + "; ".join(skipped) if skipped else
+                         "no usable background (add clean photos with `garbtui background add`)", where=str(ws.root))
     return Catalog(frags, bgs, load_size_priors(ws.root), notes)
 
 
