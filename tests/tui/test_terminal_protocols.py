@@ -42,12 +42,13 @@ def run_app(tmp_path: Path, profile, moves: int = 3, **env: str):  # noqa: ANN00
     before = snapshot(ws)
     term = FakeTerminal(["open", str(ws)], profile, env=app_env(tmp_path, **env))
     term.wait_text("crops", timeout=60)
-    term.settle(1.0)
+    # Quiet periods long enough for a loaded CI machine: a move's picture must not spill into the next capture.
+    term.settle(2.0, timeout=30)
     per_move = []
     for _ in range(moves):
         n = len(term.output())
         term.write(b"j")
-        term.settle(0.8)
+        term.settle(1.5, timeout=30)
         per_move.append(term.output()[n:])
     return term, per_move, (ws, before)
 
