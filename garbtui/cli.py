@@ -13,7 +13,18 @@ from types import ModuleType
 from typing import NoReturn
 
 from garbtui import __version__
-from garbtui.commands import background, clean, demo, doctor, extract, generate, recreate, render, status
+from garbtui.commands import (
+    background,
+    clean,
+    dataset,
+    demo,
+    doctor,
+    extract,
+    generate,
+    recreate,
+    render,
+    status,
+)
 from garbtui.commands import open as open_command  # `open` would hide the builtin
 from garbtui.core.errors import GarbError
 from garbtui.core.text import printable
@@ -30,7 +41,7 @@ EXIT_INTERRUPTED = 130
 # and optionally DESCRIPTION and FIELD_FLAGS (core parameter name -> this command's flag, where the
 # flag is not simply `--` + the name with `-` for `_`).
 COMMANDS: tuple[ModuleType, ...] = (
-    extract, status, clean, open_command, demo, doctor, background, render, recreate, generate,
+    extract, status, clean, open_command, demo, doctor, background, render, recreate, generate, dataset,
 )
 
 DESCRIPTION = """\

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from garbtui.commands.progress import progress_bar
 from garbtui.core.errors import InputError
+from garbtui.core.export.coco import COCO_MASKS
+from garbtui.core.export.yolo import YOLO_MODES
 from garbtui.core.generate.recipe import BLEND_CHOICES, RunSettings
+from garbtui.core.generate.runner import DEFAULT_WORKER_TIMEOUT
 from garbtui.core.workspace.store import Workspace
 
 NAME = "generate"
@@ -19,23 +22,34 @@ HELP = "generate N random, labelled scenes as a dataset (COCO, YOLO, Label Studi
 FIELD_FLAGS = {"out_dir": "--out", "backgrounds": "--background"}
 DESCRIPTION = """\
 Make COUNT random but plausible scenes from the workspace's cleaned fragments and backgrounds:
-  road backgrounds   fragments along the road edges inside the placement band, scaled by perspective
-                     (--per-image MIN-MAX of them, far ones drawn first)
-  front backgrounds  one to a few large fragments near the centre
-Classes are balanced over the run (least-placed class first). --blend sample picks a blend mode per
-fragment; none / feather / poisson use one mode (none = plain paste, no colour match); all renders
-every scene in the three modes (as Cut, Paste and Learn does), one image each.
+fragments are placed on the ground of each background (--per-image MIN-MAX of them per scene),
+sized for where they lie, far ones drawn first. Classes are balanced over the run (least-placed
+class first). --blend sample picks a blend mode per fragment; none / feather / poisson use one mode
+(none = plain paste, no colour match); all renders every scene in the three modes (as Cut, Paste and
+Learn does), one image each.
 
-OUT receives images/NAME.jpg, labels/NAME.txt (YOLO), recipes/NAME.json (the recipe that re-renders
-the image, and its labels), coco.json (+ coco_train.json / coco_val.json), data.yaml, train.txt,
-val.txt, classes.txt, labelstudio.json, summary.json. Same workspace, settings and --seed: same bytes,
-whatever --workers or --engine. Rerunning the same command after an interruption renders only the
-missing images; a larger --count adds images to the run.
+OUT is laid out as Ultralytics, COCO and Label Studio read it, as is:
+  images/{train,val}/NAME.jpg, labels/{train,val}/NAME.txt (YOLO: --yolo segment or both: outlines,
+  detect: boxes; both also writes boxes to labels-detect/), data.yaml (`yolo train data=OUT/data.yaml`),
+  coco.json (every image) + annotations/instances_{train,val}.json, labelstudio/tasks.json +
+  labelstudio/config.xml, classes.txt, summary.json, report.png (sample images with their boxes and
+  outlines, class and object-size histograms), recipes/NAME.json (re-renders the image; its labels).
+Objects whose visible box (after occlusion and rotation) has a longest side under 8 px are left out
+of the labels and counted in the summary. Same workspace, settings and --seed: same bytes, whatever
+--workers or --engine. Rerunning the same command after an interruption renders only the missing
+images; a larger --count adds images to the run.
+
+Label Studio: the tasks' image URLs are /data/local-files/?d=<OUT's absolute path>/images/...: start
+Label Studio with LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and add a Local Files source storage
+whose absolute path is OUT (no sync needed), then import labelstudio/tasks.json into a project whose
+labeling config is labelstudio/config.xml. --ls-prefix URL replaces the part before images/ (for
+another document root, or images served over HTTP).
 
 --engine dask renders on Dask (pip install 'garbtui[dask]'): a LocalCluster of --workers processes, or
-the scheduler at --scheduler ADDRESS (its workers must see the workspace at the same path).
-exit codes: 0 done, 2 bad input (no cleaned fragments, no usable background, other settings in OUT),
-3 workspace problem, 130 interrupted (rerun to resume).
+the scheduler at --scheduler ADDRESS; workers need no shared folder (fragments and backgrounds are sent
+to them once). With no worker connected for --worker-timeout seconds the run stops, keeping its images.
+exit codes: 0 done, 1 done but every image came out empty, 2 bad input (no cleaned fragments, no usable
+background, other settings in OUT), 3 workspace problem, 130 interrupted (rerun to resume).
 """
 
 
@@ -89,44 +103,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("local", "dask"), default="local",
                         help="local processes (default) or Dask")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (default: a LocalCluster)")
-    parser.add_argument("--ls-prefix", default="", metavar="URL",
-                        help="prefix of image paths in labelstudio.json (e.g. /data/local-files/?d=dataset/)")
+    parser.add_argument("--yolo", choices=YOLO_MODES, default="both",
+                        help="YOLO labels: detect (boxes), segment (outlines) or both (default: outlines in labels/, "
+                             "boxes in labels-detect/)")
+    parser.add_argument("--coco-masks", choices=COCO_MASKS, default="rle",
+                        help="COCO segmentation: rle (exact visible mask, default) or polygon (outlines)")
+    parser.add_argument("--ls-prefix", default=None, metavar="URL",
+                        help="Label Studio image URL prefix, put before images/... (default: "
+                             "/data/local-files/?d=<OUT's absolute path>/)")
+    parser.add_argument("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, metavar="SECONDS",
+                        help=f"Dask: stop when no worker is connected for this long (default {DEFAULT_WORKER_TIMEOUT:g})")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
 
 
 def run(args: argparse.Namespace) -> int:
-    from garbtui.core.generate.dataset import summary_lines
+    from garbtui.core.export.dataset import DatasetOptions, summary_lines
     from garbtui.core.generate.runner import generate_dataset
 
     if args.seed < 0:
         raise InputError(f"--seed must be >= 0, got {args.seed}")
     if not 1 <= args.quality <= 100:
         raise InputError(f"--quality must be 1-100, got {args.quality}")
-    if args.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {args.workers}")
     if args.scheduler and args.engine != "dask":
         raise InputError("--scheduler needs --engine dask")
     ws = Workspace.open(args.workspace)
     settings = RunSettings(seed=args.seed, per_image=args.per_image, blend=args.blend, val_fraction=args.val_fraction,
                            size=args.size, jpeg_quality=args.quality,
                            backgrounds=sorted(set(args.backgrounds)) if args.backgrounds else None)
+    options = DatasetOptions(yolo=args.yolo, coco_masks=args.coco_masks, ls_prefix=args.ls_prefix)
     start = time.perf_counter()
     with progress_bar("generate", enabled=None if not args.quiet else False) as bar:
         report = generate_dataset(ws, args.out, args.count, settings, workers=args.workers, engine=args.engine,
-                                  scheduler=args.scheduler, progress=bar, ls_prefix=args.ls_prefix)
+                                  scheduler=args.scheduler, progress=bar, options=options,
+                                  worker_timeout=args.worker_timeout)
     elapsed = time.perf_counter() - start
     for note in report.notes:
         print(f"garbtui: warning: {note}", file=sys.stderr)
+    summary = report.summary
+    drops = summary.drops
+    why = ", ".join(f"{n} {what}" for n, what in ((drops.hidden, "hidden"), (drops.outside, "outside the image"),
+                                                   (drops.too_small, "under 8 px")) if n)
+    if summary.empty_images:
+        causes = [f"{summary.unplanned_images} with nothing placed: no fragment fits their background at this size"
+                  ] if summary.unplanned_images else []
+        causes += [f"placements left out: {why}"] if why else []
+        print(f"garbtui: warning: {summary.empty_images} of {summary.total_images} image(s) have no labelled object"
+              + (f" ({'; '.join(causes)})" if causes else ""), file=sys.stderr)
     if not args.quiet:
         rate = report.rendered / elapsed if elapsed > 0 else 0.0
         print(f"{report.images} image(s) in {report.out_dir}: {report.rendered} rendered now"
               + (f" ({rate:.1f}/s)" if report.rendered else "")
               + (f", {report.reused} kept from an earlier run" if report.reused else ""))
-        print(f"train {report.summary.images['train']}, val {report.summary.images['val']}; "
-              f"{report.summary.objects} labelled object(s)"
-              + (f", {report.summary.dropped} placement(s) hidden or outside" if report.summary.dropped else ""))
-        for line in summary_lines(report.summary):
+        print(f"train {summary.images['train']}, val {summary.images['val']}; {summary.objects} labelled object(s)"
+              + (f", {summary.dropped} placement(s) left out ({why})" if summary.dropped else "")
+              + (f", {summary.empty_images} image(s) empty" if summary.empty_images else ""))
+        for line in summary_lines(summary):
             print("  " + line)
-        print(f"COCO {report.out_dir / 'coco.json'}, YOLO {report.out_dir / 'data.yaml'}, "
-              f"Label Studio {report.out_dir / 'labelstudio.json'}")
-    return 0
+        out = report.out_dir
+        print(f"YOLO {out / 'data.yaml'}, COCO {out / 'coco.json'}, Label Studio {out / 'labelstudio' / 'tasks.json'}, "
+              f"report {out / 'report.png'}")
+    return 1 if summary.total_images and summary.empty_images == summary.total_images else 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
+from garbtui.core.errors import WorkspaceError
 from garbtui.core.workspace.store import Workspace
 
 NAME = "status"
@@ -12,7 +14,8 @@ HELP = "show what a workspace holds (and, with --check, every broken item)"
 DESCRIPTION = """\
 Print counts of images, crops (pending = no proc.png yet, done, broken), backgrounds and scenes.
 With --check every file is read and validated, and each broken item is listed with the reason.
-exit codes: 0 ok, 1 --check found broken items, 3 not a workspace.
+exit codes: 0 ok, 1 --check found broken items, 3 not a workspace (a generated dataset is refused:
+check it with `garbtui dataset check DIR`).
 """
 
 
@@ -23,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from garbtui.core.export.check import is_dataset
+
+    if is_dataset(Path(args.workspace)):
+        raise WorkspaceError("is a dataset written by `garbtui generate`, not a workspace; check it with "
+                             f"`garbtui dataset check {args.workspace}`", where=str(args.workspace))
     ws = Workspace.open(args.workspace)
     counts = ws.status()
     problems: list[tuple[str, str]] = []

@@ -49,6 +49,7 @@ class GarbApp(App[None]):
         image_protocol: str | None = None,
         theme: str | None = None,
         remember_theme: bool = True,
+        open_scene: str | None = None,
     ) -> None:
         driver_class = None
         if sys.platform != "win32":
@@ -70,6 +71,7 @@ class GarbApp(App[None]):
         self._crops_seen: watch.Snapshot | None = None
         self.config = TuiConfig.load()
         self._remember_theme = remember_theme
+        self._open_scene = open_scene  # a scene to show in the placement screen at start (from the dataset browser)
         # Ours first, then the user's own (config folder/themes/*.toml), which may override ours by name.
         self.garb_themes: list[Theme] = load_themes() + load_themes(config_dir() / "themes")
         for t in self.garb_themes:
@@ -92,6 +94,21 @@ class GarbApp(App[None]):
         self._tune_gc()
         self._poll_workspace()  # the first look only records the folders (in a thread: 5,000 stats)
         self.set_interval(WATCH_INTERVAL, self._poll_workspace, name="watch-workspace")
+        if self._open_scene is not None:
+            self.call_after_refresh(self._show_scene, self._open_scene)
+
+    def _show_scene(self, scene_id: str) -> None:
+        """The placement screen with a saved scene loaded (what the dataset browser's `o` asks for)."""
+        from garbtui.tui.screens.placement import PlacementScreen
+
+        self.action_placement()
+        screen = self.screen
+        if scene_id not in self.ws.scene_ids():
+            self.notify(f"Scene {scene_id} is not in this workspace (scenes/{scene_id}/scene.json).", severity="error")
+            return
+        if isinstance(screen, PlacementScreen):
+            # Once the screen has mounted its lists; open_scene says itself why a scene cannot be shown.
+            self.call_after_refresh(screen.open_scene, scene_id)
 
     # -- the terminal -----------------------------------------------------------------------
     def _adapt_to_terminal(self) -> None:

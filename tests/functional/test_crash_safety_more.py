@@ -113,7 +113,9 @@ def generate_args(ws: Path, out: Path, count: int) -> list[str]:
 
 
 def dataset_files(out: Path) -> dict[Path, bytes]:
-    return {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+    """Every finished file; the folder's own absolute path (data.yaml's path:, Label Studio URLs) reads as <ROOT>."""
+    here = str(out.resolve()).lstrip("/").encode()
+    return {p.relative_to(out): p.read_bytes().replace(here, b"<ROOT>") for p in out.rglob("*")
             if p.is_file() and not p.name.endswith(".tmp") and not p.name.startswith(".")}
 
 

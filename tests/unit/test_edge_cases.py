@@ -11,7 +11,7 @@ import pytest
 
 from garbtui.cli import main
 from garbtui.core.errors import InputError
-from garbtui.core.export.labels import mask_polygons
+from garbtui.core.export.objects import corner_outlines
 from garbtui.core.extract.labelstudio import parse_labelstudio
 from garbtui.core.workspace.models import BackgroundMeta, ImageMeta
 from tests.conftest import copy_sample
@@ -36,10 +36,10 @@ def test_json_min_latest_annotation_that_removed_every_box_wins() -> None:
 def test_slivers_get_a_polygon_of_at_least_three_points(shape: tuple[int, int]) -> None:
     mask = np.zeros((10, 10), dtype=bool)
     mask[3:3 + shape[0], 4:4 + shape[1]] = True
-    parts = mask_polygons(mask, offset=(100, 200))
-    assert parts and all(len(p) >= 3 for p in parts)
+    parts = corner_outlines(mask, offset=(100, 200))
+    assert len(parts) == 1 and len(parts[0]) == 4  # the sliver's own pixel-corner rectangle
     xs, ys = [x for x, _ in parts[0]], [y for _, y in parts[0]]
-    assert min(xs) >= 104 and max(xs) <= 104 + shape[1] and min(ys) >= 203 and max(ys) <= 203 + shape[0]
+    assert (min(xs), max(xs), min(ys), max(ys)) == (104, 104 + shape[1], 203, 203 + shape[0])
 
 
 @pytest.mark.parametrize("name", ["/etc/passwd", "../image.jpg", "a/b.jpg"])

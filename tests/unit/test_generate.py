@@ -120,15 +120,28 @@ def test_recipe_renders_exactly_like_the_same_scene(ws: Workspace) -> None:
 
 
 def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catalog) -> None:
+    from garbtui.core.export.objects import MIN_VISIBLE_SIDE, label_mask
+    from garbtui.core.generate.render import LabelSpec
+
+    spec = LabelSpec(tuple(catalog.categories))
     recipe = next(r for r in plan_recipes(catalog, RunSettings(seed=2, size=(320, 240)), 10) if r.placements)
-    a = image_outputs(ws, recipe, catalog.categories, RenderCache(ws))
-    b = image_outputs(ws, recipe, catalog.categories)
-    assert a.jpeg == b.jpeg and a.yolo == b.yolo and a.record == b.record
+    a = image_outputs(ws, recipe, spec, RenderCache(ws))
+    b = image_outputs(ws, recipe, spec)
+    assert a.jpeg == b.jpeg and a.labels == b.labels and a.record == b.record
+    assert [path for path, _ in a.labels] == [f"labels/{recipe.split}/{recipe.name}.txt",
+                                              f"labels-detect/{recipe.split}/{recipe.name}.txt"]
     result = render_recipe(ws, recipe)
-    assert [o.bbox for o in a.record.objects] == [o.bbox for o in result.kept]
-    for rec, obj in zip(a.record.objects, result.kept, strict=True):
-        assert np.array_equal(mask_utils.decode(rec.rle).astype(bool), obj.mask)
-    assert len(a.yolo.splitlines()) == len(result.kept)
+    # Every kept object whose visible box is at least 8 px on its longest side, in placement order.
+    kept = [o for o in result.kept if max(o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]) >= MIN_VISIBLE_SIDE]
+    assert [o.placement_index for o in a.record.objects] == [o.placement_index for o in kept]
+    for rec, obj in zip(a.record.objects, kept, strict=True):
+        m = mask_utils.decode(rec.rle).astype(bool)
+        assert np.array_equal(m, label_mask(obj.mask))
+        ys, xs = np.nonzero(m)
+        assert rec.bbox == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    assert a.record.dropped == len(result.objects) - len(kept)
+    for _, text in a.labels:
+        assert len(text.splitlines()) == len(kept)
 
 
 def test_road_fragments_follow_the_seg_road_edges(ws: Workspace) -> None:

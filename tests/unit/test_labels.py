@@ -12,7 +12,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from garbtui.core.compose import render_scene
-from garbtui.core.export.labels import mask_polygons, merge_parts, workspace_categories, write_scene_labels
+from garbtui.core.export.labels import merge_parts, workspace_categories, write_scene_labels
+from garbtui.core.export.objects import corner_outlines, label_mask
 from garbtui.core.export.scene_files import save_and_render
 from garbtui.core.scene.backgrounds import add_background
 from garbtui.core.workspace.models import Placement, Scene
@@ -56,9 +57,7 @@ def test_coco_reads_back_with_pycocotools(rendered) -> None:
     assert len(anns) == len(kept) == 4
     for ann, obj in zip(anns, kept, strict=True):
         m = coco.annToMask(ann).astype(bool)
-        assert (m == obj.mask).all()
-        x0, y0, x1, y1 = obj.bbox
-        assert ann["bbox"] == [x0, y0, x1 - x0, y1 - y0]
+        assert (m == label_mask(obj.mask)).all()  # the visible mask less specks under 9 pixels
         assert ann["area"] == int(m.sum())
         assert list(mask_utils.toBbox(ann["segmentation"])) == ann["bbox"]  # box = extent of the RLE mask
         assert cats[ann["category_id"]] == obj.label
@@ -67,26 +66,35 @@ def test_coco_reads_back_with_pycocotools(rendered) -> None:
 
 def test_yolo_detect_and_segment_match_coco(rendered) -> None:
     _, _, result, labels = rendered
+    coco = COCO(str(labels / "coco.json"))
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=[1]))
     classes = (labels / "yolo" / "classes.txt").read_text().splitlines()
     det = (labels / "yolo" / "detect" / "render.txt").read_text().splitlines()
     seg = (labels / "yolo" / "segment" / "render.txt").read_text().splitlines()
-    assert len(det) == len(seg) == len(result.kept)
-    for d, s, obj in zip(det, seg, result.kept, strict=True):
+    assert len(det) == len(seg) == len(result.kept) == len(anns)  # one object, one line
+    for d, s, obj, ann in zip(det, seg, result.kept, anns, strict=True):
         cls, cx, cy, w, h = d.split()
         assert classes[int(cls)] == obj.label
-        x0, y0, x1, y1 = obj.bbox
-        assert float(cx) * 1280 == pytest.approx((x0 + x1) / 2, abs=1e-3)
-        assert float(cy) * 720 == pytest.approx((y0 + y1) / 2, abs=1e-3)
-        assert float(w) * 1280 == pytest.approx(x1 - x0, abs=1e-3)
-        assert float(h) * 720 == pytest.approx(y1 - y0, abs=1e-3)
+        x, y, bw, bh = ann["bbox"]
+        assert float(cx) * 1280 == pytest.approx(x + bw / 2, abs=1e-3)
+        assert float(cy) * 720 == pytest.approx(y + bh / 2, abs=1e-3)
+        assert float(w) * 1280 == pytest.approx(bw, abs=1e-3)
+        assert float(h) * 720 == pytest.approx(bh, abs=1e-3)
         parts = s.split()
         assert parts[0] == cls and len(parts) % 2 == 1 and len(parts) >= 7
         pts = np.array(parts[1:], float).reshape(-1, 2) * [1280, 720]
-        raster = np.zeros((720, 1280), np.uint8)
-        cv2.fillPoly(raster, [np.round(pts - 0.5).astype(np.int32)], 1)
-        inter = (raster.astype(bool) & obj.mask).sum()
-        union = (raster.astype(bool) | obj.mask).sum()
-        assert inter / union > 0.8, f"{obj.label}: polygon IoU {inter / union:.2f}"
+        # The outline's extent is the box, to the pixel (as Ultralytics' detect task reads a segment line).
+        assert pts.min(axis=0) == pytest.approx([x, y], abs=1e-3)
+        assert pts.max(axis=0) == pytest.approx([x + bw, y + bh], abs=1e-3)
+        # Filled as COCO fills polygons, the outline gives back the mask (holes filled).
+        rle = mask_utils.frPyObjects([np.round(pts, 3).ravel().tolist()], 720, 1280)
+        filled = mask_utils.decode(mask_utils.merge(rle)).astype(bool)
+        m = np.ascontiguousarray(coco.annToMask(ann), dtype=np.uint8)
+        contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        solid = np.zeros_like(m)
+        cv2.drawContours(solid, contours, -1, 1, thickness=-1)
+        solid = solid.astype(bool)
+        assert (filled == solid).all(), f"{obj.label}: outline and mask disagree"
 
 
 def test_labelstudio_predictions_match_boxes(rendered) -> None:
@@ -96,7 +104,7 @@ def test_labelstudio_predictions_match_boxes(rendered) -> None:
     regions = tasks[0]["predictions"][0]["result"]
     rects = [r for r in regions if r["type"] == "rectanglelabels"]
     polys = [r for r in regions if r["type"] == "polygonlabels"]
-    assert len(rects) == len(result.kept) and len(polys) >= len(result.kept)
+    assert len(rects) == len(polys) == len(result.kept)  # one box and one outline per object
     assert len({r["id"] for r in regions}) == len(regions)
     for r, obj in zip(rects, result.kept, strict=True):
         v = r["value"]
@@ -129,12 +137,24 @@ def test_polygon_helpers() -> None:
     mask = np.zeros((40, 60), bool)
     mask[5:15, 5:15] = True
     mask[20:35, 30:50] = True
-    parts = mask_polygons(mask, (100, 200))
+    parts = corner_outlines(mask, (100, 200))
     assert len(parts) == 2
-    assert min(x for x, _ in parts[0]) == pytest.approx(130.5)  # largest first, offset applied, pixel centres
+    assert sorted(parts[0]) == sorted([(130, 220), (150, 220), (150, 235), (130, 235)])  # largest first, pixel corners
+    assert sorted(parts[1]) == sorted([(105, 205), (115, 205), (115, 215), (105, 215)])
     merged = merge_parts(parts)
     assert len(merged) == len(parts[0]) + len(parts[1]) + 2
-    assert mask_polygons(np.zeros((4, 4), bool)) == []
+    assert corner_outlines(np.zeros((4, 4), bool)) == []
+
+
+def test_specks_leave_box_mask_and_outline_together() -> None:
+    mask = np.zeros((30, 30), bool)
+    mask[5:20, 5:20] = True
+    mask[25:27, 25:26] = True  # a 2-pixel speck left beside a later paste
+    clean = label_mask(mask)
+    assert clean[5:20, 5:20].all() and not clean[25:27, 25].any()
+    big = mask.copy()
+    big[25:28, 25:28] = True  # 9 pixels: a part, kept in mask and outlines alike
+    assert label_mask(big)[25:28, 25:28].all() and len(corner_outlines(label_mask(big))) == 2
 
 
 def test_empty_scene_writes_empty_labels(rendered, tmp_path: Path) -> None:

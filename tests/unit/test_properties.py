@@ -374,7 +374,7 @@ def _image_record_doc() -> tuple[type[GarbModel], dict[str, Any]]:
                     placements=[Placement(crop_id="c1", x=10, y=20, scale=0.5)])
     record = ImageRecord(recipe=recipe, image_file="images/000001.jpg", label_file="labels/000001.txt", width=320,
                          height=240, objects=[ObjectRecord(label="can", crop_id="c1", placement_index=0,
-                                                           bbox=(1, 2, 3, 4), area=4, polygons=[[(1, 2), (3, 4), (5, 6)]],
+                                                           bbox=(1, 2, 3, 4), area=4, polygons=[[(1, 2), (3, 2), (3, 4)]],
                                                            rle={"size": [240, 320], "counts": "PQ1"}, visible_fraction=0.9)])
     return ImageRecord, json.loads(record.model_dump_json())
 

@@ -11,11 +11,13 @@ presence marks the image as done (a killed run redoes only images without a reco
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from garbtui.core.workspace.models import GarbModel, Placement, Point, SafeId
+from garbtui.core.export.objects import ObjectLabel
+from garbtui.core.export.yolo import YoloMode
+from garbtui.core.workspace.models import GarbModel, Placement, SafeId, Scene
 
 Split = Literal["train", "val"]
 
@@ -38,43 +40,20 @@ class Recipe(BaseModel):
     split: Split = "train"
 
 
-class ObjectRecord(BaseModel):
-    """One labelled object of a rendered image (dropped objects are not recorded)."""
-
-    model_config = ConfigDict(allow_inf_nan=False)  # NaN would be saved as null and never load back
-
-    label: str
-    crop_id: str
-    placement_index: int
-    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1, exclusive ends: the extent of the visible mask
-    area: int
-    rle: dict[str, Any]  # COCO compressed RLE of the visible mask: {"size": [h, w], "counts": str}
-    polygons: list[list[Point]] = Field(default_factory=list)  # outlines of the mask (Label Studio)
-    visible_fraction: float
-    clipped: bool = False
-
-    @field_validator("rle")
-    @classmethod
-    def _rle_shape(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size, counts = value.get("size"), value.get("counts")
-        if not (isinstance(size, (list, tuple)) and len(size) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in size)):
-            raise ValueError("rle.size must be [height, width] as whole numbers")
-        if not (isinstance(counts, str) or (isinstance(counts, list) and all(isinstance(c, int) for c in counts))):
-            raise ValueError("rle.counts must be a COCO RLE string or a list of run lengths")
-        return value
+ObjectRecord = ObjectLabel  # the per-object record lives with the writers that read it (core/export)
 
 
 class ImageRecord(GarbModel):
     """`recipes/<name>.json`: the recipe, and the files and labels its render produced."""
 
     recipe: Recipe
-    image_file: str  # relative to the output folder, e.g. images/000001.jpg
-    label_file: str  # YOLO detect labels, e.g. labels/000001.txt
+    image_file: str  # relative to the output folder, e.g. images/train/000001.jpg
+    label_file: str  # the YOLO label file Ultralytics reads, e.g. labels/train/000001.txt
     width: int
     height: int
-    objects: list[ObjectRecord] = Field(default_factory=list)
+    objects: list[ObjectLabel] = Field(default_factory=list)
     dropped: int = 0  # placements left out of the labels (hidden, outside, too small)
+    drops: dict[str, int] = Field(default_factory=dict)  # the same by reason: hidden, outside, too_small
 
 
 BlendChoice = Literal["sample", "none", "feather", "poisson", "all"]
@@ -108,3 +87,22 @@ class RunManifest(GarbModel):
     fragments: list[str]
     backgrounds: list[str]
     count: int = 0
+    layout: int = 1  # folder layout (runner.LAYOUT); files without it were written in the flat layout 1
+    yolo: YoloMode = "detect"  # YOLO label files written per image (earlier releases: detect only)
+    workspace: str = ""  # where the run read its fragments (the dataset browser opens a recipe there as a scene)
+
+
+def recipe_scene(recipe: Recipe, scene_id: str) -> Scene:
+    """The recipe as a workspace scene: the same layout on the whole background, in its own pixels.
+
+    Positions and scales go from output pixels back to background pixels (the recipe's window was
+    resized to the output size); rendered at the photo's full size it shows the same scene, sharper.
+    """
+    x0, y0, x1, _ = recipe.window
+    s = recipe.size[0] / (x1 - x0)
+    placements = [p.model_copy(update={"x": round(p.x / s + x0, 3), "y": round(p.y / s + y0, 3),
+                                       "scale": round(float(p.scale) / s, 6) if p.scale != "auto" else "auto"})
+                  for p in recipe.placements]
+    return Scene(id=scene_id, background_id=recipe.background_id, seed=recipe.seed, placements=placements,
+                 occlusion_drop=recipe.occlusion_drop, jpeg_quality=recipe.jpeg_quality,
+                 note=f"generated image {recipe.name} (seed {recipe.seed}, scene {recipe.index})")

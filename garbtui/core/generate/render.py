@@ -29,23 +29,24 @@ from garbtui.core.compose.fragment import (
 from garbtui.core.compose.occlusion import Layer
 from garbtui.core.compose.render import PlacementInfo, RenderResult, composite_placement, finish_object
 from garbtui.core.errors import InputError
-from garbtui.core.export.labels import mask_polygons
-from garbtui.core.generate.recipe import ImageRecord, ObjectRecord, Recipe
+from garbtui.core.export.dataset import image_path, label_files
+from garbtui.core.export.objects import MIN_VISIBLE_SIDE, ImageLabels, label_objects
+from garbtui.core.export.yolo import YoloMode
+from garbtui.core.generate.recipe import ImageRecord, Recipe
 from garbtui.core.workspace.arrays import as_u8
 from garbtui.core.workspace.atomic import atomic_write_bytes, atomic_write_text, encode_jpeg
 from garbtui.core.workspace.imageio import read_rgb
-from garbtui.core.workspace.rle import encode_window_rle
 from garbtui.core.workspace.store import FileStamp, Workspace
 
-IMAGES_DIR = "images"
-LABELS_DIR = "labels"
 RECIPES_DIR = "recipes"
 
 
 PREMULTIPLIED_BUDGET = 512 * 2**20  # bytes of float32 premultiplied fragments kept per process
 # (crop id, proc.png's stamp, flipped) and (background id, photo's stamp, window, output size).
-PremultipliedKey = tuple[str, FileStamp | None, bool]
-WindowKey = tuple[str, FileStamp | None, tuple[float, float, float, float], tuple[int, int]]
+# A version is a FileStamp for files read from the workspace, a content key for blobs a Dask worker was sent.
+Version = FileStamp | str | None
+PremultipliedKey = tuple[str, object, bool]
+WindowKey = tuple[str, Version, tuple[float, float, float, float], tuple[int, int]]
 
 
 class RenderCache:
@@ -57,10 +58,10 @@ class RenderCache:
     recently used first out.
     """
 
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
+    def __init__(self, ws: Workspace | None) -> None:
+        self.ws = ws  # None for a cache fed from memory (a Dask worker: distributed.BlobCache)
         self._fragments: dict[str, Fragment] = {}
-        self._photos: dict[str, tuple[FileStamp | None, NDArray[np.uint8]]] = {}
+        self._photos: dict[str, tuple[Version, NDArray[np.uint8]]] = {}
         self._photo_paths: dict[str, Path] = {}
         self._windows: dict[WindowKey, NDArray[np.uint8]] = {}
         self._proc_paths: dict[str, Path] = {}
@@ -68,21 +69,31 @@ class RenderCache:
         self._pm_bytes = 0
         self._lock = threading.Lock()
 
+    def workspace(self) -> Workspace:
+        if self.ws is None:
+            raise InputError("this render cache reads no workspace")
+        return self.ws
+
     def fragment(self, crop_id: str) -> Fragment:
+        ws = self.workspace()
         path = self._proc_paths.get(crop_id)
         if path is None:
-            path = self._proc_paths[crop_id] = self.ws.proc_path(crop_id)  # resolves the id once
+            path = self._proc_paths[crop_id] = ws.proc_path(crop_id)  # resolves the id once
         frag = self._fragments.get(crop_id)
         if frag is None or frag.stamp != FileStamp.of(path):
-            frag = load_fragment(self.ws, crop_id)
+            frag = load_fragment(ws, crop_id)
             with self._lock:
                 self._fragments[crop_id] = frag
         return frag
 
+    def version(self, frag: Fragment) -> object:
+        """What tells two versions of a fragment apart in the premultiplied cache (proc.png's stamp)."""
+        return frag.stamp
+
     def premultiplied(self, frag: Fragment, flip: bool = False) -> NDArray[np.float32]:
         """The fragment's RGBA (mirrored with flip) as float32, colour premultiplied by alpha, as transform_fragment
         makes it."""
-        key: PremultipliedKey = (frag.crop_id, frag.stamp, flip)
+        key: PremultipliedKey = (frag.crop_id, self.version(frag), flip)
         with self._lock:
             pm = self._premultiplied.get(key)
             if pm is not None:
@@ -110,12 +121,13 @@ class RenderCache:
                 self._windows[key] = win
         return win
 
-    def _photo(self, bg_id: str) -> tuple[FileStamp | None, NDArray[np.uint8]]:
+    def _photo(self, bg_id: str) -> tuple[Version, NDArray[np.uint8]]:
+        ws = self.workspace()
         path = self._photo_paths.get(bg_id)
         if path is None:
-            if not (self.ws.background_dir(bg_id) / "meta.json").is_file():
-                raise InputError(f"background {bg_id} does not exist in the workspace", where=str(self.ws.root))
-            path = self._photo_paths[bg_id] = self.ws.background_path(bg_id)
+            if not (ws.background_dir(bg_id) / "meta.json").is_file():
+                raise InputError(f"background {bg_id} does not exist in the workspace", where=str(ws.root))
+            path = self._photo_paths[bg_id] = ws.background_path(bg_id)
         stamp = FileStamp.of(path)
         got = self._photos.get(bg_id)
         if got is None or got[0] != stamp:
@@ -148,7 +160,7 @@ def crop_resize(photo: NDArray[np.uint8], window: tuple[float, float, float, flo
     return as_u8(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
 
 
-def render_recipe(ws: Workspace, recipe: Recipe, cache: RenderCache | None = None) -> RenderResult:
+def render_recipe(ws: Workspace | None, recipe: Recipe, cache: RenderCache | None = None) -> RenderResult:
     """Render one recipe in memory: deterministic, the same recipe and files give the same pixels."""
     cache = cache or RenderCache(ws)
     canvas = cache.background(recipe).copy()
@@ -174,9 +186,8 @@ class ImageOutputs:
 
     name: str
     image_file: str
-    label_file: str
     jpeg: bytes
-    yolo: str
+    labels: tuple[tuple[str, str], ...]  # (relative path, text) of each YOLO label file
     record_json: str  # the ImageRecord, compact JSON
 
     @property
@@ -184,35 +195,47 @@ class ImageOutputs:
         return ImageRecord.model_validate_json(self.record_json)
 
 
-def image_outputs(ws: Workspace, recipe: Recipe, categories: list[str], cache: RenderCache | None = None) -> ImageOutputs:
+@dataclass(frozen=True)
+class LabelSpec:
+    """What decides an image's label files besides its render: the class list and the YOLO flavour."""
+
+    categories: tuple[str, ...]
+    yolo: YoloMode = "both"
+
+
+def image_outputs(ws: Workspace | None, recipe: Recipe, spec: LabelSpec, cache: RenderCache | None = None
+                  ) -> ImageOutputs:
     """Render a recipe and encode what the dataset stores for it. Pure: same recipe and files, same bytes."""
-    result = render_recipe(ws, recipe, cache)
+    if cache is None:
+        if ws is None:
+            raise ValueError("image_outputs needs a workspace or a cache")
+        cache = RenderCache(ws)
+    result = render_recipe(cache.ws, recipe, cache)
     W, H = recipe.size
-    class_of = {name: i for i, name in enumerate(categories)}
-    lines, objects = [], []
+    known = set(spec.categories)
     for obj in result.kept:
-        if obj.label not in class_of:
+        if obj.label not in known:
             raise InputError(f"recipe {recipe.name}: label {obj.label!r} is not in the run's class list")
-        x0, y0, x1, y1 = obj.bbox
-        lines.append(f"{class_of[obj.label]} {(x0 + x1) / 2 / W:.6f} {(y0 + y1) / 2 / H:.6f} "
-                     f"{(x1 - x0) / W:.6f} {(y1 - y0) / H:.6f}\n")
-        polys = mask_polygons(obj.mask_roi, obj.offset)  # pixel centres + 0.5: exact in binary floats
-        objects.append(ObjectRecord(
-            label=obj.label, crop_id=obj.crop_id, placement_index=obj.placement_index, bbox=obj.bbox,
-            area=obj.area, rle=encode_window_rle(obj.mask_roi, obj.offset, (W, H)), polygons=polys,
-            visible_fraction=round(obj.visible_fraction, 4), clipped=obj.clipped,
-        ))
+    objects, drops = label_objects(result.objects, MIN_VISIBLE_SIDE)
+    image_file = image_path(recipe.split, recipe.name)
+    image = ImageLabels(image_file, W, H, objects, recipe.split)
+    files = label_files(image, recipe.name, spec.categories, spec.yolo)
     record = ImageRecord(
-        recipe=recipe, image_file=f"{IMAGES_DIR}/{recipe.name}.jpg", label_file=f"{LABELS_DIR}/{recipe.name}.txt",
-        width=W, height=H, objects=objects, dropped=len(result.objects) - len(result.kept),
+        recipe=recipe, image_file=image_file, label_file=next(iter(files)), width=W, height=H, objects=objects,
+        dropped=drops.total, drops=drops.as_dict(),
     )
-    return ImageOutputs(recipe.name, record.image_file, record.label_file, encode_jpeg(result.image, recipe.jpeg_quality),
-                        "".join(lines), record.model_dump_json() + "\n")
+    return ImageOutputs(recipe.name, image_file, encode_jpeg(result.image, recipe.jpeg_quality), tuple(files.items()),
+                        record.model_dump_json() + "\n")
+
+
+def record_file(name: str) -> str:
+    return f"{RECIPES_DIR}/{name}.json"
 
 
 def write_outputs(out_dir: Path, outputs: ImageOutputs) -> None:
-    """Write image, label, then the record: the record is the commit marker of the image."""
+    """Write image, labels, then the record: the record is the commit marker of the image."""
     out_dir = Path(out_dir)
     atomic_write_bytes(out_dir / outputs.image_file, outputs.jpeg)
-    atomic_write_text(out_dir / outputs.label_file, outputs.yolo)
-    atomic_write_text(out_dir / RECIPES_DIR / f"{outputs.name}.json", outputs.record_json)
+    for path, text in outputs.labels:
+        atomic_write_text(out_dir / path, text)
+    atomic_write_text(out_dir / record_file(outputs.name), outputs.record_json)

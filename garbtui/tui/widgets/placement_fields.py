@@ -247,6 +247,9 @@ class PlacementForm(Vertical):
                 errors.extend(result.failure_descriptions)
                 continue
             text = f.value.strip().lower()
+            current = getattr(self.placement, spec.key)
+            if isinstance(current, (int, float)) and text == format_number(float(current)):
+                continue  # the field shows the value rounded: unchanged text keeps it exact (0.251472, not 0.2515)
             values[spec.key] = AUTO if text == AUTO else float(text)
         if errors:
             return None, errors
