@@ -1,21 +1,34 @@
-"""Mask quality of the automatic cutout against the TACO ground-truth polygons, next to baselines.
+"""Mask quality of the automatic cutout against TACO ground-truth polygons: box-only and with outlines.
 
-Crops are made with garbtui's own extraction from ../shared/photos/annotations.json (COCO, 15% margin).
-Each crop's prior is the annotation's BOX only (the polygon is the ground truth, never an input).
-Baselines in the same run: GrabCut from the box (full resolution, 5 iterations), naive k-means (keep the
-clusters that do not touch the crop border), and the best possible cluster choice at k = 8 (oracle: the
-most a user could reach by toggling clusters). Writes bench/out/mask_quality_worst.png.
+Sets (crops made with garbtui's own extraction, 15% margin; ground truth = the COCO polygon):
+  shared    ../shared/photos/annotations.json, 28 objects (TUNE: the thresholds were tuned on them)
+  taco_dev  ../shared/photos/taco_dev/annotations.json, 196 objects on 60 photos. VALIDATION split: the
+            photos with COCO image ids in TACO_DEV_VAL_IMAGE_IDS (every third sorted id from the third:
+            20 photos, 37 objects), never used for tuning; the other 40 photos (159 objects) are TUNE.
+  bg        boxes drawn on litter-free ground in ../shared/photos/clean (the right cutout is empty, so
+            every cutout there is bad): BACKGROUND_BOXES = VALIDATION, BACKGROUND_TUNE_BOXES = TUNE.
+Modes: box (the prior is the polygon's bounding box; the polygon is never an input) and outline (the
+prior is the polygon itself, as a polygon-annotated export gives it).
+Per mode and split: mean / median / worst IoU of the automatic cutout, the oracle toggle ceiling (best
+IoU the screen's cluster keys reach from the automatic cutout at the default k; also the best set of
+whole raw clusters inside the box / outline), and how well "suspect"
+(CropMeta.quality) finds the bad cutouts (IoU < 0.6): precision and recall. Baselines in the same run:
+GrabCut from the box (full resolution, 5 iterations) with --baselines. Writes
+bench/out/mask_quality_worst_<mode>.png (the worst validation cutouts).
 
-    /work/venv/bin/python bench/mask_quality.py [--k 6] [--worst 8]
+    nice python bench/mask_quality.py [--mode box|outline|both] [--sets shared,taco_dev,bg] [--k 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -34,8 +47,41 @@ from garbtui.core.workspace.regions import margin_mask, region_mask  # noqa: E40
 from garbtui.core.workspace.store import Workspace  # noqa: E402 - imported after the sys.path line above
 
 SHARED = Path(os.environ.get("GARBTUI_SHARED", REPO.parent / "shared")).resolve()
-ANNOTATIONS = SHARED / "photos" / "annotations.json"
+PHOTOS = SHARED / "photos"
 OUT = REPO / "bench" / "out"
+TACO_DEV_VAL_IMAGE_IDS = frozenset((10, 22, 31, 40, 49, 61, 70, 79, 91, 688, 697, 706, 715, 724, 733, 742, 751, 760,
+                                    769, 778))
+# (file in shared/photos/clean, x, y, w, h): boxes on plain ground with no litter (checked by eye).
+BACKGROUND_BOXES = [
+    ("taco_b2_000018_crop.jpg", 500, 300, 220, 200), ("taco_b2_000018_crop.jpg", 900, 150, 160, 240),
+    ("taco_b2_000018_crop.jpg", 150, 900, 200, 140), ("taco_b2_000044_crop_paving.jpg", 400, 300, 250, 250),
+    ("taco_b2_000019_crop.jpg", 600, 250, 200, 180), ("taco_b3_IMG_4972_crop.jpg", 300, 500, 220, 260),
+    ("taco_b2_000044_crop_path.jpg", 700, 380, 180, 160), ("udacity_adv_test5.jpg", 560, 560, 200, 120),
+]
+BACKGROUND_TUNE_BOXES = [
+    ("skimage_grass.png", 50, 50, 150, 150), ("skimage_grass.png", 300, 280, 120, 160),
+    ("skimage_gravel.png", 60, 300, 160, 120), ("skimage_gravel.png", 300, 60, 140, 140),
+    ("udacity_p1_solidWhiteRight.jpg", 420, 420, 100, 60), ("udacity_p1_solidYellowCurve2.jpg", 400, 440, 120, 70),
+    ("udacity_adv_straight_lines1.jpg", 560, 600, 160, 80), ("taco_b2_000018_crop.jpg", 100, 100, 180, 160),
+    ("taco_b2_000018_crop.jpg", 1000, 700, 150, 150), ("taco_b2_000019_crop.jpg", 150, 200, 200, 160),
+    ("taco_b2_000019_crop.jpg", 1000, 300, 180, 150), ("taco_b3_IMG_4972_crop.jpg", 700, 100, 200, 200),
+    ("taco_b3_IMG_4972_crop.jpg", 150, 1000, 180, 160), ("taco_b2_000044_crop_paving.jpg", 900, 500, 200, 200),
+    ("taco_b2_000044_crop_path.jpg", 200, 450, 200, 120), ("udacity_adv_test5.jpg", 250, 600, 150, 90),
+]
+BAD_IOU = 0.6
+
+
+@dataclass
+class Crop:
+    """One evaluation crop: pixels, box prior, polygon (ground truth; the outline-mode prior), margin."""
+
+    key: str
+    split: str  # tune | val
+    rgb: np.ndarray
+    box: np.ndarray
+    polygon: np.ndarray
+    margin: np.ndarray
+    gt: np.ndarray
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -43,20 +89,63 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum()) / union if union else 1.0
 
 
-def make_crops(root: Path) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(crop id, rgb, box prior, margin, ground truth) for every annotated object, via garbtui extract.
+def _extract(coco: dict, images: Path, root: Path) -> Workspace:
+    ann = root / "ann.json"
+    root.mkdir(parents=True, exist_ok=True)
+    ann.write_text(json.dumps(coco))
+    ws = Workspace.create(root / "ws")
+    extract(ws, load_export(ann), PathResolver(base_dir=images), ExtractOptions(margin=0.15), workers=2)
+    return ws
 
-    The extraction stores the COCO polygon as the crop's region; the box prior is that region's bounds.
-    """
-    ws = Workspace.create(root)
-    parsed = load_export(ANNOTATIONS)
-    extract(ws, parsed, PathResolver(base_dir=ANNOTATIONS.parent), ExtractOptions(margin=0.15))
-    crops = []
+
+def make_crops(name: str, root: Path) -> list[Crop]:
+    """The crops of one set (see the module docstring), via garbtui extract."""
+    if name == "bg" or name == "bgtune":
+        boxes = BACKGROUND_BOXES if name == "bg" else BACKGROUND_TUNE_BOXES
+        files = sorted({b[0] for b in boxes})
+        coco = {"images": [{"id": i + 1, "file_name": f} for i, f in enumerate(files)],
+                "categories": [{"id": 1, "name": "paper"}],
+                "annotations": [{"id": n + 1, "image_id": files.index(f) + 1, "category_id": 1, "bbox": [x, y, w, h]}
+                                for n, (f, x, y, w, h) in enumerate(boxes)]}
+        ws = _extract(coco, PHOTOS / "clean", root / name)
+        out = []
+        for crop_id in ws.crop_ids():
+            meta = ws.load_crop_meta(crop_id)
+            box = region_mask(meta)
+            out.append(Crop(f"{name}:{meta.result_ids[0]}", "val" if name == "bg" else "tune", read_rgb(ws.raw_path(crop_id)),
+                            box, box, margin_mask(meta), np.zeros_like(box)))
+        return out
+    ann_file = PHOTOS / "annotations.json" if name == "shared" else PHOTOS / "taco_dev" / "annotations.json"
+    images = ann_file.parent if name == "shared" else ann_file.parent / "images"
+    coco = json.loads(ann_file.read_text())
+    image_of = {str(a["id"]): int(a["image_id"]) for a in coco["annotations"]}
+    ws = _extract(coco, images, root / name)
+    out = []
     for crop_id in ws.crop_ids():
         meta = ws.load_crop_meta(crop_id)
         gt = region_mask(meta, ws.crop_dir(crop_id))
         boxed = meta.model_copy(update={"region": Region(kind="box", bbox=meta.region.bbox)})
-        crops.append((crop_id, read_rgb(ws.raw_path(crop_id)), region_mask(boxed), margin_mask(boxed), gt))
+        rid = meta.result_ids[0]
+        split = "val" if name == "taco_dev" and image_of.get(rid) in TACO_DEV_VAL_IMAGE_IDS else "tune"
+        out.append(Crop(f"{name}:{rid}", split, read_rgb(ws.raw_path(crop_id)), region_mask(boxed), gt,
+                        margin_mask(boxed), gt))
+    return out
+
+
+def load_crops(sets: list[str], refresh: bool = False) -> list[Crop]:
+    """Crops of the named sets, cached in bench/out/crops_<set>.pkl (extraction takes a while)."""
+    crops: list[Crop] = []
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in sets:
+        for part in (["bg", "bgtune"] if name == "bg" else [name]):
+            cache = OUT / f"crops_{part}.pkl"
+            if cache.exists() and not refresh:
+                crops += [Crop(**d) for d in pickle.loads(cache.read_bytes())]
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                made = make_crops(part, Path(tmp))
+            cache.write_bytes(pickle.dumps([vars(c) for c in made]))
+            crops += made
     return crops
 
 
@@ -74,13 +163,6 @@ def grabcut_box(rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 
-def naive_kmeans(labels: np.ndarray, k: int) -> np.ndarray:
-    """Baseline: keep every cluster that does not appear on the crop border."""
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    keep = np.setdiff1d(np.arange(k), border)
-    return np.isin(labels, keep)
-
-
 def oracle(labels: np.ndarray, k: int, gt: np.ndarray, where: np.ndarray | None = None) -> float:
     """Best IoU over every subset of clusters (2^k - 1 subsets, done on per-cluster counts).
 
@@ -95,25 +177,26 @@ def oracle(labels: np.ndarray, k: int, gt: np.ndarray, where: np.ndarray | None 
     return float((inter / np.maximum(union, 1)).max())
 
 
-def greedy_toggles(session: CleanupSession, k: int, gt: np.ndarray) -> float:
-    """IoU a user reaches by toggling clusters in garbtui (manual mode, refine on), best-first greedy.
+def oracle_keys(labels: np.ndarray, k: int, auto_mask: np.ndarray, auto_keep: list[int], allowed: np.ndarray,
+                gt: np.ndarray) -> float:
+    """Best IoU the cleanup screen's keys reach from the automatic cutout (2^k key sets, on per-cluster counts).
 
-    Starts from the automatic choice and flips one cluster at a time while that helps: a lower bound
-    of the best toggle set, through the same manual pipeline the TUI runs.
+    A key takes an automatically kept cluster out (none of its pixels) or puts another one in (all its
+    pixels inside the allowed area, plus those the automatic cutout had); untouched clusters keep the
+    automatic cutout's pixels (CleanupSession._adjusted_mask).
     """
-    keep = set(session.run(auto_recipe(k=k)).keep)
-    best = iou(session.run(auto_recipe(k=k, keep=sorted(keep), auto=False)).mask, gt)
-    improved = True
-    while improved:
-        improved = False
-        for i in range(k):
-            trial = sorted(keep ^ {i})
-            if not trial:
-                continue
-            score = iou(session.run(auto_recipe(k=k, keep=trial, auto=False)).mask, gt)
-            if score > best + 1e-9:
-                best, keep, improved = score, set(trial), True
-    return best
+    base_in = np.bincount(labels[auto_mask & gt], minlength=k)
+    base_n = np.bincount(labels[auto_mask], minlength=k)
+    full = auto_mask | allowed
+    alt_in = np.bincount(labels[full & gt], minlength=k)
+    alt_n = np.bincount(labels[full], minlength=k)
+    for i in auto_keep:
+        alt_in[i] = alt_n[i] = 0
+    subsets = np.array([[(s >> i) & 1 for i in range(k)] for s in range(1 << k)], dtype=bool)
+    inter = np.where(subsets, alt_in, base_in).sum(axis=1)
+    size = np.where(subsets, alt_n, base_n).sum(axis=1)
+    union = int(gt.sum()) + size - inter
+    return float((inter / np.maximum(union, 1)).max())
 
 
 def outline(img: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int], width: int) -> None:
@@ -150,54 +233,103 @@ def contact_sheet(rows: list[tuple[str, float, np.ndarray, np.ndarray, np.ndarra
 
 def summary(name: str, scores: list[float], base: float | None = None) -> str:
     a = np.asarray(scores)
+    if a.size == 0:
+        return f"{name:34s} (none)"
     ratio = f"  ({a.mean() / base:.2f}x GrabCut-box mean)" if base else ""
-    return f"{name:28s} mean {a.mean():.3f}  median {np.median(a):.3f}  worst {a.min():.3f}  <0.5: {(a < 0.5).sum()}{ratio}"
+    return f"{name:34s} mean {a.mean():.3f}  median {np.median(a):.3f}  worst {a.min():.3f}  <0.6: {(a < BAD_IOU).sum()}{ratio}"
+
+
+@dataclass
+class Row:
+    """One crop's figures in one mode."""
+
+    key: str
+    split: str
+    iou: float
+    oracle: float  # best IoU the screen's keys reach from the automatic cutout
+    oracle_raw: float  # best IoU of any set of whole clusters (no refinement), in the box / outline
+    score: float
+    suspect: bool
+    evidence: dict[str, float]
+    seconds: float
+
+
+def evaluate(crops: list[Crop], mode: str, k: int | None, baselines: bool = False
+             ) -> tuple[list[Row], list[tuple[str, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], list[float]]:
+    """Run the automatic cleanup on every crop in `mode`; rows, contact-sheet cases and GrabCut-box IoUs."""
+    recipe = auto_recipe() if k is None else auto_recipe(k=k)
+    rows, cases, gcb = [], [], []
+    for c in crops:
+        precise = mode == "outline" and c.gt.any()
+        prior = c.polygon if precise else c.box
+        session = CleanupSession(c.rgb, prior, c.margin, precise=precise)
+        t0 = time.perf_counter()
+        result = session.run(recipe)
+        seconds = time.perf_counter() - t0
+        assert result.quality is not None
+        score = iou(result.mask, c.gt)
+        allowed = session.object_prior if precise else ~session.sure_bg
+        ceiling = oracle_keys(result.labels, result.k, result.mask, result.keep, allowed, c.gt)
+        raw = oracle(result.labels, result.k, c.gt, allowed)
+        rows.append(Row(c.key, c.split, score, ceiling, raw, result.quality.score, result.quality.suspect,
+                        session.evidence(result), seconds))
+        if c.split == "val" and c.gt.any():  # background boxes have no object to outline
+            cases.append((f"{c.key} s{result.quality.score:.2f}", score, c.rgb, c.gt, result.mask, result.cluster_preview))
+        if baselines and c.gt.any() and mode == "box":
+            gcb.append(iou(grabcut_box(c.rgb, c.box), c.gt))
+    return rows, cases, gcb
+
+
+def report(mode: str, rows: list[Row]) -> None:
+    """Print IoU, the oracle ceiling and suspect precision / recall per split."""
+    for split in ("tune", "val"):
+        objs = [r for r in rows if r.split == split and not r.key.startswith("bg")]
+        print(summary(f"{mode} {split} automatic ({len(objs)})", [r.iou for r in objs]))
+        print(summary(f"{mode} {split} oracle: keys on auto", [r.oracle for r in objs]))
+        print(summary(f"{mode} {split} oracle: raw clusters", [r.oracle_raw for r in objs]))
+        every = [r for r in rows if r.split == split]
+        bad = np.array([r.iou < BAD_IOU or r.key.startswith("bg") for r in every], bool)
+        flag = np.array([r.suspect for r in every], bool)
+        bg = np.array([r.key.startswith("bg") for r in every], bool)
+        tp, fp = int((flag & bad).sum()), int((flag & ~bad).sum())
+        obj_bad = bad & ~bg
+        print(f"{'':34s} suspect: {int(flag.sum())} flagged; recall {tp}/{int(bad.sum())} of bad "
+              f"(objects {int((flag & obj_bad).sum())}/{int(obj_bad.sum())}, background boxes "
+              f"{int((flag & bg).sum())}/{int(bg.sum())}); precision {tp}/{tp + fp}; "
+              f"good cutouts flagged {fp}/{int((~bad).sum())}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--k", type=int, default=None, help="k for the automatic recipe (default: the recipe default)")
-    parser.add_argument("--worst", type=int, default=8, help="cases in the contact sheet")
+    parser.add_argument("--mode", choices=("box", "outline", "both"), default="both")
+    parser.add_argument("--sets", default="shared,taco_dev,bg", help="comma-separated: shared, taco_dev, bg")
+    parser.add_argument("--worst", type=int, default=8, help="validation cases in the contact sheet")
+    parser.add_argument("--baselines", action="store_true", help="also GrabCut from the box (slow)")
+    parser.add_argument("--refresh", action="store_true", help="extract the crops again (not from bench/out)")
+    parser.add_argument("--rows", type=Path, default=None, help="write the per-crop rows (with evidence) as JSON")
     args = parser.parse_args()
-    recipe = auto_recipe() if args.k is None else auto_recipe(k=args.k)
-    with tempfile.TemporaryDirectory() as tmp:
-        crops = make_crops(Path(tmp) / "ws")
-    print(f"{len(crops)} crops from {ANNOTATIONS} (box prior, 15% margin); recipe k={recipe.k} {recipe.color_space}")
-    auto, gcb, naive, orc, orc_box, toggles, poly, times, cases = [], [], [], [], [], [], [], [], []
-    CleanupSession(*crops[0][1:4]).run(recipe)  # warm-up: first OpenCV / BLAS calls pay one-off costs
-    for crop_id, rgb, box, margin, gt in crops:
-        session = CleanupSession(rgb, box, margin)
-        t0 = time.perf_counter()
-        result = session.run(recipe)
-        times.append(time.perf_counter() - t0)
-        score = iou(result.mask, gt)
-        auto.append(score)
-        cases.append((crop_id, score, rgb, gt, result.mask, result.cluster_preview))
-        gcb.append(iou(grabcut_box(rgb, box), gt))
-        labels8 = session.clustering(auto_recipe(k=8)).labels
-        naive.append(iou(naive_kmeans(labels8, 8), gt))
-        orc.append(oracle(labels8, 8, gt))
-        orc_box.append(oracle(labels8, 8, gt, ~margin))
-        toggles.append(greedy_toggles(session, 8, gt))
-        # Sanity check only (the polygon is the answer here): an exact prior must survive the cleanup.
-        poly.append(iou(CleanupSession(rgb, gt, margin, precise=True).run(recipe).mask, gt))
-    base = float(np.mean(gcb))
-    print(summary("GrabCut from box (baseline)", gcb))
-    print(summary("naive k-means k=8", naive, base))
-    print(summary("oracle clusters k=8", orc, base))
-    print(summary("oracle clusters k=8 in box", orc_box, base))
-    print(summary("user toggles k=8 (greedy)", toggles, base))
-    print(summary("garbtui automatic", auto, base))
-    print(summary("(sanity) polygon as prior", poly, base))
-    print(f"automatic cleanup time per crop: mean {np.mean(times) * 1000:.1f} ms, max {np.max(times) * 1000:.1f} ms")
-    print("per crop (automatic / GrabCut-box / oracle in box / user toggles):")
-    for (crop_id, *_), a, g, o, t in zip(crops, auto, gcb, orc_box, toggles, strict=True):
-        print(f"  {crop_id[:52]:52s} {a:.3f}  {g:.3f}  {o:.3f}  {t:.3f}")
-    worst = sorted(cases, key=lambda c: c[1])[: args.worst]
-    OUT.mkdir(parents=True, exist_ok=True)
-    sheet = contact_sheet(worst)
-    atomic_write_png(OUT / "mask_quality_worst.png", sheet)
-    print(f"worst {len(worst)} cases: {OUT / 'mask_quality_worst.png'} (green ground truth, red cutout)")
+    crops = load_crops([s for s in args.sets.split(",") if s], args.refresh)
+    print(f"{len(crops)} crops ({', '.join(args.sets.split(','))}); 15% margin; bad = IoU < {BAD_IOU}")
+    if crops:
+        CleanupSession(crops[0].rgb, crops[0].box, crops[0].margin).run()  # warm-up: one-off OpenCV costs
+    dump: dict[str, list[dict[str, object]]] = {}
+    for mode in (("box", "outline") if args.mode == "both" else (args.mode,)):
+        use = crops if mode == "box" else [c for c in crops if c.gt.any()]
+        rows, cases, gcb = evaluate(use, mode, args.k, args.baselines)
+        if gcb:
+            print(summary(f"{mode} GrabCut from box (all objects)", gcb))
+        report(mode, rows)
+        times = np.array([r.seconds for r in rows])
+        print(f"{'':34s} time per crop: median {np.median(times) * 1000:.0f} ms, max {times.max() * 1000:.0f} ms")
+        dump[mode] = [vars(r) for r in rows]
+        worst = sorted(cases, key=lambda c: c[1])[: args.worst]
+        if worst:
+            sheet = contact_sheet(worst)
+            atomic_write_png(OUT / f"mask_quality_worst_{mode}.png", sheet)
+            print(f"{'':34s} worst validation cutouts: {OUT / f'mask_quality_worst_{mode}.png'} (green truth, red cutout)")
+    if args.rows:
+        args.rows.write_text(json.dumps(dump))
     return 0
 
 

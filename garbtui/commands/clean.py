@@ -26,6 +26,9 @@ are chosen from the crop's priors (the margin is background, the annotated box /
 says where the object is); the mask is cleaned and its edge refined with GrabCut, then feathered.
 The recipe is stored in the crop's meta.json, so `--replay` or the TUI can remake it exactly.
 `--force` redoes crops that already have proc.png; the old one is kept as proc.bak-<time>.png.
+Every cutout gets a confidence (0..1, in meta.json as `quality`); a low one marks it suspect, with
+the reasons (e.g. "colours hardly differ from the surroundings"). Suspects are named on stderr, listed
+first in the app's queue, and left out by `generate` / `recreate` until a person saves them in the app.
 
 Two `garbtui clean` runs on one workspace share the work: a crop one of them is cleaning is left to it.
 Ctrl-C stops once the crops being cleaned are saved (exit 130): run the same command again to resume.
@@ -124,7 +127,13 @@ def _report(outcomes: list[CleanOutcome], listed: int) -> int:
     for o in outcomes:
         if o.message and not o.by_other:  # failures, and notes on crops that were saved (e.g. over another's)
             print(f"garbtui: crop {printable(o.crop_id)}: {printable(o.message)}", file=sys.stderr)
+    suspects = [o for o in outcomes if o.ok and o.suspect]
+    for o in suspects:
+        why = "; ".join(o.reasons) or "low confidence"
+        print(f"garbtui: crop {printable(o.crop_id)}: suspect cutout (confidence {o.score:.2f}: {printable(why)}); "
+              "check it in the app", file=sys.stderr)
     note = f", {replaced} earlier proc.png kept as backup" if replaced else ""
+    note += f", {len(suspects)} suspect (listed first in the app's queue)" if suspects else ""
     other = f"; {len(by_other)} left to another process cleaning this workspace" if by_other else ""
     print(f"cleaned {done} of {listed} crop(s){note}{other}" + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0

@@ -78,3 +78,19 @@ def test_replay_reuses_each_stored_recipe(ws: Workspace, capsys: pytest.CaptureF
     assert ws.load_crop_meta(first).cleanup == stored
     assert np.array_equal(read_rgba(ws.proc_path(first))[:, :, 3], alpha)  # remade exactly
     assert ws.load_crop_meta(second).cleanup.k == 6
+
+
+def test_clean_records_a_confidence_and_names_the_suspects(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    crops = ws.crop_ids()[:4]
+    assert main(["clean", "-w", str(ws.root), *crops]) == 0  # a suspect cutout is still a cutout: exit 0
+    captured = capsys.readouterr()
+    suspects = []
+    for crop_id in crops:
+        quality = ws.load_crop_meta(crop_id).quality
+        assert quality is not None and 0.0 <= quality.score <= 1.0 and not quality.curated
+        assert bool(quality.reasons) == quality.suspect
+        if quality.suspect:
+            suspects.append(crop_id)
+            assert f"crop {crop_id}: suspect cutout (confidence {quality.score:.2f}" in captured.err
+    assert captured.err.count("suspect cutout") == len(suspects)
+    assert (f"{len(suspects)} suspect" in captured.out) == bool(suspects)

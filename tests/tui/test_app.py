@@ -67,16 +67,21 @@ async def test_clean_toggle_save_writes_proc_and_recipe(sample_ws: Path) -> None
         toggled = auto.keep[0]
         await pilot.press(str(toggled + 1))
         await settle(pilot, app)
-        assert toggled not in screen.result.keep and not screen.result.recipe.auto
+        # The key acts on the automatic cutout: the recipe stays automatic plus keys, the cutout only shrinks.
+        assert toggled not in screen.result.keep and screen.result.recipe.auto and not screen.result.automatic
+        assert not (screen.result.mask & ~auto.mask).any()
         assert session.kmeans_runs == runs  # toggling a cluster never re-runs k-means
         legend = str(screen.query_one("#legend").render())
-        assert f" {toggled + 1} " in legend and "drop" in legend
+        assert f" {toggled + 1} " in legend and "out" in legend
+        assert "auto + keys" in str(screen.query_one("#recipe-bar").render())
         await pilot.press("s")
         await wait_for(pilot, lambda: ws.proc_path(crop_id).is_file())
         await wait_for(pilot, lambda: ws.load_crop_meta(crop_id).cleanup is not None)
         saved = ws.load_crop_meta(crop_id).cleanup
         assert saved == screen.result.recipe
-        assert saved.keep == screen.result.keep and saved.auto is False
+        assert saved.keep == screen.result.keep and saved.auto is True
+        quality = ws.load_crop_meta(crop_id).quality
+        assert quality is not None and quality.curated and quality.score == screen.result.quality.score
         meta_json = json.loads((ws.crop_dir(crop_id) / "meta.json").read_text())
         assert meta_json["cleanup"]["keep"] == screen.result.keep
         assert app.queue.rows[crop_id].status == "done"
@@ -131,15 +136,20 @@ async def test_stale_result_never_overwrites_newer(sample_ws: Path) -> None:
         assert screen.shown_generation == screen.generation
 
 
-async def test_save_before_cleaning_writes_nothing(sample_ws: Path) -> None:
+async def test_enter_shows_the_automatic_cutout_at_once(sample_ws: Path) -> None:
+    """No `c` needed: opening a crop computes the automatic cutout in the worker; a done crop keeps its proc.png."""
     ws = Workspace.open(sample_ws)
     app = GarbApp(sample_ws)
     async with app.run_test(size=SIZE) as pilot:
         crop_id = table_ids(app)[0]
         await open_cleanup(pilot, app)
-        await pilot.press("s", "1")
+        screen = app.screen
         await settled(pilot)
-        assert not ws.proc_path(crop_id).exists()
+        assert screen.result is not None and screen.result.automatic and screen.result.quality is not None
+        assert not ws.proc_path(crop_id).exists()  # shown, not saved
+        assert not screen.has_unsaved_work()  # nothing of the user's to lose
+        legend = str(screen.query_one("#legend").render())
+        assert all(f" {i + 1} " in legend for i in range(screen.result.k))  # every number listed
 
 
 async def test_status_label_and_scene_filters(sample_ws: Path) -> None:

@@ -170,3 +170,30 @@ def test_watch_sees_new_removed_and_saved_crops(tmp_path: Path) -> None:
     (ws.root / "crops" / "c03").mkdir()
     changes = watch.diff(before, watch.snapshot(ws.root / "crops"))
     assert (changes.added, changes.removed, changes.changed) == (["c03"], ["c02"], ["c01"])
+
+
+def test_queue_lists_suspect_cutouts_first_with_their_reason(tmp_ws: Workspace) -> None:
+    from garbtui.core.cleanup import clean_crop
+    from garbtui.core.workspace.models import CropMeta, CutoutQuality
+    from tests.unit.test_cleanup_workspace import add_crop
+
+    ids = [add_crop(tmp_ws, "box", crop_id=f"c{i}") for i in range(3)]
+    for crop_id in ids[1:]:
+        clean_crop(tmp_ws, crop_id)
+
+    def mark(suspect: bool, curated: bool = False):  # noqa: ANN202 - a local setter
+        def change(meta: CropMeta) -> None:
+            meta.quality = CutoutQuality(score=0.2 if suspect else 0.9, suspect=suspect,
+                                         reasons=["in several pieces"] if suspect else [], curated=curated)
+        return change
+
+    tmp_ws.update_meta(CropMeta, "c1", mark(False))
+    tmp_ws.update_meta(CropMeta, "c2", mark(True))
+    queue = CropQueue.scan(tmp_ws)
+    queue.update(queue.read_metas(ids))
+    order = [r.id for r in queue.ordered(QueueFilter("pending"))]
+    assert order == ["c2", "c0"]  # the suspect done crop first, then the pending one; the trusted done one hidden
+    assert queue.rows["c2"].why == "0.20: in several pieces"
+    tmp_ws.update_meta(CropMeta, "c2", mark(True, curated=True))  # a person saved it in the app
+    queue.refresh_status("c2")
+    assert [r.id for r in queue.ordered(QueueFilter("pending"))] == ["c0"]

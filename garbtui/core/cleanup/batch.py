@@ -9,7 +9,7 @@ from pathlib import Path
 from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
 from garbtui.core.errors import CleanupError, GarbError, Interrupted
 from garbtui.core.workspace.jobs import ProgressFn, run_items
-from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.models import CleanupRecipe, CropMeta
 from garbtui.core.workspace.store import UNCHECKED, ExpectedStamp, SaveResult, Workspace
 
 
@@ -24,6 +24,9 @@ class CleanOutcome:
     backup: Path | None = None  # the earlier proc.png, when one was replaced
     field: str | None = None  # the parameter that would change the outcome (see GarbError.field), e.g. "force"
     by_other: bool = False  # left to another process cleaning the same crop now, or cleaned by one meanwhile
+    score: float | None = None  # the cutout's confidence (CropMeta.quality.score)
+    suspect: bool = False  # the confidence is under the suspect threshold
+    reasons: tuple[str, ...] = ()  # why it is suspect
 
 
 # Held while a batch cleans a crop: a second `garbtui clean` on the same workspace leaves that crop to the
@@ -32,15 +35,26 @@ CLAIM_LOCK = ".clean.lock"
 
 
 def save_result(
-    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: ExpectedStamp = UNCHECKED
+    ws: Workspace, crop_id: str, result: CleanupResult, *, expected: ExpectedStamp = UNCHECKED, curated: bool = False
 ) -> SaveResult:
-    """Save a cutout as proc.png with its recipe; refuse a fully transparent one.
+    """Save a cutout as proc.png with its recipe and its confidence (CropMeta.quality); refuse a fully
+    transparent one.
 
     `expected` is ws.proc_stamp(crop_id) from when the crop was opened: the result then says whether
-    someone else saved proc.png meanwhile (their file is kept as a backup either way).
+    someone else saved proc.png meanwhile (their file is kept as a backup either way). `curated`: a person
+    chose this cutout (a save in the app); it is trusted whatever its score.
     """
     if result.empty:
         raise CleanupError(f"crop {crop_id}: the cutout is fully transparent (no cluster kept); nothing was saved")
+    quality = result.quality
+    if quality is not None:
+        quality = quality.model_copy(update={"curated": curated})
+
+        def set_quality(meta: CropMeta) -> None:
+            meta.quality = quality
+
+        # Written before proc.png, as the recipe is: a save killed in between leaves a pending crop.
+        ws.update_meta(CropMeta, crop_id, set_quality)
     return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
 
 
@@ -94,7 +108,9 @@ def _claimed(
         use = stored if stored is not None else recipe
     result, saved = _clean_and_save(ws, crop_id, use, force)
     note = "another process saved a cutout meanwhile; it is kept as a backup" if saved.conflict else ""
-    return CleanOutcome(crop_id, True, note, result.coverage, saved.backup)
+    q = result.quality
+    return CleanOutcome(crop_id, True, note, result.coverage, saved.backup, score=q.score if q else None,
+                        suspect=bool(q and q.suspect), reasons=tuple(q.reasons) if q else ())
 
 
 def clean_crops(

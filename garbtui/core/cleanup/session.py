@@ -1,4 +1,8 @@
-"""A cleanup session for one crop: caches features and clusterings so a UI can rerun on every keypress."""
+"""A cleanup session for one crop: caches features and clusterings so a UI can rerun on every keypress.
+
+Over 400 lines on purpose: one class whose cached steps (clusters, automatic / adjusted / manual masks,
+confidence evidence) share its caches and lock; split up they would have to reach into each other.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,13 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from garbtui.core.cleanup import confidence
 from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
 from garbtui.core.cleanup.features import color_codes, pixel_features
 from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels, sample_rows
 from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, grabcut_edges, trimap_from_priors
 from garbtui.core.errors import CleanupError
-from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.models import CleanupRecipe, CutoutQuality
 
 if TYPE_CHECKING:
     from garbtui.core.workspace.store import Workspace
@@ -71,7 +76,8 @@ class ClusterStat:
     index: int  # 0-based; shown as index + 1
     share: float  # fraction of the crop's pixels
     color: tuple[int, int, int]  # mean RGB of its pixels
-    kept: bool
+    kept: bool  # in the cutout: its key drops it (a dropped one's key adds it)
+    inside: float = 0.0  # fraction of its pixels in the final cutout (after refinement), inside the outline or box
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,9 @@ class CleanupResult:
     cluster_preview: NDArray[np.uint8]  # H x W x 3
     cluster_stats: list[ClusterStat]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step (0 when cached)
+    quality: CutoutQuality | None = None  # the confidence (core/cleanup/confidence.py); curated=False here
+    precise: bool = False  # a drawn outline decided the cutout; cluster keys act inside it
+    automatic: bool = True  # the automatic cutout itself (no cluster key applied, not a manual recipe)
 
     @property
     def empty(self) -> bool:
@@ -106,6 +115,7 @@ class _ClusterInfo:
     colors: list[tuple[int, int, int]]
     fraction: NDArray[np.float64]  # estimated object fraction per cluster
     auto_keep: list[int]
+    certainty: float  # mean |fraction - 0.5| * 2 over the object prior's pixels (confidence evidence)
 
 
 class CleanupSession:
@@ -216,7 +226,9 @@ class CleanupSession:
                 colors.append((0, 0, 0))
         fraction = object_fraction(labels, recipe.k, self.object_prior, self.background)
         labels.setflags(write=False)  # cached and handed to every result of this clustering
-        info = _ClusterInfo(clustering, colors, fraction, choose_keep(fraction))
+        in_prior = np.bincount(labels[self.object_prior].ravel(), minlength=recipe.k).astype(np.float64)
+        certainty = float((np.abs(fraction - 0.5) * 2.0 * in_prior).sum() / max(in_prior.sum(), 1.0))
+        info = _ClusterInfo(clustering, colors, fraction, choose_keep(fraction), certainty)
         self._clusters[key] = info
         timings["features"] = t1 - t0
         timings["kmeans"] = t2 - t1
@@ -288,6 +300,30 @@ class CleanupSession:
             self._keeps[key] = keep
         return list(keep)
 
+    def _adjusted_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int]) -> NDArray[np.bool_]:
+        """The automatic cutout with clusters taken out (none of their pixels) or put in (all of them).
+
+        By construction a key that takes a cluster out never adds a pixel and one that puts it in never
+        removes one: no refinement runs after the keys. Pixels are put in only inside the outline (a
+        drawn outline) or outside the margin (a box).
+        """
+        key = ("adjusted", self._cluster_key(recipe), tuple(keep), recipe.refine)
+        mask = self._masks.get(key)
+        if mask is not None:
+            return mask
+        k = recipe.k
+        auto_keep = set(self._auto_keep(recipe, info))
+        labels = info.clustering.labels
+        added = np.zeros(k, bool)
+        added[[i for i in keep if i not in auto_keep]] = True
+        dropped = np.zeros(k, bool)
+        dropped[[i for i in auto_keep if i not in keep]] = True
+        allowed = self.object_prior if self.precise else ~self.sure_bg
+        out = self._auto_mask(recipe, info) & ~dropped[labels]
+        out |= added[labels] & allowed
+        self._remember(key, out)
+        return out
+
     def _manual_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int]) -> NDArray[np.bool_]:
         key = ("manual", self._cluster_key(recipe), tuple(keep), recipe.refine)
         mask = self._masks.get(key)
@@ -324,7 +360,12 @@ class CleanupSession:
             if automatic:
                 mask = self._auto_mask(recipe, info)
                 keep = self._auto_keep(recipe, info)
-            else:
+            elif recipe.auto:
+                # Keys on the automatic cutout: a cluster taken out loses all its pixels, one put in gains all
+                # of them (inside the outline or box); the others keep the automatic cutout's pixels.
+                keep = sorted({int(i) for i in recipe.keep or [] if 0 <= int(i) < k})
+                mask = self._adjusted_mask(recipe, info, keep)
+            else:  # a recipe saved before keys acted on the automatic cutout: the chosen clusters, refined
                 keep = sorted({int(i) for i in recipe.keep or [] if 0 <= int(i) < k})
                 mask = self._manual_mask(recipe, info, keep)
             t2 = time.perf_counter()
@@ -337,12 +378,21 @@ class CleanupSession:
             lut[~kept] *= DIM
             preview = lut.astype(np.uint8)[labels]
             total = max(1, labels.size)
+            counts = info.clustering.counts
+            # Share of each cluster's pixels in the cutout, over the area its key acts on (outline / box).
+            allowed = self.object_prior if self.precise else ~self.sure_bg
+            area = np.bincount(labels[allowed].ravel(), minlength=k)
+            inside = np.bincount(labels[mask & allowed].ravel(), minlength=k)
             stats = [
-                ClusterStat(i, float(info.clustering.counts[i]) / total, info.colors[i], bool(kept[i])) for i in range(k)
+                ClusterStat(i, float(counts[i]) / total, info.colors[i], bool(kept[i]), float(inside[i]) / max(1, int(area[i])))
+                for i in range(k)
             ]
             t3 = time.perf_counter()
-            timings.update(mask=t2 - t1, compose=t3 - t2, total=t3 - t0)
-            out_recipe = recipe.model_copy(update={"keep": keep, "auto": automatic})
+            quality = self._quality(info, recipe.k, mask)
+            t4 = time.perf_counter()
+            timings.update(mask=t2 - t1, compose=t3 - t2, quality=t4 - t3, total=t4 - t0)
+            # auto stays set for keys on the automatic cutout, so a replay applies them to it again.
+            out_recipe = recipe.model_copy(update={"keep": keep, "auto": automatic or recipe.auto})
             return CleanupResult(
                 rgba=rgba,
                 alpha=alpha,
@@ -354,4 +404,24 @@ class CleanupSession:
                 cluster_preview=preview,
                 cluster_stats=stats,
                 timings=timings,
+                quality=quality,
+                precise=self.precise,
+                automatic=automatic,
             )
+
+    def _quality(self, info: _ClusterInfo, k: int, mask: NDArray[np.bool_]) -> CutoutQuality:
+        """The confidence of a cutout made from this clustering (see core/cleanup/confidence.py)."""
+        return confidence.assess(self._evidence(info, k, mask))
+
+    def _evidence(self, info: _ClusterInfo, k: int, mask: NDArray[np.bool_]) -> dict[str, float]:
+        clusters = self._cluster_mask(info.clustering.labels, info.auto_keep, k) & self.object_prior
+        union = int((clusters | mask).sum())
+        agreement = float((clusters & mask).sum()) / union if union else 1.0
+        margin = self.sure_bg if self.sure_bg.any() else self.background
+        return confidence.evidence(self.rgb, self.object_prior, margin, mask, certainty=info.certainty,
+                                   agreement=agreement, precise=self.precise)
+
+    def evidence(self, result: CleanupResult) -> dict[str, float]:
+        """The confidence evidence of a result of this session (bench/fit_confidence.py fits on it)."""
+        with self._lock:
+            return self._evidence(self._cluster_info(result.recipe, {}), result.k, result.mask)

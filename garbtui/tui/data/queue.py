@@ -36,6 +36,20 @@ class CropRow:
         return self.meta.scene if self.meta else (UNKNOWN if not self.loaded else "?")
 
     @property
+    def suspect(self) -> bool:
+        """A saved cutout whose confidence is under the suspect threshold and that no person has curated."""
+        q = self.meta.quality if self.meta and self.status == "done" else None
+        return bool(q and q.suspect and not q.curated)
+
+    @property
+    def why(self) -> str:
+        """The suspect cutout's reasons, in words, with its score."""
+        q = self.meta.quality if self.meta else None
+        if q is None:
+            return ""
+        return f"{q.score:.2f}: " + ("; ".join(q.reasons) or "low confidence")
+
+    @property
     def size(self) -> str:
         return f"{self.meta.crop_width}×{self.meta.crop_height}" if self.meta else ""
 
@@ -57,7 +71,8 @@ class QueueFilter:
         return " · ".join(parts)
 
     def accepts(self, row: CropRow) -> bool:
-        if self.status == "pending" and row.status != "pending":
+        # A suspect cutout still waits for a person's look: it is listed with the pending crops.
+        if self.status == "pending" and row.status != "pending" and not row.suspect:
             return False
         if self.status == "done" and row.status != "done":
             return False
@@ -100,7 +115,8 @@ class CropQueue:
         return cls(ws, rows)
 
     def ordered(self, flt: QueueFilter | None = None) -> list[CropRow]:
-        rows = sorted(self.rows.values(), key=lambda r: (_ORDER.get(r.status, 3), r.id))
+        # Suspect cutouts first (they need a look), then pending, done and broken crops.
+        rows = sorted(self.rows.values(), key=lambda r: (not r.suspect, _ORDER.get(r.status, 3), r.id))
         return [r for r in rows if flt is None or flt.accepts(r)]
 
     def read_meta(self, crop_id: str) -> CropRow:

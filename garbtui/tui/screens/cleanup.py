@@ -74,6 +74,7 @@ class CleanupScreen(GarbScreen):
         self._proc_stamp: FileStamp | None = None
         self._number_cache: dict[tuple[str, int, int, tuple[int, ...]], list[tuple[int, int, int]]] = {}
         self.saved_generation = 0  # the generation whose result was saved last
+        self._saved_shown = -1  # the generation run on loading a done crop: its proc.png is left on screen
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -116,17 +117,21 @@ class CleanupScreen(GarbScreen):
         self.query_one("#cl-raw", ImageView).show(("raw", crop_id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache))
         clusters = self.query_one("#cl-clusters", ImageView)
         cutout = self.query_one("#cl-cutout", ImageView)
-        clusters.clear("press c to cluster")
+        clusters.clear("clustering…")
         proc = ws.proc_path(crop_id)
         self._proc_stamp = ws.proc_stamp(crop_id)  # which proc.png we saw, to notice someone else's save
         if proc.is_file():
             cutout.show(("proc", crop_id, FileStamp.of(proc)), file_frame_maker(proc, cache=cache))
         else:
-            cutout.clear("press c to make the cutout")
-        self.saved_generation = self.generation
+            cutout.clear("making the automatic cutout…")
         self.query_one(ClusterLegend).update(Text("keys: c clean · 1-9 toggle cluster · +/- k · r refine · f feather "
                                                   "· s save · u undo · n/N next/prev", style="italic"))
-        self._update_recipe_bar("saved cutout shown" if proc.is_file() else "not cleaned yet")
+        # The cutout at once: the saved recipe (or the automatic one) runs in the worker; a saved proc.png
+        # stays on screen, the run only fills the clusters and the legend.
+        self.rerun(self.recipe, remember=False)
+        self.saved_generation = self.generation
+        self._saved_shown = self.generation if proc.is_file() else -1
+        self._update_recipe_bar("saved cutout shown" if proc.is_file() else "automatic cutout")
 
     def _session(self, crop_id: str) -> CleanupSession:
         from garbtui.core.cleanup import CleanupSession
@@ -202,15 +207,17 @@ class CleanupScreen(GarbScreen):
         self.result = message.result
         self.shown_generation = message.generation
         self.query_one("#cl-clusters", ImageView).show_frame(message.frames.clusters)
-        self.query_one("#cl-cutout", ImageView).show_frame(message.frames.cutout)
+        if message.generation != self._saved_shown:  # on loading a done crop, its proc.png stays shown
+            self.query_one("#cl-cutout", ImageView).show_frame(message.frames.cutout)
         palette = cluster_palette(message.result.k)
-        self.query_one(ClusterLegend).show_stats(message.result.cluster_stats, palette)
+        self.query_one(ClusterLegend).show_stats(message.result.cluster_stats, palette, message.result.precise)
         self._update_recipe_bar("")
 
     def _update_recipe_bar(self, state: str) -> None:
         r = self.result.recipe if self.result is not None and self.shown_generation == self.generation else self.recipe
         keep = "auto" if r.keep is None else (",".join(str(i + 1) for i in r.keep) or "none")
-        mode = "auto" if r.auto else "manual"
+        shown = self.result if self.result is not None and self.shown_generation == self.generation else None
+        mode = "manual" if not r.auto else "auto" if r.keep is None or (shown and shown.automatic) else "auto + keys"
         text = Text.assemble(
             ("k ", "dim"), (str(r.k), "bold"), (" · ", "dim"), (r.color_space, "bold"),
             (" · keep ", "dim"), (keep, "bold"), (f" {mode}", "dim"),
@@ -244,7 +251,8 @@ class CleanupScreen(GarbScreen):
             return
         keep = set(self.result.keep if current else (self.recipe.keep or []))
         keep ^= {index}
-        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": False}))
+        # auto stays on: the key acts on the automatic cutout (the session takes the cluster out or puts it in).
+        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": True}))
 
     def action_k(self, step: int) -> None:
         k = min(K_MAX, max(K_MIN, self.recipe.k + step))
@@ -277,7 +285,9 @@ class CleanupScreen(GarbScreen):
 
         def save() -> None:
             try:
-                saved = ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
+                from garbtui.core.cleanup import save_result
+
+                saved = save_result(ws, crop_id, result, expected=expected, curated=True)
             except (GarbError, OSError) as exc:
                 self.post_message(CropSaved(crop_id, None, getattr(exc, "message", str(exc))))
                 return

@@ -1,7 +1,8 @@
 """The crop list: a virtual list (Line API) that draws only visible rows, so 5,000 crops cost nothing.
 
 Rows are plain data (CropRow); each drawn line is cached per (row, cursor, width), so moving the cursor
-repaints two lines. Columns: label, scene, size, status, crop id (a broken crop shows its reason).
+repaints two lines. Columns: label, scene, size, status, crop id (a broken crop shows its
+reason; a suspect cutout, listed first, its confidence and why).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class CropList(ScrollView, can_focus=True):
         "crop-list--pending",
         "crop-list--done",
         "crop-list--broken",
+        "crop-list--suspect",
     }
     DEFAULT_CSS = """
     CropList { background: $surface; overflow-x: hidden; }
@@ -56,6 +58,7 @@ class CropList(ScrollView, can_focus=True):
     CropList > .crop-list--odd { background: $boost; }
     CropList > .crop-list--pending { color: $warning; }
     CropList > .crop-list--done { color: $success; }
+    CropList > .crop-list--suspect { color: $error; text-style: bold; }
     CropList > .crop-list--broken { color: $error; }
     """
     BINDINGS = [
@@ -150,14 +153,18 @@ class CropList(ScrollView, can_focus=True):
             style = style + self.get_component_rich_style("crop-list--odd")
         if cursor:
             style = style + self.get_component_rich_style("crop-list--cursor")
-        status_style = style if cursor else style + self.get_component_rich_style(f"crop-list--{row.status}")
-        status = row.status
-        crop = row.id if row.status != "broken" else f"{row.reason or 'unreadable'} · {row.id}"
+        status = "suspect" if row.suspect else row.status
+        status_style = style if cursor else style + self.get_component_rich_style(f"crop-list--{status}")
+        crop = row.id
+        if row.status == "broken":
+            crop = f"{row.reason or 'unreadable'} · {row.id}"
+        elif row.suspect:
+            crop = f"{row.why} · {row.id}"
         cells = (row.label, row.scene, row.size, status)
         cols = columns(self.size.width)
         segments = [Segment(_fit(text, w), style) for text, (_, w) in zip(cells[:3], cols, strict=False)]
         segments.append(Segment(_fit(status, cols[3][1]), status_style))
-        segments.append(Segment(crop, status_style if row.status == "broken" and not cursor else style))
+        segments.append(Segment(crop, status_style if status in ("broken", "suspect") and not cursor else style))
         width = self._line_width()
         strip = Strip(segments)
         if strip.cell_length > width and width > 1:

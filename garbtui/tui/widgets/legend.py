@@ -1,4 +1,8 @@
-"""The cluster legend of the cleanup screen: a numbered colour swatch per cluster, its share, kept or not."""
+"""The cluster legend of the cleanup screen: per number its colour, share, and whether it is in the final cutout.
+
+The legend always lists every cluster, so the numbers stay readable when the picture is too small to
+write them on (at 80x24 the cluster panel is a few cells wide) or when numbers would overlap there.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,22 @@ from textual.widgets import Static
 if TYPE_CHECKING:
     from garbtui.core.cleanup import ClusterStat
 
+PARTIAL = (0.05, 0.95)  # a cluster with a share of its pixels in the cutout between these shows that share
+
+
+def state_word(stat: ClusterStat) -> str:
+    """'in' / 'out' of the final cutout, or the share of the cluster's pixels in it when only part of it is."""
+    if stat.inside >= PARTIAL[1]:
+        return "in"
+    if stat.inside <= PARTIAL[0]:
+        return "out"
+    return f"{stat.inside * 100:.0f}% in"
+
 
 def legend_entries(
     stats: Sequence[ClusterStat], palette: Sequence[tuple[int, int, int]], kept_style: str, dropped_style: str
 ) -> list[Text]:
-    """One entry per cluster: number, swatch (cluster colour, then its mean colour), share, kept or dropped."""
+    """One entry per cluster: number, swatch (cluster colour, then its mean colour), share of the crop, in/out."""
     entries = []
     for stat in stats:
         index = int(stat.index)
@@ -26,12 +41,13 @@ def legend_entries(
         text.append("██", style=f"rgb({r},{g},{b})")
         text.append("▌", style=f"rgb({mr},{mg},{mb})")
         text.append(f"{stat.share * 100:3.0f}% ")
-        text.append("kept" if stat.kept else "drop", style=kept_style if stat.kept else dropped_style)
+        # The number is reversed when its key takes the cluster out (it is kept), plain when the key puts it in.
+        text.append(state_word(stat), style=kept_style if stat.inside > PARTIAL[0] else dropped_style)
         entries.append(text)
     return entries
 
 
-def flow(entries: Sequence[Text], width: int, gap: str = "   ") -> Text:
+def flow(entries: Sequence[Text], width: int, gap: str = "  ") -> Text:
     """Entries side by side, starting a new line instead of splitting an entry."""
     out = Text()
     used = 0
@@ -48,11 +64,24 @@ def flow(entries: Sequence[Text], width: int, gap: str = "   ") -> Text:
     return out
 
 
+def heading(precise: bool) -> Text:
+    """What the keys do, and who decides the cutout."""
+    if precise:
+        return Text("the drawn outline decides · 1-9 take a cluster out of it or put it back",
+                    style="italic")
+    return Text("1-9 take a cluster out of the cutout (reversed number) or put all of it in", style="italic")
+
+
 class ClusterLegend(Static):
     """Shows the clusters of the latest cleanup run; `1`-`9` toggle them."""
 
-    def show_stats(self, stats: Sequence[ClusterStat], palette: Sequence[tuple[int, int, int]]) -> None:
+    def show_stats(self, stats: Sequence[ClusterStat], palette: Sequence[tuple[int, int, int]], precise: bool = False
+                   ) -> None:
         from garbtui.tui.widgets.styles import theme_colour
 
+        width = max(20, self.content_region.width or self.app.size.width)
         entries = legend_entries(stats, palette, theme_colour(self.app, "success", "green"), "dim")
-        self.update(flow(entries, max(20, self.content_region.width or self.app.size.width)))
+        text = flow(entries, width)
+        head = heading(precise)
+        head.truncate(width, overflow="ellipsis")
+        self.update(Text("\n").join([head, text]))
