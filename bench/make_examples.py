@@ -2,9 +2,11 @@
 
 Fragments: the sample workspace's crops, cut along their TACO polygons. Road: a highway photo with its
 horizon typed (row 423, as marked in tests/unit/test_horizon.py), litter scaled by perspective (`auto`)
-along both road edges. Front: close-up paving with fragments at their relative size, each blend mode
-once. Also writes docs/example_road_labels.jpg: the lower half of the road render, 2x, with the COCO
-boxes drawn from labels/coco.json (the labels, not the placements). Each file stays under 300 KB.
+along both road edges. Front: close-up paving with fragments at their real sizes (`auto`: length priors on
+the paving's ground scale), each blend mode once. Every placement uses the defaults: colour matching,
+the contact shadow (`auto`), focus, noise and JPEG grid matched to the photo. Also writes
+docs/example_road_labels.jpg: the lower half of the road render, 2x, with the COCO boxes drawn from
+labels/coco.json (the labels, not the placements). Each file stays under 300 KB.
 
 Usage: python bench/make_examples.py [--keep WORKSPACE]
 """
@@ -85,19 +87,19 @@ def main() -> None:
             ("Clear plastic bottle", 0, 540, 478, "feather", -15.0, True),
         ]
         road = Scene(id="example-road", background_id=road_bg.id, seed=1, placements=[
-            Placement(crop_id=crop(lbl, n), x=x, y=y, scale="auto", blend=b, rotation=r, flip=f, shadow=True)
+            Placement(crop_id=crop(lbl, n), x=x, y=y, scale="auto", blend=b, rotation=r, flip=f)
             for lbl, n, x, y, b, r, f in road_spots])
         road_res = save_and_render(ws, road)
 
         front_bg = add_background(ws, SHARED / "photos" / "clean" / "taco_b2_000044_crop_paving.jpg", "front",
                                   bg_id="paving")
         front = Scene(id="example-front", background_id=front_bg.id, seed=1, placements=[
-            Placement(crop_id=crop("Drink can"), x=330, y=520, blend="none", shadow=True, rotation=-10),
-            Placement(crop_id=crop("Paper cup", 1), x=650, y=470, blend="feather", shadow=True, rotation=25),
-            Placement(crop_id=crop("Clear plastic bottle"), x=930, y=640, blend="poisson", shadow=True, rotation=-35),
-            Placement(crop_id=crop("Crisp packet"), x=520, y=860, blend="feather", shadow=True, flip=True),
-            Placement(crop_id=crop("Plastic lid"), x=1060, y=900, blend="poisson", shadow=True, rotation=40),
-            Placement(crop_id=crop("Drink can", 1), x=760, y=880, blend="feather", shadow=True, rotation=95),
+            Placement(crop_id=crop("Drink can"), x=330, y=520, blend="none", rotation=-10),
+            Placement(crop_id=crop("Paper cup", 1), x=650, y=470, blend="feather", rotation=25),
+            Placement(crop_id=crop("Clear plastic bottle"), x=930, y=640, blend="poisson", rotation=-35),
+            Placement(crop_id=crop("Crisp packet"), x=520, y=860, blend="feather", flip=True),
+            Placement(crop_id=crop("Plastic lid"), x=1060, y=900, blend="poisson", rotation=40),
+            Placement(crop_id=crop("Drink can", 1), x=760, y=880, blend="feather", rotation=95),
         ])
         front_res = save_and_render(ws, front)
 

@@ -14,6 +14,7 @@ from garbtui.core.export.coco import COCO_MASKS
 from garbtui.core.export.yolo import YOLO_MODES
 from garbtui.core.generate.recipe import BLEND_CHOICES, RunSettings
 from garbtui.core.generate.runner import DEFAULT_WORKER_TIMEOUT
+from garbtui.core.scene.trust import INCLUDE_SUSPECTS
 from garbtui.core.workspace.store import Workspace
 
 NAME = "generate"
@@ -45,12 +46,21 @@ whose absolute path is OUT (no sync needed), then import labelstudio/tasks.json 
 labeling config is labelstudio/config.xml. --ls-prefix URL replaces the part before images/ (for
 another document root, or images served over HTTP).
 
+Honest labels: cutouts that `clean` scored as suspect (probably not a clean cutout of the object, e.g. a
+box that held only ground) are left out, and the run says how many, unless a person saved them in the
+app (curated) or --include-suspect is given.
+
 --engine dask renders on Dask (pip install 'garbtui[dask]'): a LocalCluster of --workers processes, or
 the scheduler at --scheduler ADDRESS; workers need no shared folder (fragments and backgrounds are sent
 to them once). With no worker connected for --worker-timeout seconds the run stops, keeping its images.
 exit codes: 0 done, 1 done but every image came out empty, 2 bad input (no cleaned fragments, no usable
 background, other settings in OUT), 3 workspace problem, 130 interrupted (rerun to resume).
 """
+
+
+def with_flag(note: str) -> str:
+    """A core note, with the flag that includes suspect cutouts named where it says they can be included."""
+    return f"{note} (--include-suspect)" if note.endswith(INCLUDE_SUSPECTS) else note
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -113,6 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "/data/local-files/?d=<OUT's absolute path>/)")
     parser.add_argument("--worker-timeout", type=float, default=DEFAULT_WORKER_TIMEOUT, metavar="SECONDS",
                         help=f"Dask: stop when no worker is connected for this long (default {DEFAULT_WORKER_TIMEOUT:g})")
+    parser.add_argument("--include-suspect", action="store_true",
+                        help="also use cutouts whose quality score is suspect (default: left out unless saved by hand)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
 
 
@@ -135,10 +147,10 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar("generate", enabled=None if not args.quiet else False) as bar:
         report = generate_dataset(ws, args.out, args.count, settings, workers=args.workers, engine=args.engine,
                                   scheduler=args.scheduler, progress=bar, options=options,
-                                  worker_timeout=args.worker_timeout)
+                                  worker_timeout=args.worker_timeout, include_suspect=args.include_suspect)
     elapsed = time.perf_counter() - start
     for note in report.notes:
-        print(f"garbtui: warning: {note}", file=sys.stderr)
+        print(f"garbtui: warning: {with_flag(note)}", file=sys.stderr)
     summary = report.summary
     drops = summary.drops
     why = ", ".join(f"{n} {what}" for n, what in ((drops.hidden, "hidden"), (drops.outside, "outside the image"),

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from garbtui.commands.generate import with_flag
 from garbtui.core.text import printable
 from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.models import BLEND_MODES
@@ -27,6 +28,10 @@ depth below the horizon, its offset from the vanishing point and its perspective
 reference without one is mapped onto the placement band with sizes from perspective. On other
 backgrounds, positions and sizes are relative to the image.
 
+Cutouts that `clean` scored as suspect (probably not a clean cutout of the object) are never used,
+and a note says how many were left out, unless a person saved them in the app (curated) or
+--include-suspect is given.
+
 The scene is saved as scenes/<id>/scene.json and rendered (render.jpg + labels/) like `garbtui render`.
 exit codes: 0 saved, 2 bad input (unknown image or background, nothing cleaned), 3 workspace problem.
 """
@@ -42,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blend", choices=BLEND_MODES, default="feather", help="blend mode of every placement (default feather)")
     parser.add_argument("--other-fragments", action="store_true",
                         help="never use the reference's own crops: recreate it with other objects of each class")
+    parser.add_argument("--include-suspect", action="store_true",
+                        help="also use cutouts whose quality score is suspect (default: left out unless saved by hand)")
     parser.add_argument("--no-render", action="store_true", help="save scene.json only")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but warnings and errors")
 
@@ -52,11 +59,12 @@ def run(args: argparse.Namespace) -> int:
 
     ws = Workspace.open(args.workspace)
     scene, notes = recreate_scene(ws, args.reference, args.onto, seed=args.seed, scene_id=args.scene_id,
-                                  blend=args.blend, use_own=not args.other_fragments)
+                                  blend=args.blend, use_own=not args.other_fragments,
+                                  include_suspect=args.include_suspect)
     folder = ws.scene_dir(scene.id)
     if not args.quiet:
         for note in notes:
-            print(f"note: {note}")
+            print(f"note: {with_flag(note)}")
     if args.no_render:
         ws.save_scene(scene)
         if not args.quiet:

@@ -17,6 +17,9 @@ and sizes carry over depends on what is known about the two photos:
   (the fragment's own k or its label's size prior).
 - `relative`: otherwise (front backgrounds): positions relative to the image size, sizes relative to
   the image diagonal.
+
+Suspect cutouts (CropMeta.quality, scene/trust.py) are never chosen unless curated or include_suspect: an
+object whose own crop is suspect gets another fragment of its label, with a note.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg, road_span
 from garbtui.core.scene.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.scene.taxonomy import nearest_label, same_label
+from garbtui.core.scene.trust import is_left_out, left_out_note
 from garbtui.core.workspace.ids import check_id, is_safe_id, short_hash, slugify
 from garbtui.core.workspace.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
 from garbtui.core.workspace.store import Workspace
@@ -130,20 +134,26 @@ def _background_frame(ws: Workspace, meta: BackgroundMeta) -> Frame:
 class _FragmentPool:
     """Cleaned fragments by label; picks deterministically, preferring fragments not used yet."""
 
-    def __init__(self, ws: Workspace, rng: np.random.Generator) -> None:
+    def __init__(self, ws: Workspace, rng: np.random.Generator, include_suspect: bool = False) -> None:
         self.ws = ws
         self.rng = rng
         self.by_label: dict[str, list[str]] = {}
+        self.usable: set[str] = set()
+        self.suspects: list[str] = []  # cleaned but suspect (and not curated): left out
         self.used: dict[str, int] = {}
         self._cache: dict[str, Fragment] = {}
         for crop_id in ws.crop_ids():
             if ws.crop_status(crop_id) != "done":
                 continue
             try:
-                label = ws.load_crop_meta(crop_id).label
+                meta = ws.load_crop_meta(crop_id)
             except GarbError:
                 continue
-            self.by_label.setdefault(label, []).append(crop_id)
+            if is_left_out(meta, include_suspect):
+                self.suspects.append(crop_id)
+                continue
+            self.usable.add(crop_id)
+            self.by_label.setdefault(meta.label, []).append(crop_id)
 
     def labels(self) -> list[str]:
         return sorted(self.by_label)
@@ -173,12 +183,13 @@ def _choose(pool: _FragmentPool, obj: ReferenceObject, image_id: str, use_own: b
             notes: list[str], number: int) -> str | None:
     """The fragment for one reference object; appends a note whenever it is not the object itself."""
     exclude = None if use_own else image_id
-    if use_own and pool.ws.crop_status(obj.crop_id) == "done":
+    if use_own and obj.crop_id in pool.usable:
         return obj.crop_id
+    why = "is suspect (left out)" if obj.crop_id in pool.suspects else "is not cleaned"
     crop = pool.pick(pool.candidates(obj.label), exclude)
     if crop is not None:
         if use_own:
-            notes.append(f"object {number} ({obj.label}): its own crop is not cleaned; used {crop} (same label)")
+            notes.append(f"object {number} ({obj.label}): its own crop {why}; used {crop} (same label)")
         return crop
     usable = [label for label in pool.labels() if pool.pick(pool.by_label[label], exclude) is not None]
     sub = nearest_label(obj.label, usable, priors)
@@ -230,12 +241,14 @@ def recreate_scene(
     scene_id: str | None = None,
     blend: BlendMode = "feather",
     use_own: bool = True,
+    include_suspect: bool = False,
 ) -> tuple[Scene, list[str]]:
     """Build (not render, not save) a scene that lays out the reference photo's objects on the background.
 
     Returns the scene and notes for the user: horizon estimates, the layout mode, every substitution
     (label -> nearest class, and why) and every position that had to be moved into the placement area.
     use_own=False never uses the reference's own crops (a recreation with other objects of each class).
+    Suspect cutouts are left out (a note says how many) unless curated or include_suspect.
     """
     if scene_id is not None and not is_safe_id(scene_id):
         raise InputError(f"scene id {scene_id!r} is not a safe folder name (letters, digits, '.', '_', '-')",
@@ -255,11 +268,13 @@ def recreate_scene(
         raise InputError(f"reference image {reference_image_id} has no annotated objects (no crops)",
                          field="reference_image_id")
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EC7])
-    pool = _FragmentPool(ws, rng)
+    pool = _FragmentPool(ws, rng, include_suspect)
+    if not pool.by_label and pool.suspects:
+        raise InputError(f"every cleaned fragment is suspect ({left_out_note(pool.suspects)})", field="include_suspect")
     if not pool.by_label:
         raise InputError("the workspace has no cleaned fragments (proc.png); run `garbtui clean` or the TUI first")
     priors = load_size_priors(ws.root)
-    notes: list[str] = []
+    notes: list[str] = [left_out_note(pool.suspects)] if pool.suspects else []
     ref = _reference_frame(ws, ref_meta, notes)
     bg = _background_frame(ws, bg_meta)
     mode = _layout_mode(ref, bg_meta, objects)

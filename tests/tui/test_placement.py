@@ -289,8 +289,9 @@ async def test_drops_area_warnings_and_toggles(placement_ws: Path) -> None:
         await pilot.press("enter", "down", "enter")
         await wait_for(pilot, lambda: screen.draft.placements[1].blend == "poisson")
         screen.query_one("#pf-shadow").focus()
+        assert screen.draft.placements[1].shadow == "auto"  # the default: ticked, a shadow on the ground
         await pilot.press("space")
-        await wait_for(pilot, lambda: screen.draft.placements[1].shadow)
+        await wait_for(pilot, lambda: screen.draft.placements[1].shadow is False)
         await settle(pilot, screen)
         assert screen.preview.last[0].placements[1].blend == "poisson" and screen.draft.placements[0].blend == "feather"
         await pilot.press("q")  # unsaved: the first q only warns

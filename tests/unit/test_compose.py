@@ -61,6 +61,7 @@ def extent(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 def place(crop_id: str, x: float, y: float, **kw) -> Placement:
     kw.setdefault("color_match", False)
+    kw.setdefault("shadow", False)  # a shadow changes the ground beside the object: these tests compare labels
     kw.setdefault("scale", 1.0)
     return Placement(crop_id=crop_id, x=x, y=y, **kw)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +10,24 @@ import pytest
 
 from garbtui.core.compose import render_scene
 from garbtui.core.compose.fragment import outline_cutout
+from garbtui.core.compose.realism import REALISTIC
 from garbtui.core.errors import InputError, WorkspaceError
 from garbtui.core.scene.backgrounds import add_background
-from garbtui.core.scene.perspective import k_for_object, k_from_prior, k_from_source, perspective_height, resolve_scale
+from garbtui.core.scene.perspective import (
+    front_ground,
+    k_for_object,
+    k_from_prior,
+    k_from_source,
+    object_length_px,
+    perspective_height,
+    resolve_scale,
+)
 from garbtui.core.scene.size_priors import BUILTIN_PRIORS, SizePriors, load_size_priors
 from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, Placement, Scene
 from garbtui.core.workspace.store import Workspace
 from tests.conftest import PHOTOS, copy_sample, cut_out
 
+SHARP = REALISTIC.updated(focus=0)  # no focus blur: the box is the fragment's own extent, to a pixel
 ROAD = BackgroundMeta(id="road", file="image.jpg", width=1280, height=720, scene="road", horizon_row=300.0,
                       camera_height_m=1.5)
 
@@ -79,9 +88,10 @@ def test_resolve_scale_manual_front_and_errors(can) -> None:
     d = resolve_scale(Placement(crop_id=can.id, x=0, y=0, scale=0.5), can, 100, ROAD, SizePriors())
     assert (d.scale, d.source) == (0.5, "manual")
     front = BackgroundMeta(id="f", file="image.jpg", width=1280, height=720, scene="front")
-    d = resolve_scale(Placement(crop_id=can.id, x=0, y=0), can, 100, front, SizePriors())
-    expected = math.hypot(1280, 720) / math.hypot(can.image_width, can.image_height)
-    assert d.source == "front" and d.scale == pytest.approx(expected)
+    d = resolve_scale(Placement(crop_id=can.id, x=0, y=360), can, 100, front, SizePriors())
+    # Real size: the can's longest side becomes its length prior times the ground scale at the centre row.
+    expected = 0.12 * front_ground(front).s_c / object_length_px(can)
+    assert d.source == "front" and d.scale == pytest.approx(expected) and d.target_height_px == pytest.approx(100 * expected)
     with pytest.raises(InputError, match="above the horizon"):
         resolve_scale(Placement(crop_id=can.id, x=0, y=299), can, 100, ROAD, SizePriors(), index=3)
     no_horizon = ROAD.model_copy(update={"horizon_row": None})
@@ -118,7 +128,7 @@ def test_rendered_height_follows_the_horizon(ws: Workspace, can) -> None:
     for y in (500.0, 600.0, 715.0):
         scene = Scene(id="persp", background_id=bg.id,
                       placements=[Placement(crop_id=can.id, x=640, y=y, blend="none", color_match=False)])
-        obj = render_scene(ws, scene).objects[0]
+        obj = render_scene(ws, scene, realism=SHARP).objects[0]
         x0, y0, x1, y1 = obj.bbox
         heights[y] = y1 - y0
         assert y1 == round(y)  # the bottom of the object sits on the contact row
@@ -127,7 +137,7 @@ def test_rendered_height_follows_the_horizon(ws: Workspace, can) -> None:
     # A typed scale is honoured instead.
     scene = Scene(id="persp", background_id=bg.id,
                   placements=[Placement(crop_id=can.id, x=640, y=600, scale=0.5, blend="none")])
-    obj = render_scene(ws, scene).objects[0]
+    obj = render_scene(ws, scene, realism=SHARP).objects[0]
     frag_h = int(np.ptp(np.flatnonzero((outline_cutout(ws, can.id)[:, :, 3] > 0).any(axis=1)))) + 1
     assert abs((obj.bbox[3] - obj.bbox[1]) - 0.5 * frag_h) <= 1.0
 

@@ -1,4 +1,9 @@
-"""Fragments: a cleaned crop (proc.png + meta) trimmed to its visible alpha, and its scale/rotate/flip transform."""
+"""Fragments: a cleaned crop (proc.png + meta) trimmed to its visible alpha, and its scale/rotate/flip transform.
+
+Loading a fragment also takes the old background out of its edge (edges.decontaminate, from raw.png) and
+measures its source (look.SourceLook): the colour and brightness of its old surroundings and the light of
+its source photo, which the paste's illumination matching starts from.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from garbtui.core.compose.edges import decontaminate
+from garbtui.core.compose.light import linear_luminance
+from garbtui.core.compose.look import SourceLook, source_illuminant
+from garbtui.core.compose.realism import REALISTIC, Realism
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.scene.perspective import with_source_k
 from garbtui.core.workspace.arrays import as_f32
@@ -26,8 +35,13 @@ class Fragment:
     crop_id: str
     meta: CropMeta
     rgba: NDArray[np.uint8]  # H x W x 4, trimmed: the first/last row and column each hold visible alpha
-    source_bg_lab: tuple[float, float, float] | None  # mean Lab of the source photo around the object
+    source: SourceLook  # its old surroundings and source photo's light
     stamp: FileStamp | None = None  # proc.png's version when read: caches check it
+
+    @property
+    def source_bg_lab(self) -> tuple[float, float, float] | None:
+        """Mean Lab of the source photo around the object."""
+        return self.source.bg_lab
 
     @property
     def height_px(self) -> int:
@@ -73,20 +87,26 @@ def mean_lab(rgb: NDArray[np.uint8] | NDArray[np.float32], weight: NDArray[np.ge
 
 def fragment_from_rgba(
     crop_id: str, meta: CropMeta, rgba: NDArray[np.uint8], raw: NDArray[np.uint8] | None = None,
-    stamp: FileStamp | None = None,
+    stamp: FileStamp | None = None, *, illuminant: NDArray[np.float32] | None = None, realism: Realism = REALISTIC,
 ) -> Fragment:
-    """Trim an RGBA cutout to its visible alpha; the raw crop (same size) gives the source background colour."""
-    ext = alpha_extent(rgba[:, :, 3] > 0)
-    if ext is None:
+    """Trim an RGBA cutout to its visible alpha. The raw crop (same size) gives the old surroundings (its pixels
+    outside the cutout) and the edge decontamination; `illuminant` is the light of the source photo."""
+    if alpha_extent(rgba[:, :, 3] > 0) is None:
         raise InputError(f"crop {crop_id}: proc.png is fully transparent", where=f"crops/{crop_id}/proc.png")
-    x0, y0, x1, y1 = ext
-    src_lab = None
+    src_lab, src_y = None, None
     if raw is not None and raw.shape[:2] == rgba.shape[:2]:
         outside = rgba[:, :, 3] == 0
         if outside.sum() >= 16:
             src_lab = mean_lab(raw, outside)
+            src_y = linear_luminance(raw[outside])
+        if realism.decontaminate:
+            rgba = decontaminate(raw, rgba, realism)
+    ext = alpha_extent(rgba[:, :, 3] > 0)
+    if ext is None:  # decontamination never empties a cutout; kept for the type checker
+        raise InputError(f"crop {crop_id}: proc.png is fully transparent", where=f"crops/{crop_id}/proc.png")
+    x0, y0, x1, y1 = ext
     trimmed = np.ascontiguousarray(rgba[y0:y1, x0:x1])
-    return Fragment(crop_id, meta, trimmed, src_lab, stamp)
+    return Fragment(crop_id, meta, trimmed, SourceLook(src_lab, src_y, illuminant), stamp)
 
 
 def load_fragment(ws: Workspace, crop_id: str) -> Fragment:
@@ -103,7 +123,15 @@ def load_fragment(ws: Workspace, crop_id: str) -> Fragment:
     rgba = read_rgba(proc)
     raw_path = ws.raw_path(crop_id)
     raw = read_rgb(raw_path) if raw_path.is_file() else None
-    return fragment_from_rgba(crop_id, meta, rgba, raw, stamp)
+    return fragment_from_rgba(crop_id, meta, rgba, raw, stamp, illuminant=_source_light(ws, meta.image_id))
+
+
+def _source_light(ws: Workspace, image_id: str) -> NDArray[np.float32] | None:
+    """The illuminant of a crop's source photo (None when the photo is not in the workspace)."""
+    try:
+        return source_illuminant(ws.image_path(image_id))
+    except GarbError:
+        return None
 
 
 def source_horizon(ws: Workspace, image_id: str | None) -> float | None:
@@ -134,6 +162,7 @@ class Transformed:
 
     rgb: NDArray[np.float32]  # h x w x 3, 0..255
     alpha: NDArray[np.float32]  # h x w, 0..255
+    scale: float = 1.0  # the scale it was made at (> 1: enlarged, never sharpened)
 
 
 def premultiply(rgba: NDArray[np.uint8], flip: bool = False) -> NDArray[np.float32]:
@@ -148,7 +177,8 @@ def transform_fragment(rgba: NDArray[np.uint8], scale: float, rotation: float = 
     """Flip (horizontal), scale, then rotate (degrees, anticlockwise on screen) an RGBA cutout.
 
     Resampling runs on premultiplied colour so transparent pixels never bleed a dark or stale fringe.
-    Downscaling uses area averaging (no aliasing); rotation expands the canvas so nothing is cut.
+    Downscaling uses area averaging (no aliasing), enlarging and rotating bicubic interpolation (bilinear
+    visibly softened every rotated fragment); rotation expands the canvas so nothing is cut.
     """
     return transform_premultiplied(premultiply(rgba, flip), scale, rotation)
 
@@ -160,7 +190,7 @@ def transform_premultiplied(pm: NDArray[np.float32], scale: float, rotation: flo
     if max(nw, nh) > MAX_FRAGMENT_SIDE:
         raise InputError(f"scale {scale:g} makes the fragment {nw}x{nh} px, over {MAX_FRAGMENT_SIDE} px a side")
     if (nw, nh) != (w, h):
-        interp = cv2.INTER_AREA if nw < w or nh < h else cv2.INTER_LINEAR
+        interp = cv2.INTER_AREA if nw < w or nh < h else cv2.INTER_CUBIC
         pm = as_f32(cv2.resize(pm, (nw, nh), interpolation=interp))
     rot = rotation % 360.0
     if rot != 0.0:
@@ -171,12 +201,13 @@ def transform_premultiplied(pm: NDArray[np.float32], scale: float, rotation: flo
         m = cv2.getRotationMatrix2D(((nw - 1) / 2.0, (nh - 1) / 2.0), rot, 1.0)
         m[0, 2] += (bw - 1) / 2.0 - (nw - 1) / 2.0
         m[1, 2] += (bh - 1) / 2.0 - (nh - 1) / 2.0
-        pm = as_f32(cv2.warpAffine(pm, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0))
+        pm = as_f32(cv2.warpAffine(pm, m, (bw, bh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=0))
     alpha = np.clip(pm[:, :, 3], 0.0, 255.0)
+    alpha[alpha <= 0.5] = 0.0  # bicubic ringing leaves faint non-zero alpha around the object
     safe = np.maximum(alpha, 1e-3)[:, :, None] / 255.0
     rgb = np.clip(pm[:, :, :3] / safe, 0.0, 255.0)
     rgb[alpha <= 0] = 0.0
-    return Transformed(rgb.astype(np.float32), alpha.astype(np.float32))
+    return Transformed(rgb.astype(np.float32), alpha.astype(np.float32), float(scale))
 
 
 def outline_cutout(ws: Workspace, crop_id: str) -> NDArray[np.uint8]:

@@ -22,6 +22,7 @@ class Layer:
     y0: int
     mask: NDArray[np.bool_]  # local to the window
     own_pixels: int  # pixels inside the image before any occlusion
+    alpha: NDArray[np.uint8] | None = None  # the alpha it was pasted with (same window), before occlusion
 
     @property
     def x1(self) -> int:

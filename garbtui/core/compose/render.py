@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from garbtui.core.compose.blend import (
-    alpha_composite,
-    color_match,
-    contact_shadow,
-    poisson_colors,
-    ring_lab,
-    shape_alpha,
-)
 from garbtui.core.compose.fragment import (
     Fragment,
     Transformed,
@@ -25,11 +16,15 @@ from garbtui.core.compose.fragment import (
     proc_stamp,
     transform_fragment,
 )
+from garbtui.core.compose.look import BackgroundLook, SourceLook, look_of
 from garbtui.core.compose.occlusion import Layer, occlude, should_drop, visible_fraction
+from garbtui.core.compose.paste import paste
+from garbtui.core.compose.realism import REALISTIC, Realism
+from garbtui.core.compose.visibility import visibility
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.scene.backgrounds import load_seg, placement_check
-from garbtui.core.scene.perspective import ScaleDecision, resolve_scale
-from garbtui.core.scene.size_priors import load_size_priors
+from garbtui.core.scene.perspective import ScaleDecision, photo_scales, resolve_scale
+from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.workspace.arrays import as_u8
 from garbtui.core.workspace.imageio import read_rgb
 from garbtui.core.workspace.models import BackgroundMeta, Placement, Scene
@@ -65,6 +60,7 @@ class RenderedObject:
     in_area: bool = True  # the contact point is inside the background's placement area
     area_note: str = ""
     scale: ScaleDecision | None = None
+    visibility: float | None = None  # how well its visible pixels stand out from the ground around them
 
     @property
     def mask(self) -> NDArray[np.bool_]:
@@ -127,6 +123,21 @@ def _source_camera_height(ws: Workspace, image_id: str) -> float | None:
         return None
 
 
+_SCALES: dict[tuple[str, FileStamp | None], dict[str, float]] = {}
+
+
+def source_scales(ws: Workspace, priors: SizePriors) -> dict[str, float]:
+    """Pixels per metre of the workspace's source photos with two or more annotated objects (perspective.
+    photo_scales), read once per process while the crops folder is unchanged (a crop added or removed)."""
+    key = (str(ws.root), FileStamp.of(ws.root / "crops"))
+    found = _SCALES.get(key)
+    if found is None:
+        found = photo_scales((e.meta for e in ws.crops() if e.meta is not None), priors)
+        _SCALES.clear()
+        _SCALES[key] = found
+    return found
+
+
 def _load_background(ws: Workspace, scene: Scene) -> tuple[BackgroundMeta, NDArray[np.uint8]]:
     if not (ws.background_dir(scene.background_id) / "meta.json").is_file():
         raise InputError(f"scene {scene.id}: background {scene.background_id} does not exist in the workspace",
@@ -174,6 +185,7 @@ def render_scene(
     max_size: int | None = None,
     fragments: dict[str, Fragment] | None = None,
     backgrounds: BackgroundCache | None = None,
+    realism: Realism = REALISTIC,
 ) -> RenderResult:
     """Render `scene` in memory. Deterministic: the same scene and files give the same pixels.
 
@@ -183,12 +195,16 @@ def render_scene(
     is reloaded. `backgrounds` is the same for decoded (and preview-sized) background photos, keyed on
     the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements
     outside the placement area are rendered and flagged (RenderedObject.in_area, RenderResult.warnings),
-    never refused.
+    never refused. `realism` switches steps of the realistic paste off (tests, benches); scenes use the default.
     """
     bg_meta, bg, factor = _background_at(ws, scene, max_size, backgrounds)
+    # The photo's JPEG grid survives only at its own resolution: then the pasted pixels are recompressed on it.
+    look = look_of(bg, meta=bg_meta, photo=ws.background_path(bg_meta.id) if factor == 1.0 else None, realism=realism)
     canvas = bg.copy()
     H, W = canvas.shape[:2]
     priors = load_size_priors(ws.root)
+    front = bg_meta.scene != "road" and any(p.scale == "auto" for p in scene.placements)
+    scales = source_scales(ws, priors) if front else {}
     seg = load_seg(ws, bg_meta.id)
     cache = fragments if fragments is not None else {}
     layers: list[Layer | None] = []
@@ -201,7 +217,8 @@ def render_scene(
             cache[p.crop_id] = frag
         decision = resolve_scale(
             p, frag.meta, frag.height_px, bg_meta, priors,
-            source_camera_height=_source_camera_height(ws, frag.meta.image_id), index=index,
+            source_camera_height=_source_camera_height(ws, frag.meta.image_id),
+            source_px_per_m=scales.get(frag.meta.image_id) if front else None, index=index,
         )
         area = placement_check(bg_meta, seg, p.x, p.y)
         if not area.ok:
@@ -209,67 +226,48 @@ def render_scene(
         info = PlacementInfo(index, p.crop_id, frag.meta.label, decision, area.ok, area.reason)
         infos.append(info)
         t = transform_fragment(frag.rgba, decision.scale * factor, p.rotation, p.flip)
-        layer = composite_placement(canvas, layers, t, p, p.x * factor, p.y * factor, frag.source_bg_lab, info)
+        layer = composite_placement(canvas, layers, t, p, p.x * factor, p.y * factor, frag.source, info, look=look,
+                                    realism=realism)
         if layer is None:
             warnings.append(f"placement {index} ({p.crop_id}): {info.reason}")
         layers.append(layer)
-    objects = [finish_object(info, layer, scene.occlusion_drop, (W, H))
+    objects = [finish_object(info, layer, scene.occlusion_drop, (W, H), canvas=canvas, realism=realism)
                for info, layer in zip(infos, layers, strict=True)]
     for obj in objects:
-        if obj.dropped and obj.drop_reason.startswith("hidden"):
+        if obj.dropped and obj.drop_reason.startswith(("hidden", "not visible")):
             warnings.append(f"placement {obj.placement_index} ({obj.crop_id}): {obj.drop_reason}")
     return RenderResult(canvas, objects, scene.id, bg_meta.id, factor, warnings)
 
 
 def composite_placement(
     canvas: NDArray[np.uint8], layers: list[Layer | None], t: Transformed, p: Placement, x: float, y: float,
-    source_bg_lab: tuple[float, float, float] | None, info: PlacementInfo,
+    source: SourceLook | None, info: PlacementInfo, *, look: BackgroundLook | None = None,
+    realism: Realism = REALISTIC,
 ) -> Layer | None:
     """Paste one transformed fragment onto `canvas` with the bottom-centre of its visible extent at (x, y)
-    (render pixels), and take its pixels from the earlier `layers`. Returns its layer, or None with
-    info.reason saying why nothing of it shows (info.clipped says whether part of it fell outside).
-    The one paste step of scenes and generated images."""
-    alpha = shape_alpha(t.alpha, p.blend)
-    ext = alpha_extent(alpha > 0)
-    if ext is None:
-        info.reason = "too small to show a single pixel"
+    (render pixels), realistically (compose/paste.py), and take its pixels from the earlier `layers`.
+    Returns its layer, or None with info.reason saying why nothing of it shows (info.clipped says whether
+    part of it fell outside). `source` is the fragment's (Fragment.source); `look` the background's,
+    measured once (look_of) - without it the ground around each spot is measured again. The one paste step
+    of scenes and generated images."""
+    shadow = p.shadow is True or (p.shadow == "auto" and info.in_area)
+    got = paste(canvas, t, p.blend, x, y, source=source, look=look, color_match=p.color_match, shadow=shadow,
+                realism=realism, seed_key=(p.crop_id, info.index))
+    if isinstance(got, str):
+        info.reason = got
         return None
-    ex0, ey0, ex1, ey1 = ext
-    alpha = alpha[ey0:ey1, ex0:ex1]
-    rgb = t.rgb[ey0:ey1, ex0:ex1]
-    h, w = alpha.shape
-    H, W = canvas.shape[:2]
-    # Whole-pixel offsets keep labels exact.
-    ox = int(math.floor(x - w / 2.0 + 0.5))
-    oy = int(math.floor(y + 0.5)) - h
-    cx0, cy0, cx1, cy1 = max(0, ox), max(0, oy), min(W, ox + w), min(H, oy + h)
-    if cx1 <= cx0 or cy1 <= cy0:
-        info.reason = "entirely outside the image"
-        return None
-    local_a = alpha[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
-    local_rgb = rgb[cy0 - oy:cy1 - oy, cx0 - ox:cx1 - ox]
-    visible = local_a > 0
-    own = int(np.count_nonzero(visible))
-    if own == 0:
-        info.reason = "its visible part is outside the image"
-        return None
-    info.clipped = own < int(np.count_nonzero(alpha))
-    if p.color_match:
-        target = ring_lab(canvas, (ox, oy, ox + w, oy + h), alpha)
-        local_rgb = color_match(local_rgb, local_a.astype(np.float32), target, source_bg_lab)
-    if p.shadow:
-        contact_shadow(canvas, x, y, w, h)
-    roi = canvas[cy0:cy1, cx0:cx1]
-    if p.blend == "poisson":
-        local_rgb = poisson_colors(roi, local_rgb, local_a)
-    canvas[cy0:cy1, cx0:cx1] = alpha_composite(roi, local_rgb, local_a)
-    layer = Layer(cx0, cy0, visible, own)
+    info.clipped = got.clipped
+    visible = got.alpha > 0
+    layer = Layer(got.x0, got.y0, visible, int(np.count_nonzero(visible)), got.alpha)
     occlude([lay for lay in layers if lay is not None], layer)
     return layer
 
 
-def finish_object(info: PlacementInfo, layer: Layer | None, occlusion_drop: float, size: tuple[int, int]) -> RenderedObject:
-    """The labelled object of one placement: its visible mask and exact box after every later paste."""
+def finish_object(info: PlacementInfo, layer: Layer | None, occlusion_drop: float, size: tuple[int, int], *,
+                  canvas: NDArray[np.uint8] | None = None, realism: Realism = REALISTIC) -> RenderedObject:
+    """The labelled object of one placement: its visible mask and exact box after every later paste. Given the
+    finished `canvas`, an object whose visible pixels cannot be told from the ground around them (visibility
+    under realism.visibility) is dropped from the labels, with the reason."""
     extra = (info.clipped, info.in_area, info.area_note, info.scale)
     if layer is None:
         return RenderedObject(info.index, info.crop_id, info.label, (0, 0, 0, 0),
@@ -286,8 +284,13 @@ def finish_object(info: PlacementInfo, layer: Layer | None, occlusion_drop: floa
         bbox = (offset[0], offset[1], layer.x0 + ex1, layer.y0 + ey1)
     dropped = should_drop(frac, occlusion_drop, pixels)
     reason = ""
+    score = None
     if dropped:
         reason = "hidden entirely by later fragments" if pixels == 0 else (
             f"hidden {100 * (1 - frac):.0f}% by later fragments (over the {100 * occlusion_drop:.0f}% limit)")
+    elif canvas is not None and realism.visibility > 0:
+        score = visibility(canvas, offset[0], offset[1], mask)
+        if score < realism.visibility:
+            dropped, reason = True, f"not visible against its surroundings ({score:.2f})"
     return RenderedObject(info.index, info.crop_id, info.label, bbox, mask, offset, size, frac, dropped,
-                          reason, *extra)
+                          reason, *extra, visibility=score)

@@ -18,6 +18,7 @@ image written so far stays, and the same command resumes.
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 import time
 from collections import deque
@@ -29,6 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from garbtui.core.compose.fragment import Fragment, alpha_extent, load_fragment
+from garbtui.core.compose.look import SourceLook
+from garbtui.core.compose.texture import jpeg_quality
 from garbtui.core.errors import GarbError, InputError
 from garbtui.core.generate.recipe import Recipe
 from garbtui.core.generate.render import ImageOutputs, LabelSpec, RenderCache, image_outputs
@@ -41,12 +44,15 @@ POLL_SECONDS = 1.0  # how often a waiting run checks that the cluster still has 
 
 @dataclass(frozen=True)
 class FragmentBlob:
-    """A fragment as shipped to workers: proc.png's bytes, its meta (source k applied) and source colour."""
+    """A fragment as shipped to workers: its loaded pixels (edge decontaminated, trimmed) as PNG, its meta (source
+    k applied) and its source look (old surroundings' colour and brightness, source photo's light)."""
 
     crop_id: str
     meta_json: str
     png: bytes
     source_bg_lab: tuple[float, float, float] | None
+    source_y: float | None = None
+    illuminant: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,16 @@ def content_key(kind: str, *parts: bytes) -> str:
 
 def fragment_blob(ws: Workspace, crop_id: str) -> tuple[str, FragmentBlob]:
     frag = load_fragment(ws, crop_id)
-    png = ws.proc_path(crop_id).read_bytes()
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(frag.rgba, cv2.COLOR_RGBA2BGRA))  # lossless: the same pixels
+    if not ok:
+        raise GarbError(f"crop {crop_id}: could not encode its fragment for the workers")
+    png = buf.tobytes()
     meta_json = frag.meta.model_dump_json()
-    blob = FragmentBlob(crop_id, meta_json, png, frag.source_bg_lab)
-    return content_key("fragment", crop_id.encode(), meta_json.encode(), png, repr(frag.source_bg_lab).encode()), blob
+    src = frag.source
+    illum = None if src.illuminant is None else tuple(float(v) for v in src.illuminant)
+    blob = FragmentBlob(crop_id, meta_json, png, src.bg_lab, src.y, illum)
+    return content_key("fragment", crop_id.encode(), meta_json.encode(), png,
+                       repr((src.bg_lab, src.y, illum)).encode()), blob
 
 
 def background_blob(ws: Workspace, bg_id: str) -> tuple[str, BackgroundBlob]:
@@ -109,7 +121,9 @@ def decode_fragment(blob: FragmentBlob) -> Fragment:
         raise InputError(f"crop {blob.crop_id}: proc.png is fully transparent")
     x0, y0, x1, y1 = ext
     meta = CropMeta.model_validate_json(blob.meta_json)
-    return Fragment(blob.crop_id, meta, np.ascontiguousarray(rgba[y0:y1, x0:x1]), blob.source_bg_lab, None)
+    illum = None if blob.illuminant is None else np.array(blob.illuminant, np.float32)
+    return Fragment(blob.crop_id, meta, np.ascontiguousarray(rgba[y0:y1, x0:x1]),
+                    SourceLook(blob.source_bg_lab, blob.source_y, illum), None)
 
 
 class BlobCache(RenderCache):
@@ -124,6 +138,7 @@ class BlobCache(RenderCache):
         self._local = threading.local()
         self._decoded_fragments: dict[str, Fragment] = {}
         self._decoded_photos: dict[str, NDArray[np.uint8]] = {}
+        self._qualities: dict[str, int | None] = {}
 
     def use(self, fragments: dict[str, tuple[str, FragmentBlob]], background: tuple[str, BackgroundBlob]) -> None:
         self._local.fragments = fragments
@@ -150,6 +165,12 @@ class BlobCache(RenderCache):
             with self._lock:
                 self._decoded_photos[key] = photo
         return key, photo
+
+    def photo_quality(self, bg_id: str) -> int | None:
+        key, blob = self._local.background
+        if key not in self._qualities:
+            self._qualities[key] = jpeg_quality(io.BytesIO(blob.data))
+        return self._qualities[key]
 
 
 _CACHE: list[BlobCache] = []  # the worker process's one BlobCache, made by its first task

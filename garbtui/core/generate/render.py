@@ -26,8 +26,10 @@ from garbtui.core.compose.fragment import (
     premultiply,
     transform_premultiplied,
 )
+from garbtui.core.compose.look import look_of
 from garbtui.core.compose.occlusion import Layer
 from garbtui.core.compose.render import PlacementInfo, RenderResult, composite_placement, finish_object
+from garbtui.core.compose.texture import jpeg_quality
 from garbtui.core.errors import InputError
 from garbtui.core.export.dataset import image_path, label_files
 from garbtui.core.export.objects import MIN_VISIBLE_SIDE, ImageLabels, label_objects
@@ -63,6 +65,7 @@ class RenderCache:
         self._fragments: dict[str, Fragment] = {}
         self._photos: dict[str, tuple[Version, NDArray[np.uint8]]] = {}
         self._photo_paths: dict[str, Path] = {}
+        self._qualities: dict[str, int | None] = {}
         self._windows: dict[WindowKey, NDArray[np.uint8]] = {}
         self._proc_paths: dict[str, Path] = {}
         self._premultiplied: OrderedDict[PremultipliedKey, NDArray[np.float32]] = OrderedDict()
@@ -121,6 +124,12 @@ class RenderCache:
                 self._windows[key] = win
         return win
 
+    def photo_quality(self, bg_id: str) -> int | None:
+        """The JPEG quality of the background's photo file (None: not a JPEG), read once."""
+        if bg_id not in self._qualities:
+            self._qualities[bg_id] = jpeg_quality(self.workspace().background_path(bg_id))
+        return self._qualities[bg_id]
+
     def _photo(self, bg_id: str) -> tuple[Version, NDArray[np.uint8]]:
         ws = self.workspace()
         path = self._photo_paths.get(bg_id)
@@ -163,7 +172,14 @@ def crop_resize(photo: NDArray[np.uint8], window: tuple[float, float, float, flo
 def render_recipe(ws: Workspace | None, recipe: Recipe, cache: RenderCache | None = None) -> RenderResult:
     """Render one recipe in memory: deterministic, the same recipe and files give the same pixels."""
     cache = cache or RenderCache(ws)
-    canvas = cache.background(recipe).copy()
+    background = cache.background(recipe)
+    # Measured once per cached background window (compose/look.py); a window at the photo's own size keeps its
+    # JPEG grid, which the pasted pixels are then recompressed on.
+    x0, y0, x1, y1 = recipe.window
+    native = (x1 - x0, y1 - y0) == recipe.size and x0 == int(x0) and y0 == int(y0)
+    look = look_of(background, quality=cache.photo_quality(recipe.background_id) if native else None,
+                   grid=(-int(x0), -int(y0)))
+    canvas = background.copy()
     H, W = canvas.shape[:2]
     layers: list[Layer | None] = []
     infos: list[PlacementInfo] = []
@@ -174,8 +190,9 @@ def render_recipe(ws: Workspace | None, recipe: Recipe, cache: RenderCache | Non
         info = PlacementInfo(index, p.crop_id, frag.meta.label)
         infos.append(info)
         t = transform_cached(cache, frag, float(p.scale), p.rotation, p.flip)
-        layers.append(composite_placement(canvas, layers, t, p, p.x, p.y, frag.source_bg_lab, info))
-    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H)) for info, layer in zip(infos, layers, strict=True)]
+        layers.append(composite_placement(canvas, layers, t, p, p.x, p.y, frag.source, info, look=look))
+    objects = [finish_object(info, layer, recipe.occlusion_drop, (W, H), canvas=canvas)
+               for info, layer in zip(infos, layers, strict=True)]
     return RenderResult(canvas, objects, recipe.name, recipe.background_id)
 
 

@@ -59,6 +59,7 @@ class GenerateReport:
     summary: DatasetSummary
     categories: list[str]
     notes: list[str] = field(default_factory=list)
+    suspects: list[str] = field(default_factory=list)  # suspect cutouts left out of the run
 
 
 def record_path(out_dir: Path, name: str) -> Path:
@@ -256,11 +257,13 @@ def generate_dataset(
     progress: ProgressFn | None = None,
     options: DatasetOptions | None = None,
     worker_timeout: float = DEFAULT_WORKER_TIMEOUT,
+    include_suspect: bool = False,
 ) -> GenerateReport:
     """Make (or finish) a dataset of `count` scenes in `out_dir`. Same settings and files, same bytes.
 
     workers: local processes (engine local) or LocalCluster workers (engine dask without a scheduler).
     worker_timeout: seconds a Dask run waits while no worker is connected before it stops (what is done stays).
+    Suspect cutouts (CropMeta.quality) are left out unless curated or include_suspect (report.suspects).
     """
     options = options or DatasetOptions()
     check_run_arguments(count, settings, workers, engine, worker_timeout)
@@ -277,7 +280,7 @@ def generate_dataset(
         renderer = PoolRenderer(ws, workers, LabelSpec((), options.yolo))  # starts while the catalog is read
     ok = False
     try:
-        catalog = build_catalog(ws, settings.backgrounds)
+        catalog = build_catalog(ws, settings.backgrounds, include_suspect=include_suspect)
         categories = catalog.categories
         spec = LabelSpec(tuple(categories), options.yolo)
         manifest = RunManifest(settings=settings, categories=categories,
@@ -315,7 +318,8 @@ def generate_dataset(
     finally:
         if renderer is not None:
             renderer.close(ok)
-    return GenerateReport(out_dir, total, rendered, reused, summary, categories, list(catalog.notes))
+    return GenerateReport(out_dir, total, rendered, reused, summary, categories, list(catalog.notes),
+                          list(catalog.suspects))
 
 
 @dataclass

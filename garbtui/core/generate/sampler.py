@@ -26,6 +26,7 @@ from garbtui.core.generate.recipe import ALL_MODES, BlendChoice, Recipe, RunSett
 from garbtui.core.scene.backgrounds import SegMap, load_seg, placement_check, road_span
 from garbtui.core.scene.perspective import resolve_scale, with_source_k
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
+from garbtui.core.scene.trust import is_left_out, left_out_note
 from garbtui.core.workspace.imageio import probe_image, read_rgba
 from garbtui.core.workspace.models import BackgroundMeta, BlendMode, CropMeta, Placement
 from garbtui.core.workspace.store import Workspace
@@ -68,15 +69,18 @@ class Catalog:
     backgrounds: list[BackgroundInfo]
     priors: SizePriors
     notes: list[str] = field(default_factory=list)
+    suspects: list[str] = field(default_factory=list)  # suspect cutouts left out (scene/trust.py)
 
     @property
     def categories(self) -> list[str]:
         return sorted({f.label for f in self.fragments})
 
 
-def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Catalog:
-    """Cleaned fragments and usable backgrounds of the workspace; raises InputError when either is missing."""
+def build_catalog(ws: Workspace, background_ids: list[str] | None = None, *, include_suspect: bool = False) -> Catalog:
+    """Cleaned fragments and usable backgrounds of the workspace; raises InputError when either is missing.
+    Suspect cutouts (CropMeta.quality) are left out, with a note, unless curated or include_suspect."""
     notes: list[str] = []
+    suspects: list[str] = []
     frags: list[FragmentInfo] = []
     cams: dict[str, float | None] = {}
     horizons: dict[str, float | None] = {}
@@ -92,6 +96,9 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
         if ext is None:
             notes.append(f"crop {crop_id} skipped: proc.png is fully transparent")
             continue
+        if is_left_out(meta, include_suspect):
+            suspects.append(crop_id)
+            continue
         if meta.image_id not in cams:
             try:
                 image = ws.load_image_meta(meta.image_id)
@@ -101,9 +108,14 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
                 cams[meta.image_id] = horizons[meta.image_id] = None
         meta = with_source_k(meta, horizons[meta.image_id])  # a source horizon gives the fragment its own k
         frags.append(FragmentInfo(crop_id, meta.label, ext[2] - ext[0], ext[3] - ext[1], meta, cams[meta.image_id]))
+    if not frags and suspects:
+        raise InputError(f"every cleaned fragment is suspect ({left_out_note(suspects)})", where=str(ws.root),
+                         field="include_suspect")
     if not frags:
         raise InputError("the workspace has no cleaned fragments (proc.png); run `garbtui clean` or the TUI first",
                          where=str(ws.root))
+    if suspects:
+        notes.append(left_out_note(suspects))
     ids = background_ids if background_ids else ws.background_ids()
     bgs: list[BackgroundInfo] = []
     for bg_id in sorted(set(ids)):
@@ -130,7 +142,7 @@ def build_catalog(ws: Workspace, background_ids: list[str] | None = None) -> Cat
         skipped = [n for n in notes if n.startswith("background ")]  # say why, when there were some
         raise InputError("no usable background: " + "; ".join(skipped) if skipped else
                          "no usable background (add clean photos with `garbtui background add`)", where=str(ws.root))
-    return Catalog(frags, bgs, load_size_priors(ws.root), notes)
+    return Catalog(frags, bgs, load_size_priors(ws.root), notes, suspects)
 
 
 def _vanishing_x(ws: Workspace, meta: BackgroundMeta, seg: SegMap | None) -> float:

@@ -7,22 +7,41 @@ k = H_object / H_camera. k does not depend on focal length or resolution, so:
   to another camera height as k * H_cam_source / H_cam_background;
 - otherwise a per-label size prior (metres, see size_priors.py) gives k = prior / H_cam_background.
 
-Front scenes (garbage right in front of the camera) have no usable horizon: the fragment keeps its
-size relative to the photo, measured on the image diagonal, i.e. scale = diag(background) / diag(source
-photo). That keeps a can that filled a third of a portrait close-up filling a third of a landscape one.
+Front scenes (garbage right in front of a camera looking down at the ground) use real sizes: a fragment's
+longest side becomes length(label) x s(y), where length is its label's length prior (size_priors.py) - or
+its own length, when its source photo's scale is known from the other objects annotated in it - and s(y)
+the background's ground scale in pixels per metre at the contact row. For a pinhole camera at height h
+pitched down by theta with focal length f, the ground scale is linear in the row:
+
+    s(y) = s_c * (1 + (y - cy) / D),  s_c = f sin(theta) / h,  D = f tan(theta) = cy - y_horizon
+
+(the road rule h_px = k (y - y_horizon) is its theta -> 0 case). s_c comes from the background's meta
+(ground_scale) or a phone camera model (66 deg field of view on the long side, 0.8 m from the ground at
+the image centre, tilted 60 deg: about 1230 px/m at 1280 px); the horizon from its meta when typed, else
+that model. Every object in one image shares the scale, so their relative sizes are believable (today's
+rule before this one, sizes relative to each source photo, put 61 % of cross-photo pairs off by more than
+2x), and nothing is larger than MAX_LENGTH_FACTOR x its class's typical length at that spot.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
+import numpy as np
+
 from garbtui.core.errors import InputError
-from garbtui.core.scene.size_priors import SizePriors
+from garbtui.core.scene.size_priors import MAX_LENGTH_FACTOR, SizePriors
 from garbtui.core.workspace.models import BackgroundMeta, CropMeta, Placement
 
 DEFAULT_CAMERA_HEIGHT_M = 1.5
+# A phone photographing litter at its feet (front backgrounds without a ground_scale in their meta).
+PHONE_HFOV_LONG_DEG = 66.0  # horizontal field of view on the long side
+FRONT_DISTANCE_M = 0.8  # camera to the ground at the image centre
+FRONT_TILT_DEG = 60.0  # pitched down from the horizontal
 ScaleSource = Literal["manual", "source-k", "prior", "front"]
 
 
@@ -81,6 +100,52 @@ class ScaleDecision:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class FrontGround:
+    """A front background's ground scale: s(y) = s_c * (y - horizon) / (cy - horizon), pixels per metre."""
+
+    s_c: float  # at the centre row
+    cy: float
+    horizon: float  # row where the ground scale reaches zero (above the image for a camera looking down)
+
+    def at(self, y: float) -> float:
+        """Pixels per metre on the ground at row y (never under 5 % of the centre's)."""
+        return max(0.05 * self.s_c, self.s_c * (y - self.horizon) / (self.cy - self.horizon))
+
+
+def front_ground(background: BackgroundMeta) -> FrontGround:
+    """The ground scale of a front background: its meta's ground_scale and horizon, else the phone camera model."""
+    f = 0.5 * max(background.width, background.height) / math.tan(math.radians(PHONE_HFOV_LONG_DEG) / 2.0)
+    cy = background.height / 2.0
+    s_c = background.ground_scale or f / FRONT_DISTANCE_M
+    horizon = cy - f * math.tan(math.radians(FRONT_TILT_DEG))
+    if background.horizon_row is not None and background.horizon_row < cy - 1.0:
+        horizon = float(background.horizon_row)
+    return FrontGround(float(s_c), cy, horizon)
+
+
+def object_length_px(crop: CropMeta) -> float:
+    """The longest side of the object's annotated outline (minimum-area rectangle), in source photo pixels."""
+    region = crop.region
+    pts = [p for part in (region.parts or ([region.points] if region.points else [])) for p in part]
+    if not pts and region.corners:
+        pts = list(region.corners)
+    if len(pts) >= 3:
+        (_, _), (w, h), _ = cv2.minAreaRect(np.asarray(pts, np.float32))
+        if max(w, h) > 0:
+            return float(max(w, h))
+    return float(max(region.bbox.width, region.bbox.height, 1.0))
+
+
+def photo_scales(crops: Iterable[CropMeta], priors: SizePriors) -> dict[str, float]:
+    """Pixels per metre of each source photo holding at least two annotated objects: the median over them of
+    longest side / length prior. A fragment's own length is then its px length / its photo's scale."""
+    per: dict[str, list[float]] = {}
+    for crop in crops:
+        per.setdefault(crop.image_id, []).append(object_length_px(crop) / priors.length(crop.label)[0])
+    return {image: float(np.median(v)) for image, v in per.items() if len(v) >= 2}
+
+
 def resolve_scale(
     placement: Placement,
     crop: CropMeta,
@@ -89,14 +154,16 @@ def resolve_scale(
     priors: SizePriors,
     *,
     source_camera_height: float | None = None,
+    source_px_per_m: float | None = None,
     index: int | None = None,
 ) -> ScaleDecision:
     """The scale factor for one placement.
 
     `object_height_px` is the fragment's visible (alpha) height in proc.png pixels, before any scaling.
     A numeric placement.scale is used as is. `auto` uses perspective on road backgrounds with a
-    horizon, else the front rule (relative size). Raises InputError when `auto` cannot work (a road
-    contact point at or above the horizon).
+    horizon, else the front rule (real length on the background's ground scale at the contact row;
+    `source_px_per_m`, the source photo's scale from photo_scales, gives the object its own length).
+    Raises InputError when `auto` cannot work (a road contact point at or above the horizon).
     """
     where = f"placement {index}" if index is not None else "placement"
     if placement.scale != "auto":
@@ -125,7 +192,12 @@ def resolve_scale(
                 f"background {background.id}; nothing can lie there (move it lower or type a numeric scale)", field="y"
             )
         return ScaleDecision(target / object_height_px, source, k, target, note)
-    src_diag = math.hypot(crop.image_width, crop.image_height)
-    bg_diag = math.hypot(background.width, background.height)
-    scale = bg_diag / src_diag
-    return ScaleDecision(scale, "front", None, object_height_px * scale, "relative to the image diagonal")
+    typical, key = priors.length(crop.label)
+    length_px = object_length_px(crop)
+    metres, how = typical, f"length prior {typical:g} m ({key})"
+    if source_px_per_m:
+        metres = float(np.clip(length_px / source_px_per_m, typical / MAX_LENGTH_FACTOR, typical * MAX_LENGTH_FACTOR))
+        how = f"own length {metres:.3f} m (prior {typical:g} m, {key})"
+    ground = front_ground(background).at(placement.y)
+    scale = metres * ground / length_px
+    return ScaleDecision(scale, "front", None, object_height_px * scale, f"{how} at {ground:.0f} px/m")

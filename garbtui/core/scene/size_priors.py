@@ -16,6 +16,13 @@ A workspace may override or extend the defaults with `WORKSPACE/size_priors.json
 `priors` keys are matched case-insensitively to a crop's label: exact name first, then the longest
 keyword of any known prior contained in the label (so "crushed drink can" finds "drink can", then
 "can"), then `default`. Workspace entries win over the built-in table.
+
+Front (close-up, near top-down) photos need the other dimension: a *length* prior is the typical longest
+side of the object as it lies (a can 0.12 m, a cigarette butt 0.035 m, a bottle 0.22 m), matched the same
+way, overridable with `"lengths": {...}` and `"default_length"` in the same file. On the 74 annotated TACO
+photos, objects photographed together differ from the length priors' ratios by more than 2x for 18 % of
+the pairs (RMS 0.55 in log; equal sizes would give 0.86). MAX_LENGTH_FACTOR bounds how much larger than
+typical an object may be (a big bottle, an unfolded carton).
 """
 
 from __future__ import annotations
@@ -120,19 +127,47 @@ BUILTIN_PRIORS: dict[str, float] = {
 }
 
 
+# Longest side lying on the ground, metres (close-up / front photos). TACO's 60 classes by name or keyword.
+BUILTIN_LENGTHS: dict[str, float] = {
+    "cigarette": 0.035, "drink can": 0.12, "food can": 0.11, "aerosol": 0.2, "can": 0.12, "pop tab": 0.022,
+    "plastic bottle cap": 0.03, "metal bottle cap": 0.027, "bottle cap": 0.03, "cap": 0.03,
+    "clear plastic bottle": 0.22, "other plastic bottle": 0.22, "glass bottle": 0.24, "bottle": 0.22,
+    "glass jar": 0.1, "jar": 0.1, "glass cup": 0.1, "broken glass": 0.05,
+    "other plastic wrapper": 0.15, "wrapper": 0.15, "plastic film": 0.25, "crisp packet": 0.2,
+    "single-use carrier bag": 0.4, "polypropylene bag": 0.4, "garbage bag": 0.6, "paper bag": 0.3, "bag": 0.35,
+    "six pack rings": 0.2, "other carton": 0.15, "corrugated carton": 0.4, "meal carton": 0.15, "egg carton": 0.3,
+    "drink carton": 0.15, "pizza box": 0.33, "toilet tube": 0.1, "carton": 0.15,
+    "normal paper": 0.2, "magazine paper": 0.25, "wrapping paper": 0.2, "tissues": 0.12, "paper": 0.2,
+    "paper straw": 0.2, "plastic straw": 0.2, "straw": 0.2,
+    "paper cup": 0.1, "disposable plastic cup": 0.1, "foam cup": 0.1, "other plastic cup": 0.1, "cup": 0.1,
+    "plastic lid": 0.09, "metal lid": 0.07, "lid": 0.08,
+    "disposable food container": 0.18, "foam food container": 0.2, "other plastic container": 0.15,
+    "container": 0.15, "spread tub": 0.12, "tupperware": 0.15, "plastic utensils": 0.16,
+    "styrofoam piece": 0.1, "aluminium foil": 0.1, "foil": 0.1, "aluminium blister pack": 0.1,
+    "squeezable tube": 0.15, "battery": 0.05, "shoe": 0.28, "rope & strings": 0.3,
+    "plastic glooves": 0.22, "plastic gloves": 0.22, "scrap metal": 0.15, "food waste": 0.1,
+    "other plastic": 0.1, "plastic": 0.1, "unlabeled litter": 0.1, "litter": 0.1, "garbage": 0.1, "trash": 0.1,
+    "tyre": 0.65, "tire": 0.65,
+}
+DEFAULT_LENGTH_M = 0.1
+MAX_LENGTH_FACTOR = 1.8  # largest plausible length / typical length, any class
+
+
 class SizePriorsFile(GarbModel):
     """`WORKSPACE/size_priors.json`: label -> visible height in metres, plus the fallback."""
 
     default: float = Field(default=DEFAULT_PRIOR_M, gt=0, le=10)
     priors: dict[str, float] = Field(default_factory=dict)
+    default_length: float = Field(default=DEFAULT_LENGTH_M, gt=0, le=10)
+    lengths: dict[str, float] = Field(default_factory=dict)
 
 
-class SizePriors:
-    """Looks up a label's prior: exact name, then the longest known keyword inside the label, then default."""
+class _Table:
+    """label -> metres: exact name, then the longest known keyword inside the label, then the default."""
 
-    def __init__(self, priors: dict[str, float] | None = None, default: float = DEFAULT_PRIOR_M) -> None:
-        table = dict(BUILTIN_PRIORS)
-        for name, value in (priors or {}).items():
+    def __init__(self, builtin: dict[str, float], extra: dict[str, float] | None, default: float) -> None:
+        table = dict(builtin)
+        for name, value in (extra or {}).items():
             table[_norm(name)] = float(value)
         self.table = table
         self.default = float(default)
@@ -140,7 +175,6 @@ class SizePriors:
         self._keywords = sorted(table, key=len, reverse=True)
 
     def lookup(self, label: str) -> tuple[float, str]:
-        """(metres, the key that matched or 'default')."""
         key = _norm(label)
         if key in self.table:
             return self.table[key], key
@@ -150,8 +184,27 @@ class SizePriors:
                 return self.table[kw], kw
         return self.default, "default"
 
+
+class SizePriors:
+    """A label's visible height lying on the ground (road photos) and its longest side (front photos)."""
+
+    def __init__(self, priors: dict[str, float] | None = None, default: float = DEFAULT_PRIOR_M,
+                 lengths: dict[str, float] | None = None, default_length: float = DEFAULT_LENGTH_M) -> None:
+        self._heights = _Table(BUILTIN_PRIORS, priors, default)
+        self._lengths = _Table(BUILTIN_LENGTHS, lengths, default_length)
+        self.table = self._heights.table
+        self.default = self._heights.default
+
+    def lookup(self, label: str) -> tuple[float, str]:
+        """(visible height in metres, the key that matched or 'default')."""
+        return self._heights.lookup(label)
+
     def height_m(self, label: str) -> float:
         return self.lookup(label)[0]
+
+    def length(self, label: str) -> tuple[float, str]:
+        """(typical longest side in metres as it lies, the key that matched or 'default')."""
+        return self._lengths.lookup(label)
 
 
 def _norm(label: str) -> str:
@@ -164,10 +217,12 @@ def load_size_priors(workspace_root: Path | None) -> SizePriors:
         path = Path(workspace_root) / SIZE_PRIORS_FILE
         if path.is_file():
             data = SizePriorsFile.load(path)
-            for name, value in data.priors.items():
-                if not (0 < value <= 10):
-                    from garbtui.core.errors import WorkspaceError
+            for kind, table in (("prior", data.priors), ("length", data.lengths)):
+                for name, value in table.items():
+                    if not (0 < value <= 10):
+                        from garbtui.core.errors import WorkspaceError
 
-                    raise WorkspaceError(f"prior for {name!r} must be in (0, 10] metres, got {value}", where=str(path))
-            return SizePriors(data.priors, data.default)
+                        raise WorkspaceError(f"{kind} for {name!r} must be in (0, 10] metres, got {value}",
+                                             where=str(path))
+            return SizePriors(data.priors, data.default, data.lengths, data.default_length)
     return SizePriors()

@@ -277,6 +277,13 @@ class BackgroundMeta(GarbModel):
     placement: PlacementArea = Field(default_factory=PlacementArea)
     horizon_confidence: float | None = Field(default=None, ge=0.0, le=1.0)  # when estimated from lane lines
     source_sha1: str | None = None  # of the photo as added: re-adding the same photo is recognised
+    # The light, when someone knows it: the direction shadows fall in the image (degrees, 0 = right, 90 = straight
+    # down, the default) and how dark a cast shadow is (0..1; default 0.35). Never estimated: the estimator tried
+    # failed on real litter photos.
+    shadow_direction: float | None = None
+    shadow_strength: float | None = Field(default=None, ge=0.0, le=1.0)
+    # Front photos: pixels per metre on the ground at the image's centre row (default: a phone camera model).
+    ground_scale: float | None = Field(default=None, gt=0.0)
 
     _id_ok = field_validator("id", "file")(_check_safe)  # file: a plain name inside the background's folder
 
@@ -303,7 +310,7 @@ class Placement(BaseModel):
     flip: bool = False
     blend: BlendMode = "feather"
     color_match: bool = True
-    shadow: bool = False
+    shadow: bool | Literal["auto"] = "auto"  # auto: a contact shadow when the fragment lies on the ground
 
     _id_ok = field_validator("crop_id")(_check_safe)
 

@@ -256,6 +256,8 @@ class PlacementForm(Vertical):
         values["blend"] = str(self.query_one("#pf-blend", Select).value)
         for key in ("flip", "color_match", "shadow"):
             values[key] = self.query_one(f"#pf-{key}", Checkbox).value
+        if values["shadow"] and self.placement.shadow == "auto":
+            values["shadow"] = "auto"  # a ticked box keeps the default: a shadow when the fragment lies on the ground
         try:
             return self.placement.model_copy(update=values), []
         except ValueError as exc:  # pragma: no cover - the validators above mirror the model's rules
