@@ -23,6 +23,7 @@ from garbtui.commands import (
     generate,
     recreate,
     render,
+    segment,
     status,
 )
 from garbtui.commands import open as open_command  # `open` would hide the builtin
@@ -41,7 +42,7 @@ EXIT_INTERRUPTED = 130
 # and optionally DESCRIPTION and FIELD_FLAGS (core parameter name -> this command's flag, where the
 # flag is not simply `--` + the name with `-` for `_`).
 COMMANDS: tuple[ModuleType, ...] = (
-    extract, status, clean, open_command, demo, doctor, background, render, recreate, generate, dataset,
+    extract, status, clean, open_command, demo, doctor, background, segment, render, recreate, generate, dataset,
 )
 
 DESCRIPTION = """\
@@ -53,6 +54,7 @@ workflow:
   garbtui clean -w WS                    automatic k-means cutout of every pending crop
   garbtui open WS                        curate crops, place fragments, preview composites (TUI)
   garbtui background add PHOTO -w WS     add a clean photo to paste onto
+  garbtui segment -w WS                  mark where litter may lie on it (road, pavement, grass, ground)
   garbtui recreate / generate -w WS      rebuild a reference layout, or make a dataset in batch
 
 exit codes: 0 ok, 1 some items failed (the rest was done), 2 bad input, 3 workspace problem, 130 interrupted.

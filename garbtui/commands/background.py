@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from garbtui.core.errors import GarbError, InputError, WriteError
-from garbtui.core.scene.backgrounds import LOW_CONFIDENCE, add_background_ex, horizon_summary, set_horizon
+from garbtui.core.scene.backgrounds import add_background_ex, horizon_summary, set_horizon
 from garbtui.core.text import printable
 from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import Workspace
@@ -22,17 +22,21 @@ Backgrounds are the clean photos fragments are pasted onto, stored as background
 with a meta.json (scene kind, horizon row, camera height, where garbage may lie).
 
   garbtui background add PHOTO... -w WS --scene road|front [--horizon ROW] [--camera-height M] [--id ID]
+                         [--segment [auto|MODEL.onnx]]
   garbtui background list -w WS
   garbtui background horizon ID ROW -w WS
 
-Road photos need a horizon row for perspective scaling (`auto` scale): without --horizon it is
-estimated from the vanishing point of the lane and kerb lines, and marked as estimated with a
-confidence; check it, and type the right row with `background horizon` when it is off. The default
+Road photos get perspective scaling from a horizon row: without --horizon it is estimated from the
+vanishing point of the lane and kerb lines. An estimate under confidence 0.30 (or in the lowest quarter
+of the photo) is never used: it is kept as a suggestion, and litter is placed by the photo's surfaces
+and the fragments' own source scale until you type the row with `background horizon`. The default
 placement area of a road photo is the band from just below the horizon to the bottom edge.
-Camera height (metres, default 1.5) turns size priors into perspective constants.
-exit codes: 0 ok, 1 some road photo has no horizon (added anyway) or some photo was skipped (listed, the
-others added) or, for list, some background is broken (named, the others listed), 2 bad input (nothing
-added), 3 workspace problem.
+Where litter may lie comes from seg.json (`garbtui segment`, --segment here, or the TUI's surfaces view),
+else from the automatic estimate, whose share of ground is printed. Camera height (metres, default 1.5)
+turns size priors into perspective constants.
+exit codes: 0 ok, 1 some photo shows no ground at all (added anyway) or some photo was skipped (listed,
+the others added) or, for list, some background is broken (named, the others listed), 2 bad input
+(nothing added), 3 workspace problem.
 """
 
 
@@ -45,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--horizon", type=float, metavar="ROW", help="horizon row in pixels (road; else estimated)")
     add.add_argument("--camera-height", type=float, metavar="M", help="camera height above the ground in metres (default 1.5)")
     add.add_argument("--id", dest="bg_id", help="background id (one photo only; default: file name + content hash)")
+    add.add_argument("--segment", nargs="?", const="auto", metavar="MODEL",
+                     help="also write seg.json + seg.png: auto (default) or a model as `garbtui segment --model` takes")
     ls = sub.add_parser("list", help="list the workspace's backgrounds")
     ls.add_argument("-w", "--workspace", type=Path, default=Path("."), help="workspace folder (default: current folder)")
     ls.add_argument("--json", action="store_true", help="print each background's meta.json as one JSON list")
@@ -97,7 +103,12 @@ def _add(args: argparse.Namespace) -> int:
     if args.horizon is not None and args.scene != "road":
         raise InputError("--horizon is for road photos (front scenes scale relative to the image)")
     ws = Workspace.create(args.workspace)
-    missing = skipped = worst = 0
+    from garbtui.core.scene.backgrounds import horizon_advice
+    from garbtui.core.scene.segment import background_surfaces, open_segmenter, segment_item
+    from garbtui.core.scene.surfaces import GROUND_SURFACES
+
+    segmenter = open_segmenter(args.segment) if args.segment else None
+    bare = skipped = worst = 0
     for path in args.paths:
         # One unusable photo (missing, not an image, too thin...) is one line; the others are still added.
         try:
@@ -113,13 +124,23 @@ def _add(args: argparse.Namespace) -> int:
             continue
         meta = added.meta
         print(("added    " if added.created else "updated  ") + _line(meta))
-        if meta.scene == "road" and meta.horizon_row is None:
-            missing += 1
-            print(f"garbtui: warning: {meta.id}: no horizon found (the lane lines did not agree); set it with "
-                  f"`garbtui background horizon {meta.id} ROW -w {printable(args.workspace)}`", file=sys.stderr)
-        elif meta.horizon_estimated and (meta.horizon_confidence or 0.0) < LOW_CONFIDENCE:
-            print(f"garbtui: warning: {meta.id}: the horizon estimate has low confidence; check row "
-                  f"{meta.horizon_row:g}", file=sys.stderr)
+        advice = horizon_advice(meta)
+        if advice:
+            print(f"garbtui: warning: {meta.id}: {advice} "
+                  f"(`garbtui background horizon {meta.id} ROW -w {printable(args.workspace)}`)", file=sys.stderr)
+        if segmenter is not None:
+            out = segment_item(ws, "background", meta.id, segmenter)
+            if out.status != "written":
+                print(f"garbtui: warning: {meta.id}: seg.json not written: {out.message.replace('force', 'segment --force')}",
+                      file=sys.stderr)
+        surfaces = background_surfaces(ws, meta)
+        ground = surfaces.fraction(GROUND_SURFACES)
+        kind = "automatic estimate" if surfaces.backend == "auto" else f"seg.json, {surfaces.backend}"
+        print(f"         surfaces: {100 * ground:.0f}% ground ({kind})")
+        if ground < 0.01:
+            bare += 1
+            print(f"garbtui: warning: {meta.id}: no ground found where litter could lie; mark it in the TUI's surfaces "
+                  f"view or run `garbtui segment {meta.id} --model MODEL`", file=sys.stderr)
     if skipped == len(args.paths):
         return worst  # nothing added: the code of what went wrong (2 bad input, 3 workspace problem)
-    return 1 if missing or skipped else 0
+    return 1 if bare or skipped else 0

@@ -15,11 +15,18 @@ and sizes carry over depends on what is known about the two photos:
 - `band`: the background is a road with a horizon, the reference has none: the reference's rows map
   onto the background's placement band, columns by image width, and sizes come from perspective
   (the fragment's own k or its label's size prior).
-- `relative`: otherwise (front backgrounds): positions relative to the image size, sizes relative to
-  the image diagonal.
+- `relative`: otherwise (front backgrounds, road backgrounds without a trusted horizon): positions
+  relative to the image size, sizes relative to the image diagonal.
+
+Then every object must lie on the background's ground, as generate's do (scene/ground.py: contact point
+and footprint on a garbage surface of its seg.json, else of the automatic estimate; never on a vehicle,
+person, sky or building) and be at least MIN_OBJECT_PX on its longest side: one that is not is moved to
+the nearest place where it fits (its size follows its new row under perspective), or left out, with a note.
 
 Suspect cutouts (CropMeta.quality, scene/trust.py) are never chosen unless curated or include_suspect: an
 object whose own crop is suspect gets another fragment of its label, with a note.
+
+Over 400 lines on purpose: the three mapping modes and the ground fitting share one plan per object and are tested as one.
 """
 
 from __future__ import annotations
@@ -31,8 +38,10 @@ import numpy as np
 
 from garbtui.core.compose.fragment import Fragment, load_fragment
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg, road_span
+from garbtui.core.scene.backgrounds import SEG_FILE, SegMap, load_seg, road_span, trusted_horizon
+from garbtui.core.scene.ground import MIN_OBJECT_PX, GroundMap, footprint, lower_edge_rise
 from garbtui.core.scene.perspective import DEFAULT_CAMERA_HEIGHT_M, resolve_scale
+from garbtui.core.scene.segment import background_surfaces
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.scene.taxonomy import nearest_label, same_label
 from garbtui.core.scene.trust import is_left_out, left_out_note
@@ -120,15 +129,16 @@ def _reference_frame(ws: Workspace, meta: ImageMeta, notes: list[str]) -> Frame:
 
 def _background_frame(ws: Workspace, meta: BackgroundMeta) -> Frame:
     vp_x = meta.width / 2.0
-    if meta.scene == "road" and meta.horizon_row is not None:
+    horizon = trusted_horizon(meta)
+    if horizon is not None:
         from garbtui.core.scene.horizon import estimate_horizon
         from garbtui.core.workspace.imageio import read_rgb
 
         # Only the vanishing point's column is taken from the estimate; the row is the (possibly typed) horizon.
         est = estimate_horizon(read_rgb(ws.background_path(meta.id)))
-        if est.vanishing_point is not None and abs(est.vanishing_point[1] - meta.horizon_row) < 0.05 * meta.height:
+        if est.vanishing_point is not None and abs(est.vanishing_point[1] - horizon) < 0.05 * meta.height:
             vp_x = float(np.clip(est.vanishing_point[0], 0, meta.width))
-    return Frame(meta.width, meta.height, meta.horizon_row, vp_x, meta.camera_height_m, load_seg(ws, meta.id))
+    return Frame(meta.width, meta.height, horizon, vp_x, meta.camera_height_m, load_seg(ws, meta.id))
 
 
 class _FragmentPool:
@@ -207,7 +217,7 @@ def _clamp(value: float, lo: float, hi: float) -> float:
 
 
 def _layout_mode(ref: Frame, bg: BackgroundMeta, objects: list[ReferenceObject]) -> str:
-    if bg.scene == "road" and bg.horizon_row is not None:
+    if trusted_horizon(bg) is not None:
         if ref.horizon is not None and all(o.y1 - ref.horizon >= MIN_BELOW_HORIZON for o in objects):
             return "perspective"
         return "band"
@@ -287,6 +297,7 @@ def recreate_scene(
     diag = math.hypot(bg.width, bg.height) / math.hypot(ref.width, ref.height)
     placements: list[Placement] = []
     edges_used = 0
+    ground: GroundMap | None = None
     for number, obj in enumerate(objects):
         crop_id = _choose(pool, obj, reference_image_id, use_own, priors, notes, number)
         if crop_id is None:
@@ -333,6 +344,19 @@ def recreate_scene(
             notes.append(f"object {number} ({obj.label}): fragment {crop_id} would need scale {scale:.3g}; "
                          f"clamped to {min(max(scale, 1e-3), MAX_SCALE):g}")
             scale = min(max(scale, 1e-3), MAX_SCALE)
+        if ground is None:
+            ground = _ground_map(ws, bg_meta, bg.horizon)
+        moved = _onto_ground(ground, frag, x, y, scale, rotation, bg.horizon if mode != "relative" else None,
+                             mode == "relative")
+        if moved is None:
+            notes.append(f"object {number} ({obj.label}): left out: no ground within reach where it is at least "
+                         f"{MIN_OBJECT_PX:g} px (on {ground.surface_at(x, y - 0.5)} at ({x:.0f}, {y:.0f}))")
+            continue
+        nx, ny, nscale = moved
+        if abs(nx - x) > 0.5 or abs(ny - y) > 0.5:
+            notes.append(f"object {number} ({obj.label}): moved from ({x:.0f}, {y:.0f}) on "
+                         f"{ground.surface_at(x, y - 0.5)} to ({nx:.0f}, {ny:.0f}) on {ground.surface_at(nx, ny - 0.5)}")
+        x, y, scale = nx, ny, nscale
         placements.append(Placement(crop_id=crop_id, x=round(x, 2), y=round(y, 2), scale=round(scale, 5),
                                     rotation=rotation, blend=blend))
     if edges_used:
@@ -353,6 +377,46 @@ def recreate_scene(
         note=f"recreated from image {reference_image_id} ({mode} layout)",
     )
     return scene, notes
+
+
+def _ground_map(ws: Workspace, meta: BackgroundMeta, horizon: float | None) -> GroundMap:
+    surfaces = background_surfaces(ws, meta)
+    return GroundMap(surfaces.labels, surfaces.garbage_surfaces, horizon, meta.placement)
+
+
+def _onto_ground(ground: GroundMap, frag: Fragment, x: float, y: float, scale: float, rotation: float,
+                 horizon: float | None, whole: bool) -> tuple[float, float, float] | None:
+    """(x, y, scale) of the nearest place where the object lies on ground at >= MIN_OBJECT_PX; None when none.
+
+    Under perspective (a horizon) the size follows the row: scale * (y' - horizon) / (y - horizon).
+    """
+    k = scale / (y - horizon) if horizon is not None and y - horizon > 0 else None
+    rise = lower_edge_rise(frag.rgba[:, :, 3] > 0)
+
+    def fp_at(row: float, s: float) -> tuple[float, float]:
+        sc = k * (row - horizon) if k is not None and horizon is not None else s
+        return sc, footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole, rise).longest
+
+    sc, longest = fp_at(y, scale)
+    if longest < MIN_OBJECT_PX:
+        if k is None or horizon is None:
+            return None
+        y = horizon + (y - horizon) * MIN_OBJECT_PX / max(longest, 1e-6) + 0.5  # nearer rows: larger
+        sc, longest = fp_at(y, scale)
+    reach = 0.15 * math.hypot(ground.width, ground.height)
+    for _ in range(4):
+        fp = footprint(frag.width_px * sc, frag.height_px * sc, rotation, whole, rise)
+        found = ground.nearest_fit(x, y, fp, reach)
+        if found is None:
+            return None
+        nx, ny = found
+        nsc, longest = fp_at(ny, sc)
+        if longest < MIN_OBJECT_PX:
+            return None
+        if ground.fits(nx, ny, footprint(frag.width_px * nsc, frag.height_px * nsc, rotation, whole, rise)):
+            return nx, ny, nsc
+        x, y, sc = nx, ny, nsc
+    return None
 
 
 def _placed_area(pool: _FragmentPool, p: Placement) -> float:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
@@ -51,16 +53,25 @@ def test_background_add_estimates_or_takes_the_horizon(ws: Workspace, capsys: py
     assert meta.placement.y_min is not None and meta.placement.y_min > 400
     assert main(["background", "horizon", "hw-typed", "410", "-w", str(ws.root)]) == 0
     assert _meta(ws, "hw-typed").horizon_row == 410.0
-    # Front photos and a photo with no lines: exit 1 says a road photo has no horizon (added anyway).
+    # Front photos, and a road photo with no lines: a warning says so and what happens instead (placed by
+    # its surfaces), exit 0 since the grass is all ground. A photo with no ground at all is exit 1.
     assert main(["background", "add", str(PHOTOS / "clean" / "taco_b2_000044_crop_paving.jpg"), "-w", str(ws.root),
                  "--scene", "front"]) == 0
     capsys.readouterr()
     assert main(["background", "add", str(PHOTOS / "clean" / "skimage_grass.png"), "-w", str(ws.root),
-                 "--scene", "road"]) == 1
-    assert "no horizon found" in capsys.readouterr().err
+                 "--scene", "road"]) == 0
+    out = capsys.readouterr()
+    assert "no horizon found" in out.err and "placed by the photo's surfaces" in out.err
+    assert "surfaces: 100% ground (automatic estimate)" in out.out
+    rows = np.linspace(0, 1, 240)[:, None]  # a plain evening sky: nothing to put litter on
+    sky = np.dstack([np.broadcast_to(200 - 60 * rows, (240, 320))] * 3).astype(np.uint8)
+    sky[..., 0] = 240 - 60 * rows
+    cv2.imwrite(str(ws.root.parent / "sky.png"), sky)
+    assert main(["background", "add", str(ws.root.parent / "sky.png"), "-w", str(ws.root), "--scene", "road"]) == 1
+    assert "no ground found" in capsys.readouterr().err
     assert main(["background", "list", "-w", str(ws.root)]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert len(listing) == 4 and any("hw-typed  road  1280x720  horizon row 410" in line for line in listing)
+    assert len(listing) == 5 and any("hw-typed  road  1280x720  horizon row 410" in line for line in listing)
 
 
 def test_background_add_bad_input(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -110,14 +109,13 @@ def test_counts_and_workers_without_meaning_are_refused_before_any_work(ws: Work
     assert not out.exists()
 
 
-def test_empty_images_are_said_on_stderr_and_in_the_summary(ws: Workspace, tmp_path: Path, capsys) -> None:
-    # At 32x24 every road fragment is under 8 px: nothing fits a road background, images come out empty.
+def test_a_size_where_nothing_fits_is_refused_before_any_image(ws: Workspace, tmp_path: Path, capsys) -> None:
+    # At 32x24 every road fragment is under 8 px: the planner drops the only background and refuses the run
+    # (exit 2, naming why) instead of writing empty images (issue 12: no silent empty image).
     out = tmp_path / "tiny"
     rc = main(["generate", "-w", str(ws.root), "--count", "4", "--out", str(out), "--size", "32x24",
                "--background", "kerb", "--workers", "1", "-q"])
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["empty_images"] == summary["empty_images_with_no_placement"] == 4 and summary["objects"] == 0
-    assert rc == 1  # every image came out empty: done, but not what was asked
+    assert rc == 2
     err = capsys.readouterr().err
-    assert "4 of 4 image(s) have no labelled object (4 with nothing placed: no fragment fits" in err
-    assert check_dataset(out).ok
+    assert "--size" in err and "kerb dropped at 32x24" in err and "under 8 px" in err
+    assert not (out / "summary.json").exists()

@@ -303,19 +303,20 @@ async def test_add_background_from_a_path(sample_ws: Path, clean_photo: Path) ->
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, ImagesScreen))
         await pilot.press("a")
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "AddBackgroundDialog")  # pushed when idle
         # Filled in directly (typing 60 characters through Pilot takes seconds); enter submits.
         app.screen.query_one("#bg-path").value = str(clean_photo)
         app.screen.query_one("#bg-horizon").value = "310"  # given: no estimate needed
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(ws.background_ids()) == len(before) + 1)
         new_id = (set(ws.background_ids()) - before).pop()
+        await wait_for(pilot, lambda: isinstance(app.screen, ImagesScreen))  # the dialog closes after it wrote
         screen = app.screen
         await wait_for(pilot, lambda: screen.kind == "background" and screen.current_id == new_id)
         meta = ws.load_background_meta(new_id)
         assert meta.scene == "road" and meta.horizon_row == 310 and not meta.horizon_estimated
         await pilot.press("h")
-        await pilot.pause()
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NumberDialog")
         await pilot.press("ctrl+a", "ctrl+k", *"300", "enter")
         await wait_for(pilot, lambda: ws.load_background_meta(new_id).horizon_row == 300)
 

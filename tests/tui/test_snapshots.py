@@ -66,3 +66,22 @@ def test_help_screen(snap_compare, sample_ws: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=run_before)
+
+
+def test_images_screen_surfaces_view(snap_compare, sample_ws: Path) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await _home_ready(pilot)
+        app = pilot.app
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ImagesScreen")
+        await pilot.press("b")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.kind == "background" and screen.current_id is not None)
+        await pilot.press("down")  # the highway frame
+        await pilot.press("g")
+        await wait_for(pilot, lambda: screen.surfaces is not None)
+        await wait_for(pilot, lambda: screen.query_one("#photo-view", ImageView).shown_key is not None)
+        app.clear_notifications()  # "Finding the photo's regions…" stays up for a time that depends on the load
+        await pilot.pause()
+
+    assert snap_compare(make_app(sample_ws), terminal_size=SIZE, run_before=run_before)

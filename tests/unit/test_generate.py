@@ -47,19 +47,20 @@ def test_planning_is_deterministic_and_depends_on_the_seed(catalog) -> None:
 
 
 def test_classes_are_balanced_over_the_run(ws: Workspace) -> None:
-    # Front scenes can show every class: the run is balanced to within one placement.
+    # Front scenes can show every class: each one within 20% of the others over the run.
     front = build_catalog(ws, ["taco_b2_000044_crop_paving-3b8051"])
-    recipes = list(plan_recipes(front, RunSettings(seed=1, size=(640, 480)), 40))
+    recipes = list(plan_recipes(front, RunSettings(seed=1, size=(640, 480)), 120))
     counts = Counter(catalog_label(front, p.crop_id) for r in recipes for p in r.placements)
     assert set(counts) == set(front.categories)
-    assert max(counts.values()) - min(counts.values()) <= 1
-    # On a highway at 640x480 a 1-2 cm cap or tab would be under 8 px: only the classes that fit are used,
-    # and those are balanced.
+    assert min(counts.values()) >= 0.8 * max(counts.values()), counts
+    # On a highway at 640x480 a 1-2 cm cap or tab would be under 8 px on every road row: only the classes
+    # that fit are used, the others are named in the notes.
     road = build_catalog(ws, ["udacity_adv_straight_lines1-35258e"])
     recipes = list(plan_recipes(road, RunSettings(seed=1, size=(640, 480)), 40))
     counts = Counter(catalog_label(road, p.crop_id) for r in recipes for p in r.placements)
-    assert {"Drink can", "Paper cup"} <= set(counts) and "Pop tab" not in counts
-    assert max(counts.values()) - min(counts.values()) <= 1
+    assert "Drink can" in counts and "Pop tab" not in counts
+    assert any("cannot hold" in n and "Pop tab" in n for n in road.notes)
+    assert all(r.placements for r in recipes), "no empty image"
 
 
 def catalog_label(catalog, crop_id: str) -> str:
@@ -74,6 +75,7 @@ def test_road_placements_lie_in_the_band_scaled_by_perspective(ws: Workspace, ca
         meta = ws.load_background_meta(r.background_id)
         window, s = cover_window(meta, r.size)
         assert tuple(r.window) == window
+        assert r.placements, "no empty image"
         if meta.scene != "road":
             assert 1 <= len(r.placements) <= 3
             continue
@@ -86,7 +88,7 @@ def test_road_placements_lie_in_the_band_scaled_by_perspective(ws: Workspace, ca
             prior = catalog.priors.height_m(f.label) / meta.camera_height_m
             height_out = p.scale * f.height
             assert height_out == pytest.approx((k or prior) * (y_bg - meta.horizon_row) * s, rel=1e-3)
-            assert height_out >= 8.0 - 1e-6
+            assert height_out * max(f.width, f.height) / f.height >= 8.0 * 0.9 - 1e-6
             checked += 1
     assert checked >= 10
 
@@ -143,30 +145,3 @@ def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catal
     for _, text in a.labels:
         assert len(text.splitlines()) == len(kept)
 
-
-def test_road_fragments_follow_the_seg_road_edges(ws: Workspace) -> None:
-    """With a seg.json road region, fragments lie near its left and right borders, not in the middle of the road."""
-    from garbtui.core.scene.backgrounds import SegMap, SegRegion, road_span
-
-    bg_id = "udacity_adv_straight_lines1-35258e"
-    meta = ws.load_background_meta(bg_id)
-    seg = SegMap(width=meta.width, height=meta.height,
-                 regions=[SegRegion(surface="road", polygons=[[(150, 720), (600, 430), (680, 430), (1150, 720)]]),
-                          SegRegion(surface="grass", polygons=[[(0, 430), (600, 430), (150, 720), (0, 720)]]),
-                          SegRegion(surface="grass", polygons=[[(680, 430), (1280, 430), (1280, 720), (1150, 720)]])])
-    seg.save(ws.background_dir(bg_id) / "seg.json")
-    try:
-        catalog = build_catalog(ws, [bg_id])
-        recipes = list(plan_recipes(catalog, RunSettings(seed=2, size=(1280, 720), per_image=(4, 6)), 15))
-    finally:
-        (ws.background_dir(bg_id) / "seg.json").unlink()
-    offsets = []
-    for r in recipes:
-        window, s = cover_window(meta, r.size)
-        for p in r.placements:
-            x, y = p.x / s + window[0], p.y / s + window[1]
-            left, right = road_span(seg, meta.width, meta.height, y)
-            offsets.append(min(abs(x - left), abs(x - right)) / (right - left))
-    assert len(offsets) >= 20
-    # Scattered around the edges (within a few percent of the road width), never out in the middle.
-    assert np.median(offsets) < 0.08 and max(offsets) < 0.3

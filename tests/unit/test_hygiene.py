@@ -11,7 +11,7 @@ from tests.conftest import REPO
 # Distribution name -> the module it installs, for the runtime dependencies of pyproject.toml.
 MODULE_OF = {"opencv-python-headless": "cv2", "scikit-learn": "sklearn", "pillow": "PIL", "textual-image": "textual_image"}
 # Optional extras, imported lazily inside the function that needs them, with a clear error when missing.
-OPTIONAL = {"dask", "distributed"}
+OPTIONAL = {"dask", "distributed", "onnxruntime"}
 
 
 def runtime_modules() -> set[str]:

@@ -85,7 +85,9 @@ def test_road_reference_with_horizon_keeps_depth_and_perspective(ws: Workspace) 
     for p, obj in zip(scene.placements, result.objects, strict=True):
         ref = refs[p.crop_id]
         depth_ref = (ref.y1 - 150.0) / (meta.height - 150.0)
-        assert (p.y - HIGHWAY_HORIZON) / (bg.height - HIGHWAY_HORIZON) == pytest.approx(depth_ref, abs=1e-3)
+        # An object that would rest on the car's bonnet is moved to the nearest ground, with a note.
+        moved = any(f"({ref.label}): moved from" in n for n in notes)
+        assert (p.y - HIGHWAY_HORIZON) / (bg.height - HIGHWAY_HORIZON) == pytest.approx(depth_ref, abs=0.05 if moved else 1e-3)
         # Size follows the reference's own perspective constant k = h / (bottom - horizon).
         k = ref.height / (ref.y1 - 150.0)
         target = k * (p.y - HIGHWAY_HORIZON)

@@ -22,7 +22,7 @@ from garbtui.core.compose.paste import paste
 from garbtui.core.compose.realism import REALISTIC, Realism
 from garbtui.core.compose.visibility import visibility
 from garbtui.core.errors import GarbError, InputError
-from garbtui.core.scene.backgrounds import load_seg, placement_check
+from garbtui.core.scene.backgrounds import load_seg, lower_edge_check, placement_check
 from garbtui.core.scene.perspective import ScaleDecision, photo_scales, resolve_scale
 from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.workspace.arrays import as_u8
@@ -195,7 +195,8 @@ def render_scene(
     is reloaded. `backgrounds` is the same for decoded (and preview-sized) background photos, keyed on
     the photo's and meta's file stamps, so a preview rerender does not decode the JPEG again. Placements
     outside the placement area are rendered and flagged (RenderedObject.in_area, RenderResult.warnings),
-    never refused. `realism` switches steps of the realistic paste off (tests, benches); scenes use the default.
+    never refused; so are objects whose lower edge misses seg.json's ground (a warning). `realism` switches
+    steps of the realistic paste off (tests, benches); scenes use the default.
     """
     bg_meta, bg, factor = _background_at(ws, scene, max_size, backgrounds)
     # The photo's JPEG grid survives only at its own resolution: then the pasted pixels are recompressed on it.
@@ -230,6 +231,10 @@ def render_scene(
                                     realism=realism)
         if layer is None:
             warnings.append(f"placement {index} ({p.crop_id}): {info.reason}")
+        elif area.ok:  # the contact point is fine: is the rest of the object's lower edge on the ground too?
+            edge = lower_edge_check(bg_meta, seg, layer.mask, (layer.x0, layer.y0), factor)
+            if not edge.ok:
+                warnings.append(f"placement {index} ({p.crop_id}): {edge.reason}")
         layers.append(layer)
     objects = [finish_object(info, layer, scene.occlusion_drop, (W, H), canvas=canvas, realism=realism)
                for info, layer in zip(infos, layers, strict=True)]

@@ -1,23 +1,13 @@
 """Backgrounds: clean photos copied into the workspace with their meta, horizon and placement area.
 
-Also defines `seg.json`, the optional surface map of a background (or source image), in the same folder
-as the photo:
+The optional surface map of a background (or source photo), `seg.json` + `seg.png`, is described in
+surfaces.py; together with the background meta's placement band (y_min..y_max) and polygons it decides
+whether a contact point is allowed (`placement_check`) and whether a placed object's whole lower edge
+lies on the ground (`lower_edge_check`).
 
-    {
-      "schema_version": 1,
-      "width": 1280, "height": 720,
-      "regions": [
-        {"surface": "road",  "polygons": [[[0, 720], [560, 430], [720, 430], [1280, 720]]]},
-        {"surface": "grass", "polygons": [[[0, 480], [560, 430], [0, 720]]]},
-        {"surface": "sky",   "polygons": [[[0, 0], [1280, 0], [1280, 420], [0, 420]]]}
-      ],
-      "garbage_surfaces": ["road", "pavement", "grass", "ground"]
-    }
-
-Polygons are in image pixels (pixel-corner convention, like every polygon in garbtui). When regions
-overlap, the later region wins. `garbage_surfaces` lists where garbage may lie (default: road,
-pavement, grass, ground). Together with the background meta's placement band (y_min..y_max) and
-polygons, it decides whether a contact point is allowed (`placement_check`).
+Horizon rule: an estimate is used only at confidence >= TRUSTED_HORIZON_CONFIDENCE (0.30) and above the
+lowest quarter of the photo; otherwise it is stored as `horizon_suggested` and `horizon_row` stays
+empty, and the background is placed by its surfaces and the fragments' own source scale.
 """
 
 from __future__ import annotations
@@ -30,51 +20,30 @@ from pathlib import Path
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import Field
 
 from garbtui.core.errors import InputError, WorkspaceError
 from garbtui.core.scene.horizon import HorizonEstimate, estimate_horizon
+from garbtui.core.scene.surfaces import FORBIDDEN, GROUND_SURFACES, SEG_FILE, SURFACES, SegMap, SegRegion, inside_polygon
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.workspace.ids import check_id, file_sha1, slugify
 from garbtui.core.workspace.imageio import probe_image, read_rgb
-from garbtui.core.workspace.models import CAMERA_HEIGHT_M, BackgroundMeta, GarbModel, PlacementArea, Point, SceneKind
+from garbtui.core.workspace.models import (
+    CAMERA_HEIGHT_M,
+    TRUSTED_HORIZON_CONFIDENCE,
+    BackgroundMeta,
+    PlacementArea,
+    SceneKind,
+)
 from garbtui.core.workspace.store import Workspace
 
-SEG_FILE = "seg.json"
-GARBAGE_SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground")
+GARBAGE_SURFACES: tuple[str, ...] = GROUND_SURFACES
 MIN_SIDE = 16  # px: a thinner photo cannot be a background (nor be analysed for a horizon)
-LOW_CONFIDENCE = 0.3  # below this an estimated horizon is flagged for the user to check
+LOW_CONFIDENCE = TRUSTED_HORIZON_CONFIDENCE  # below this an estimated horizon is a suggestion only
+LOWEST_TRUSTED_ROW = 0.75  # an estimated horizon below this fraction of the height is not trusted either
 HORIZON_MARGIN = 0.02  # the default placement band starts this fraction of the height below the horizon
-
-
-class SegRegion(GarbModel):
-    """One surface of a seg.json: a name and its polygons (image pixels)."""
-
-    surface: str
-    polygons: list[list[Point]] = Field(default_factory=list)
-
-
-class SegMap(GarbModel):
-    """`seg.json`: surfaces of a photo as polygons, and which surfaces garbage may lie on."""
-
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
-    regions: list[SegRegion] = Field(default_factory=list)
-    garbage_surfaces: list[str] = Field(default_factory=lambda: list(GARBAGE_SURFACES))
-
-    def surface_at(self, x: float, y: float) -> str | None:
-        """The surface under (x, y), the last matching region winning; None when no region covers it."""
-        found = None
-        for region in self.regions:
-            for poly in region.polygons:
-                if len(poly) >= 3 and _inside(poly, x, y):
-                    found = region.surface
-        return found
-
-
-def _inside(poly: list[Point], x: float, y: float) -> bool:
-    contour = np.asarray(poly, dtype=np.float32).reshape(-1, 1, 2)
-    return cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
+LOWER_EDGE_OFF = 0.10  # share of a placed object's lower edge that may miss the ground before it is flagged
+LOWER_EDGE_FORBIDDEN = 0.02  # share that may touch a vehicle, person, sky or building (a seg.png's ragged border)
+__all__ = ["SEG_FILE", "SegMap", "SegRegion", "load_seg", "lower_edge_check", "placement_check", "road_span"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +55,29 @@ class AreaCheck:
 
 
 def load_seg(ws: Workspace, bg_id: str) -> SegMap | None:
-    path = ws.background_dir(bg_id) / SEG_FILE
-    return SegMap.load(path) if path.is_file() else None
+    return SegMap.load_from(ws.background_dir(bg_id))
+
+
+def trusted_horizon(meta: BackgroundMeta) -> float | None:
+    """The horizon row placement and scale may use: a typed row, or an estimate trusted by the rule above."""
+    row = meta.horizon_row
+    if row is None or meta.scene != "road" or not (0 <= row < meta.height):
+        return None
+    return row
+
+
+def horizon_advice(meta: BackgroundMeta) -> str | None:
+    """What the user should know about a road background's horizon (None when all is well), in core terms."""
+    if meta.scene != "road" or meta.horizon_row is not None:
+        return None
+    if meta.horizon_suggested is not None:
+        conf = meta.horizon_confidence
+        why = (f"confidence {conf:.2f} < {LOW_CONFIDENCE:.2f}" if conf is not None and conf < LOW_CONFIDENCE
+               else "the row lies in the lowest quarter of the photo")
+        return (f"horizon not trusted (estimate row {meta.horizon_suggested:g}, {why}): objects are placed by the "
+                f"photo's surfaces and their source scale; type the horizon row if you know it")
+    return ("no horizon found (the lane lines did not agree): objects are placed by the photo's surfaces and "
+            "their source scale; type the horizon row if you know it")
 
 
 def placement_check(meta: BackgroundMeta, seg: SegMap | None, x: float, y: float) -> AreaCheck:
@@ -99,15 +89,55 @@ def placement_check(meta: BackgroundMeta, seg: SegMap | None, x: float, y: float
         return AreaCheck(False, f"y={y:g} is above the placement band (y_min {area.y_min:g})")
     if area.y_max is not None and y > area.y_max:
         return AreaCheck(False, f"y={y:g} is below the placement band (y_max {area.y_max:g})")
-    if area.polygons and not any(len(p) >= 3 and _inside(p, x, y) for p in area.polygons):
+    if area.polygons and not any(len(p) >= 3 and inside_polygon(p, x, y) for p in area.polygons):
         return AreaCheck(False, f"({x:g}, {y:g}) is outside every placement polygon")
     if seg is not None:
-        sx, sy = x * seg.width / meta.width, y * seg.height / meta.height
-        surface = seg.surface_at(sx, sy)
+        surface = _surface_at(meta, seg, x, y)
         if surface is None or surface not in seg.garbage_surfaces:
             return AreaCheck(False, f"({x:g}, {y:g}) lies on {surface or 'no marked surface'} in seg.json, "
                                     f"not on {'/'.join(seg.garbage_surfaces)}")
     return AreaCheck(True)
+
+
+def _surface_at(meta: BackgroundMeta, seg: SegMap, x: float, y: float) -> str | None:
+    """The surface under background pixel (x, y): on seg.png when it belongs to seg.json, else by its polygons."""
+    if seg.label_map is not None:
+        labels = seg.labels_at(meta.width, meta.height)
+        xi, yi = min(max(int(x), 0), meta.width - 1), min(max(int(y - 0.5), 0), meta.height - 1)
+        sid = int(labels[yi, xi])
+        return SURFACES[sid] if 0 < sid < len(SURFACES) else None
+    # polygons only (written by hand): their own surface names
+    return seg.surface_at(x * seg.width / meta.width, y * seg.height / meta.height)
+
+
+def lower_edge_check(meta: BackgroundMeta, seg: SegMap | None, mask: NDArray[np.bool_], offset: tuple[int, int],
+                     factor: float = 1.0) -> AreaCheck:
+    """Does a placed object's lower edge (its lowest visible pixel in every column) lie on seg.json's ground?
+
+    `mask` is the object's own visible pixels in render pixels with its top-left at `offset`; `factor` is
+    render pixels per background pixel. Not ok when more than LOWER_EDGE_OFF of the edge misses the ground
+    surfaces, or more than LOWER_EDGE_FORBIDDEN of it touches a vehicle, person, sky or building. Without
+    seg.json there is nothing to check it against (ok).
+    """
+    if seg is None or mask.size == 0:
+        return AreaCheck(True)
+    columns = np.flatnonzero(mask.any(axis=0))
+    if columns.size == 0:
+        return AreaCheck(True)
+    lowest = mask.shape[0] - 1 - np.argmax(mask[::-1, columns], axis=0)
+    xs = (offset[0] + columns + 0.5) / factor
+    ys = (offset[1] + lowest + 1.0) / factor  # the bottom of the lowest pixel, as a contact point's y
+    inside = (xs >= 0) & (xs < meta.width) & (ys > 0) & (ys <= meta.height)
+    if not inside.any():
+        return AreaCheck(True)
+    surfaces = [_surface_at(meta, seg, float(x), float(y)) for x, y in zip(xs[inside], ys[inside], strict=True)]
+    off = [name or "no marked surface" for name in surfaces if name not in seg.garbage_surfaces]
+    forbidden = sum(1 for name in off if name in FORBIDDEN)
+    if len(off) <= LOWER_EDGE_OFF * len(surfaces) and forbidden <= LOWER_EDGE_FORBIDDEN * len(surfaces):
+        return AreaCheck(True)
+    hit = sorted(set(off), key=lambda name: (-off.count(name), name))
+    return AreaCheck(False, f"its lower edge is {100 * len(off) / len(surfaces):.0f}% off the ground in seg.json "
+                            f"(on {', '.join(hit)})")
 
 
 def default_area(scene: str, height: int, horizon: float | None) -> PlacementArea:
@@ -202,7 +232,7 @@ def add_background_ex(
         """The background's meta from the arguments, keeping what `current` (the meta on disk) must keep."""
         if current is not None:
             _same_photo(current, digest)
-        row, estimated, confidence = horizon, False, None
+        row, estimated, confidence, suggested = horizon, False, None, None
         if (kind == "road" and row is None and current is not None and current.scene == "road"
                 and current.horizon_row is not None and not current.horizon_estimated):
             row = current.horizon_row  # a row the user typed is never replaced by an estimate
@@ -211,6 +241,8 @@ def add_background_ex(
             row = None if found.row is None else round(found.row, 1)
             estimated = True
             confidence = round(found.confidence, 3)
+            if row is not None and (confidence < LOW_CONFIDENCE or row > LOWEST_TRUSTED_ROW * info.height):
+                row, suggested = None, row  # never used: a suggestion for the user to check
         meta = BackgroundMeta(
             id=bg_id,
             file=current.file if current is not None else file_name,
@@ -221,6 +253,7 @@ def add_background_ex(
             horizon_row=row,
             horizon_estimated=estimated,
             horizon_confidence=confidence,
+            horizon_suggested=suggested,
             camera_height_m=camera_height if camera_height is not None else (current.camera_height_m if current else 1.5),
             placement=default_area(kind, info.height, row),
             source_sha1=digest,
@@ -282,6 +315,7 @@ def set_horizon(ws: Workspace, bg_id: str, row: float) -> BackgroundMeta:
         meta.horizon_row = float(row)
         meta.horizon_estimated = False
         meta.horizon_confidence = None
+        meta.horizon_suggested = None
         meta.placement = default_area(meta.scene, meta.height, meta.horizon_row)
 
     # Under the background's lock, so a camera height or area another person saves meanwhile is kept.
@@ -305,13 +339,15 @@ def scaled_area(area: PlacementArea, factor: float) -> PlacementArea:
 def horizon_summary(meta: BackgroundMeta) -> str:
     """One line for listings: 'row 423 (estimated, confidence 0.49)' and the like."""
     if meta.horizon_row is None:
+        if meta.scene == "road" and meta.horizon_suggested is not None:
+            conf = meta.horizon_confidence
+            return (f"not trusted (suggested row {meta.horizon_suggested:g}"
+                    + (f", confidence {conf:.2f}" if conf is not None else "") + ")")
         return "not set" if meta.scene == "road" else "-"
     text = f"row {meta.horizon_row:g}"
     if meta.horizon_estimated:
         conf = meta.horizon_confidence
         text += " (estimated" + (f", confidence {conf:.2f}" if conf is not None else "") + ")"
-        if conf is not None and conf < LOW_CONFIDENCE:
-            text += " check it"
     return text
 
 

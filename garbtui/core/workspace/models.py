@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +27,9 @@ MAX_SEED = 2**63 - 1
 SceneKind = Literal["road", "front", "unknown"]
 SCENE_KINDS: tuple[str, ...] = ("road", "front")
 SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground", "unknown")
+# Horizon estimates under this confidence are never used (issue 12: every wrong estimate on the bench
+# photos scored 0.17-0.28, every right one but one >= 0.33); the row is kept as a suggestion.
+TRUSTED_HORIZON_CONFIDENCE = 0.30
 BlendMode = Literal["none", "feather", "poisson"]
 BLEND_MODES: tuple[str, ...] = ("none", "feather", "poisson")
 
@@ -284,8 +287,22 @@ class BackgroundMeta(GarbModel):
     shadow_strength: float | None = Field(default=None, ge=0.0, le=1.0)
     # Front photos: pixels per metre on the ground at the image's centre row (default: a phone camera model).
     ground_scale: float | None = Field(default=None, gt=0.0)
+    # An estimate under TRUSTED_HORIZON_CONFIDENCE is kept here as a suggestion only: horizon_row stays None.
+    horizon_suggested: float | None = None
 
     _id_ok = field_validator("id", "file")(_check_safe)  # file: a plain name inside the background's folder
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untrusted_estimate(cls, data: Any) -> Any:
+        """A meta written before the confidence rule (an estimated row under the threshold in horizon_row)
+        reads with that row as a suggestion: an untrusted horizon is never used for placement or scale."""
+        if isinstance(data, dict) and data.get("horizon_estimated") and data.get("horizon_row") is not None:
+            conf = data.get("horizon_confidence")
+            if isinstance(conf, (int, float)) and not isinstance(conf, bool) and conf < TRUSTED_HORIZON_CONFIDENCE:
+                data = {**data, "horizon_suggested": data.get("horizon_suggested") or data["horizon_row"],
+                        "horizon_row": None}
+        return data
 
     def problem(self) -> str:
         return _horizon_problem(self.horizon_row, self.height) or self.placement.problem(self.width, self.height)

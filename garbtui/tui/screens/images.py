@@ -1,4 +1,10 @@
-"""Source photos (with their annotated objects outlined) and clean backgrounds: scene kind, horizon, add."""
+"""Source photos (with their annotated objects outlined) and clean backgrounds: scene kind, horizon, add,
+and the surfaces view of a background (`g`): its own k-means regions, toggled as ground with 1-9, saved
+as seg.json + seg.png with `s`.
+
+Over 400 lines on purpose: two lists (photos, backgrounds) share one preview and one set of keys; the surfaces
+view is a mode of the same screen, not a screen of its own.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from garbtui.core.scene.horizon import HorizonEstimate
 from garbtui.core.workspace.models import BackgroundMeta, CropMeta, ImageMeta, SceneKind
 from garbtui.tui.data import pixels
 from garbtui.tui.data.queue import CropRow
+from garbtui.tui.data.surfaces_view import SurfaceEdit
 from garbtui.tui.screens.base import GarbScreen
 from garbtui.tui.widgets.image_view import Frame, ImageView, RenderSpec, make_frame
 
@@ -52,6 +59,12 @@ class ImagesScreen(GarbScreen):
                 tooltip="move the horizon down by 1 % of the height"),
         Binding("e", "estimate", "Estimate horizon", tooltip="estimate it from lane and kerb lines"),
         Binding("a", "add_background", "Add background", tooltip="copy a clean photo into the workspace"),
+        Binding("g", "surfaces", "Surfaces", tooltip="background: show its regions; 1-9 toggle ground, s saves seg.json"),
+        Binding("1", "toggle_region(0)", "Toggle ground", key_display="1-9",
+                tooltip="surfaces view: region 1 is ground or not (2-9 for the others)"),
+        *[Binding(str(i + 1), f"toggle_region({i})", f"Toggle region {i + 1}", show=False, id=f"region-{i + 1}")
+          for i in range(1, 9)],
+        Binding("s", "save_surfaces", "Save surfaces", tooltip="surfaces view: write seg.json + seg.png"),
         Binding("escape", "back", "Back", tooltip="back to the crop queue"),
     ]
 
@@ -59,6 +72,8 @@ class ImagesScreen(GarbScreen):
         super().__init__()
         self._boxes: dict[str, list[CropMeta]] | None = None
         self._reading = False
+        self.surfaces: SurfaceEdit | None = None  # the surfaces view of the shown background, when open
+        self._surfaces_wanted: str | None = None  # the background whose regions are being computed
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▚")
@@ -170,11 +185,20 @@ class ImagesScreen(GarbScreen):
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table is self.table:
+            self._leave_surfaces_if_moved()
             self.show_current()
+
+    def _leave_surfaces_if_moved(self) -> None:
+        edit = self.surfaces
+        if edit is not None and (self.kind != "background" or self.current_id != edit.bg_id):
+            if edit.dirty:
+                self.notify(f"Surfaces of {edit.bg_id} not saved (s saves them).", severity="warning", timeout=4)
+            self.surfaces = None
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
         self.table.focus()
+        self._leave_surfaces_if_moved()
         self.show_current()
 
     # -- preview ----------------------------------------------------------------------------
@@ -228,18 +252,37 @@ class ImagesScreen(GarbScreen):
             r, g, b = colours[label]
             text.append("\n■ ", style=f"rgb({r},{g},{b})")
             text.append(f"{label} ×{sum(1 for x in boxes if x.label == label)}")
+        edit = self.surfaces if self.surfaces is not None and self.surfaces.bg_id == item_id else None
+        if isinstance(meta, BackgroundMeta):
+            from garbtui.core.scene.backgrounds import horizon_advice
+
+            advice = horizon_advice(meta)
+            if advice:
+                text.append(f"\n⚠ {advice} (h)", style="bold")
+            if edit is not None:
+                text.append(f"\nsurfaces (from {edit.source}): ", style="bold")
+                text.append(f"ground = regions {' '.join(str(r + 1) for r in sorted(edit.choice.ground)) or 'none'} "
+                            f"({100 * edit.ground_share():.0f}% of the photo)" + (" · unsaved" if edit.dirty else ""))
+                text.append("\n1-9 toggle a region · s save seg.json · g close")
+            else:
+                text.append("\ng: surfaces (where litter may lie)", style="dim")
         info.update(text)
         cache = self.garb.image_cache
+        state = None if edit is None else tuple(sorted(edit.choice.ground))
 
         def overlay(rgb: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
+            if edit is not None:
+                from garbtui.tui.data.surfaces_view import draw
+
+                rgb = draw(rgb, edit)
             out = pixels.draw_polygons(rgb, polys, scale) if polys else rgb
             return pixels.draw_horizon(out, horizon, scale[1]) if horizon is not None else out
 
         def make(spec: RenderSpec) -> Frame:
             key, image = cache.load(path)
-            return make_frame(image, spec, (key, horizon, len(polys)), overlay=overlay)
+            return make_frame(image, spec, (key, horizon, len(polys), state), overlay=overlay)
 
-        view.show(("photo", str(path), _mtime(path), horizon, len(polys)), make)
+        view.show(("photo", str(path), _mtime(path), horizon, len(polys), state), make)
 
     # -- actions ----------------------------------------------------------------------------
     def action_switch_list(self) -> None:
@@ -361,26 +404,13 @@ class ImagesScreen(GarbScreen):
                     "h to type it, [ ] to nudge.", timeout=4)
 
     def action_add_background(self) -> None:
-        from garbtui.tui.dialogs.add_background import AddBackgroundDialog, BackgroundRequest
+        from garbtui.tui.dialogs.add_background import AddBackgroundDialog, AddedResult
 
-        def done(request: BackgroundRequest | None) -> None:
-            if request is None:
-                return
-            from garbtui.core.scene.backgrounds import add_background
+        def done(result: AddedResult | None) -> None:
+            if result is not None:
+                self._added(result.bg_id)
 
-            ws = self.garb.ws
-
-            def work() -> None:
-                try:
-                    meta = add_background(ws, request.path, request.scene, request.horizon, request.camera_height)
-                except (GarbError, OSError) as exc:
-                    self.app.call_from_thread(self.notify, getattr(exc, "message", str(exc)), severity="error")
-                    return
-                self.app.call_from_thread(self._added, meta.id)
-
-            self.run_worker(work, thread=True, group="add-bg", exit_on_error=False)
-
-        self.app.push_screen(AddBackgroundDialog(), done)
+        self.app.push_screen(AddBackgroundDialog(self.garb.ws), done)
 
     def _added(self, bg_id: str) -> None:
         tabs = self.query_one(TabbedContent)
@@ -389,7 +419,82 @@ class ImagesScreen(GarbScreen):
         self.show_current()
         self.notify(f"Added background {bg_id}.", timeout=3)
 
+    # -- surfaces view ------------------------------------------------------------------------
+    def action_surfaces(self) -> None:
+        if self.surfaces is not None:
+            if self.surfaces.dirty:
+                self.notify(f"Surfaces of {self.surfaces.bg_id} not saved.", severity="warning", timeout=3)
+            self.surfaces = None
+            self.show_current()
+            return
+        if self.kind != "background":
+            self.notify("Surfaces are marked on backgrounds: press b for the backgrounds list.", timeout=3)
+            return
+        current = self.current_meta()
+        if current is None:
+            return
+        bg_id, meta = current
+        assert isinstance(meta, BackgroundMeta)
+        ws = self.garb.ws
+        self._surfaces_wanted = bg_id
+
+        def work() -> None:
+            from garbtui.tui.data.surfaces_view import load_edit
+
+            try:
+                edit = load_edit(ws, meta)
+            except GarbError as exc:
+                self.app.call_from_thread(self.notify, f"{bg_id}: {exc}", severity="error", markup=False)
+                return
+            self.app.call_from_thread(self._surfaces_ready, edit)
+
+        self.notify("Finding the photo's regions…", timeout=2)
+        self.run_worker(work, thread=True, group="surfaces", exclusive=True, exit_on_error=False)
+
+    def _surfaces_ready(self, edit: SurfaceEdit) -> None:
+        if self._surfaces_wanted != edit.bg_id or self.kind != "background" or self.current_id != edit.bg_id:
+            return  # the user moved on meanwhile
+        self.surfaces = edit
+        self.show_current()
+
+    def action_toggle_region(self, region: int) -> None:
+        edit = self.surfaces
+        if edit is None:
+            return
+        now = edit.toggle(region)
+        if now is None:
+            self.notify(f"There is no region {region + 1} (1-{edit.choice.count}).", timeout=2)
+            return
+        self.show_current()
+
+    def action_save_surfaces(self) -> None:
+        edit = self.surfaces
+        if edit is None:
+            self.notify("Open the surfaces view first (g on a background).", timeout=3)
+            return
+        from garbtui.tui.data.surfaces_view import save_edit
+
+        try:
+            save_edit(self.garb.ws, edit)
+        except (GarbError, OSError) as exc:
+            self.notify(f"not saved: {exc}", severity="error", markup=False)
+            return
+        edit.source = "hand"
+        self.notify(f"Saved seg.json + seg.png of {edit.bg_id}: ground {100 * edit.ground_share():.0f}% of the photo.",
+                    timeout=3)
+        self.show_current()
+
+    def has_unsaved_work(self) -> bool:
+        """True when the surfaces view holds regions toggled since the last save."""
+        return self.surfaces is not None and self.surfaces.dirty
+
+    def unsaved_work(self) -> str:
+        bg_id = self.surfaces.bg_id if self.surfaces is not None else ""
+        return f"The surfaces of background {bg_id} are not saved (s saves them)."
+
     def action_back(self) -> None:
+        if self.has_unsaved_work():
+            self.notify(f"{self.unsaved_work()} Closed without saving.", severity="warning", timeout=4)
         self.app.pop_screen()
 
     def on_theme_switched(self) -> None:
@@ -398,6 +503,8 @@ class ImagesScreen(GarbScreen):
 
 def _horizon(meta: ImageMeta | BackgroundMeta) -> str:
     if meta.horizon_row is None:
+        if isinstance(meta, BackgroundMeta) and meta.horizon_suggested is not None:
+            return f"? {meta.horizon_suggested:g} (not trusted)"
         return "-"
     return f"{meta.horizon_row:g}" + (" (est.)" if meta.horizon_estimated else "")
 

@@ -5,6 +5,8 @@ copies lines; on a 256- or 16-colour terminal half-cells are mapped (dithered fo
 palette there too. Graphics protocols are encoded in the worker as well: the Sixel string (sized within
 the terminal's Sixel limit) or the Kitty graphics payload (never enlarged: the terminal scales it to the
 cells), and drawn by garbtui.tui.term.graphics without blank frames.
+
+Over 400 lines on purpose: one widget across four protocols, whose caching and redraw rules must be read together.
 """
 
 from __future__ import annotations
