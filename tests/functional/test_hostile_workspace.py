@@ -186,7 +186,7 @@ def edit_meta(path: Path, **changes: object) -> None:
     ({"placement__y_max": 1e5}, "the placement band's y_max 100000 is outside the image"),
     ({"placement__polygons": [[[0, 0], [10, 10], [20, 20]]]}, "placement polygon 0 has no area"),
     ({"placement__polygons": [[[0, 0], [10, 10]]]}, "placement polygon 0 has no area"),
-    ({"width": 640}, "image.jpg is 1280x720 but meta.json says 640x720"),
+    ({"width": 640}, "1280x720 but meta.json says 640x720"),
     ({"height": 0}, "height"),
     ({"horizon_confidence": 7}, "horizon_confidence"),
 ])
