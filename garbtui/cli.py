@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import NoReturn
 
 from garbtui import __version__
 from garbtui.commands import (
@@ -24,6 +28,7 @@ from garbtui.commands import (
 )
 from garbtui.commands import open as open_command  # `open` would hide the builtin
 from garbtui.core.errors import GarbError
+from garbtui.core.text import printable
 
 # Exit codes: 0 ok; 1 finished but some items failed; 2 bad input or usage; 3 workspace problem;
 # 130 interrupted. Each command module documents its own use of them.
@@ -72,6 +77,14 @@ class FlagNames:
         return flag if flag in self.options else None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors escape what the user typed (an argument holding ESC or a
+    newline is shown as \\x1b, \\n: it cannot drive the terminal). Sub-command parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(printable(message))
+
+
 def error_text(exc: GarbError, flags: FlagNames) -> str:
     """The error as the user of this command reads it: the flag it concerns first, when it has one."""
     name = getattr(exc, "field", None)  # core errors name the parameter they concern (GarbError.field)
@@ -93,7 +106,7 @@ def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="garbtui", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"garbtui {__version__}")
@@ -111,7 +124,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Interrupts:
+    """SIGINT while a command runs: the first press raises KeyboardInterrupt (the command keeps what it
+    finished and exits 130); a second, while that is under way, exits 130 at once. Every file garbtui
+    writes is renamed into place whole, so what is on disk stays consistent (a half-written temporary
+    file is swept by the next run)."""
+
+    presses = 0
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.presses += 1
+        if cls.presses > 1:
+            os.write(2, b"\ngarbtui: interrupted again: stopped at once (files already written are whole)\n")
+            os._exit(EXIT_INTERRUPTED)
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Called as the program (argv None), Ctrl-C is handled from the start (a press while
+    arguments are read is `interrupted`, not a traceback) to the end (a press while the process exits
+    only ends it sooner); called with argv (tests, scripts) the caller's handler is restored."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        _Interrupts.presses = 0
+        previous = signal.signal(signal.SIGINT, _Interrupts.handler)
+    code = EXIT_INTERRUPTED
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        print("garbtui: interrupted", file=sys.stderr)
+    finally:
+        if previous is not None:
+            if argv is not None:
+                signal.signal(signal.SIGINT, previous)
+            else:
+                signal.signal(signal.SIGINT, lambda signum, frame: os._exit(code))
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
@@ -120,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except GarbError as exc:
-        print(f"garbtui: error: {error_text(exc, args._flags)}", file=sys.stderr)
+        # Paths and names in the message come from outside: escaped, one line, no terminal sequences.
+        print(f"garbtui: error: {printable(error_text(exc, args._flags))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("garbtui: interrupted", file=sys.stderr)
