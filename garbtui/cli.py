@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from garbtui.commands import (
 from garbtui.commands import open as open_command  # `open` would hide the builtin
 from garbtui.commands.usage import GarbParser, add_output_flags, close_matches, leaf_parsers
 from garbtui.core.errors import GarbError
+from garbtui.core.text import printable
 
 # Exit codes: 0 ok; 1 finished but some items failed; 2 bad input or usage; 3 workspace problem;
 # 130 interrupted. Each command module documents its own use of them.
@@ -140,7 +143,46 @@ def _configure_output(args: argparse.Namespace) -> None:
     progress.QUIET = bool(getattr(args, "quiet", False))
 
 
+class _Interrupts:
+    """SIGINT while a command runs: the first press raises KeyboardInterrupt (the command keeps what it
+    finished and exits 130); a second, while that is under way, exits 130 at once. Every file garbtui
+    writes is renamed into place whole, so what is on disk stays consistent (a half-written temporary
+    file is swept by the next run)."""
+
+    presses = 0
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.presses += 1
+        if cls.presses > 1:
+            os.write(2, b"\ngarbtui: interrupted again: stopped at once (files already written are whole)\n")
+            os._exit(EXIT_INTERRUPTED)
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Called as the program (argv None), Ctrl-C is handled from the start (a press while
+    arguments are read is `interrupted`, not a traceback) to the end (a press while the process exits
+    only ends it sooner); called with argv (tests, scripts) the caller's handler is restored."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        _Interrupts.presses = 0
+        previous = signal.signal(signal.SIGINT, _Interrupts.handler)
+    code = EXIT_INTERRUPTED
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        print("garbtui: interrupted", file=sys.stderr)
+    finally:
+        if previous is not None:
+            if argv is not None:
+                signal.signal(signal.SIGINT, previous)
+            else:
+                signal.signal(signal.SIGINT, lambda signum, frame: os._exit(code))
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = _parse(parser, argv)
     if not getattr(args, "_run", None):
@@ -163,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GarbError as exc:
         if verbose:
             traceback.print_exc(file=sys.stderr)
-        print(f"garbtui: error: {error_text(exc, args._flags)}", file=sys.stderr)
+        # Paths and names in the message come from outside: escaped, one line, no terminal sequences.
+        print(f"garbtui: error: {printable(error_text(exc, args._flags))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)

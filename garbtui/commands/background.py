@@ -7,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from garbtui.core.errors import InputError
-from garbtui.core.scene.backgrounds import add_background_ex, horizon_summary, list_backgrounds, set_horizon
+from garbtui.core.errors import GarbError, InputError, WriteError
+from garbtui.core.scene.backgrounds import add_background_ex, horizon_summary, set_horizon
+from garbtui.core.text import printable
 from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import Workspace
 
@@ -33,7 +34,9 @@ placement area of a road photo is the band from just below the horizon to the bo
 Where litter may lie comes from seg.json (`garbtui segment`, --segment here, or the TUI's surfaces view),
 else from the automatic estimate, whose share of ground is printed. Camera height (metres, default 1.5)
 turns size priors into perspective constants.
-exit codes: 0 ok, 1 some photo shows no ground at all (added anyway), 2 bad input, 3 workspace problem.
+exit codes: 0 ok, 1 some photo shows no ground at all (added anyway) or some photo was skipped (listed,
+the others added) or, for list, some background is broken (named, the others listed), 2 bad input
+(nothing added), 3 workspace problem.
 """
 
 
@@ -67,15 +70,23 @@ def run(args: argparse.Namespace) -> int:
         return _add(args)
     if args.action == "list":
         ws = Workspace.open(args.workspace)
-        metas = list_backgrounds(ws)
+        # One broken background is one line on stderr (and exit 1), the others are still listed.
+        metas: list[BackgroundMeta] = []
+        broken = 0
+        for bg_id in ws.background_ids():
+            try:
+                metas.append(ws.load_background_meta(bg_id))
+            except GarbError as exc:
+                broken += 1
+                print(f"garbtui: background {printable(bg_id)}: broken: {printable(str(exc))}", file=sys.stderr)
         if args.json:
             print(json.dumps([m.model_dump(mode="json") for m in metas], indent=2))
-            return 0
-        if not metas:
+            return 1 if broken else 0
+        if not metas and not broken:
             print("no backgrounds yet; add one with `garbtui background add PHOTO -w WS --scene road|front`")
         for meta in metas:
             print(_line(meta))
-        return 0
+        return 1 if broken else 0
     if args.action == "horizon":
         ws = Workspace.open(args.workspace)
         if not (ws.background_dir(args.bg_id) / "meta.json").is_file():
@@ -91,24 +102,32 @@ def _add(args: argparse.Namespace) -> int:
         raise InputError("--id names one background; give one PATH with it")
     if args.horizon is not None and args.scene != "road":
         raise InputError("--horizon is for road photos (front scenes scale relative to the image)")
-    for path in args.paths:
-        if not Path(path).is_file():
-            raise InputError("photo not found", where=str(path))
     ws = Workspace.create(args.workspace)
     from garbtui.core.scene.backgrounds import horizon_advice
     from garbtui.core.scene.segment import background_surfaces, open_segmenter, segment_item
     from garbtui.core.scene.surfaces import GROUND_SURFACES
 
     segmenter = open_segmenter(args.segment) if args.segment else None
-    bare = 0
+    bare = skipped = worst = 0
     for path in args.paths:
-        added = add_background_ex(ws, path, args.scene, args.horizon, args.camera_height, args.bg_id)
+        # One unusable photo (missing, not an image, too thin...) is one line; the others are still added.
+        try:
+            if not Path(path).exists():
+                raise InputError("photo not found", where=str(path))
+            added = add_background_ex(ws, path, args.scene, args.horizon, args.camera_height, args.bg_id)
+        except WriteError:
+            raise  # the workspace cannot be written: the other photos would fail the same way
+        except GarbError as exc:
+            skipped += 1
+            worst = max(worst, exc.exit_code)
+            print(f"skipped  {printable(exc.where or path)}: {printable(exc.message)}", file=sys.stderr)
+            continue
         meta = added.meta
         print(("added    " if added.created else "updated  ") + _line(meta))
         advice = horizon_advice(meta)
         if advice:
-            print(f"garbtui: warning: {meta.id}: {advice} (`garbtui background horizon {meta.id} ROW -w {args.workspace}`)",
-                  file=sys.stderr)
+            print(f"garbtui: warning: {meta.id}: {advice} "
+                  f"(`garbtui background horizon {meta.id} ROW -w {printable(args.workspace)}`)", file=sys.stderr)
         if segmenter is not None:
             out = segment_item(ws, "background", meta.id, segmenter)
             if out.status != "written":
@@ -122,4 +141,6 @@ def _add(args: argparse.Namespace) -> int:
             bare += 1
             print(f"garbtui: warning: {meta.id}: no ground found where litter could lie; mark it in the TUI's surfaces "
                   f"view or run `garbtui segment {meta.id} --model MODEL`", file=sys.stderr)
-    return 1 if bare else 0
+    if skipped == len(args.paths):
+        return worst  # nothing added: the code of what went wrong (2 bad input, 3 workspace problem)
+    return 1 if bare or skipped else 0

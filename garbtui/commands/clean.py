@@ -7,11 +7,14 @@ import os
 import sys
 
 from garbtui.commands.progress import progress_bar
-from garbtui.core.cleanup import auto_recipe, clean_crops
+from garbtui.core.cleanup import CleanOutcome, auto_recipe, clean_crops
+from garbtui.core.errors import Interrupted
+from garbtui.core.text import printable
 from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import Workspace
 
+MAX_WORKERS = 32  # threads; more only compete for the same cores and memory
 NAME = "clean"
 HELP = "automatic k-means cutout (proc.png) of pending crops"
 # Core parameters whose flag here is not `--` + the name (errors name core's parameter; cli.py maps it).
@@ -27,7 +30,10 @@ Every cutout gets a confidence (0..1, in meta.json as `quality`); a low one mark
 the reasons (e.g. "colours hardly differ from the surroundings"). Suspects are named on stderr, listed
 first in the app's queue, and left out by `generate` / `recreate` until a person saves them in the app.
 
-exit codes: 0 ok, 1 some crops failed (the others were done), 2 bad arguments, 3 not a workspace.
+Two `garbtui clean` runs on one workspace share the work: a crop one of them is cleaning is left to it.
+Ctrl-C stops once the crops being cleaned are saved (exit 130): run the same command again to resume.
+exit codes: 0 ok, 1 some crops failed (the others were done), 2 bad arguments, 3 not a workspace,
+130 interrupted.
 """
 
 
@@ -83,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise InputError("--workers must be 0 (one per CPU) or more")
     ws = Workspace.open(args.workspace)
-    sweep_temp_files(ws.root / "crops")  # half-written files of a killed earlier run (their writer is gone)
+    sweep_temp_files(ws.root, ("crops",))  # half-written files of a killed earlier run (their writer is gone)
     if args.crop_ids:
         crop_ids = list(dict.fromkeys(args.crop_ids))
     elif args.force:
@@ -94,22 +100,40 @@ def run(args: argparse.Namespace) -> int:
         print("nothing to clean: no pending crops (use --force to redo done ones)")
         return 0
     workers = args.workers or min(os.cpu_count() or 1, 8)
-    with progress_bar("cleaning") as progress:
-        outcomes = clean_crops(
-            ws, crop_ids, recipe, force=args.force, replay=args.replay, workers=workers, progress=progress
-        )
+    if workers > MAX_WORKERS:
+        print(f"garbtui: note: --workers {workers} is more threads than cleaning can use; using {MAX_WORKERS}",
+              file=sys.stderr)
+        workers = MAX_WORKERS
+    pending_only = not args.crop_ids and not args.force
+    try:
+        with progress_bar("cleaning") as progress:
+            outcomes = clean_crops(ws, crop_ids, recipe, force=args.force, replay=args.replay, workers=workers,
+                                   progress=progress, pending_only=pending_only)
+    except Interrupted as stopped:
+        partial = stopped.partial if isinstance(stopped.partial, list) else []
+        _report(partial, len(crop_ids))
+        print(f"garbtui: interrupted: every cutout saved is kept; run the same command again to resume "
+              f"({len(crop_ids) - len(partial)} crop(s) not done)", file=sys.stderr)
+        return 130
+    return _report(outcomes, len(crop_ids))
+
+
+def _report(outcomes: list[CleanOutcome], listed: int) -> int:
+    """One line per failure or note (ids and reasons escaped), then the summary; the exit code."""
     failed = [o for o in outcomes if not o.ok]
-    done = len(outcomes) - len(failed)
+    by_other = [o for o in outcomes if o.ok and o.by_other]
+    done = len(outcomes) - len(failed) - len(by_other)
     replaced = sum(1 for o in outcomes if o.backup is not None)
     for o in outcomes:
-        if o.message:  # failures, and notes on crops that were saved (e.g. over another's new cutout)
-            print(f"garbtui: crop {o.crop_id}: {o.message}", file=sys.stderr)
+        if o.message and not o.by_other:  # failures, and notes on crops that were saved (e.g. over another's)
+            print(f"garbtui: crop {printable(o.crop_id)}: {printable(o.message)}", file=sys.stderr)
     suspects = [o for o in outcomes if o.ok and o.suspect]
     for o in suspects:
         why = "; ".join(o.reasons) or "low confidence"
-        print(f"garbtui: crop {o.crop_id}: suspect cutout (confidence {o.score:.2f}: {why}); check it in the app",
-              file=sys.stderr)
+        print(f"garbtui: crop {printable(o.crop_id)}: suspect cutout (confidence {o.score:.2f}: {printable(why)}); "
+              "check it in the app", file=sys.stderr)
     note = f", {replaced} earlier proc.png kept as backup" if replaced else ""
     note += f", {len(suspects)} suspect (listed first in the app's queue)" if suspects else ""
-    print(f"cleaned {done} of {len(outcomes)} crop(s){note}" + (f"; {len(failed)} failed" if failed else ""))
+    other = f"; {len(by_other)} left to another process cleaning this workspace" if by_other else ""
+    print(f"cleaned {done} of {listed} crop(s){note}{other}" + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0

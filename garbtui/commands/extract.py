@@ -7,18 +7,19 @@ import sys
 from pathlib import Path
 
 from garbtui.commands.progress import progress_bar
-from garbtui.core.errors import InputError
-from garbtui.core.extract.crops import DEFAULT_MARGIN, ExtractOptions, extract, load_export
+from garbtui.core.errors import InputError, Interrupted
+from garbtui.core.extract.crops import DEFAULT_MARGIN, ExtractOptions, ExtractReport, extract, load_export
 from garbtui.core.extract.labelstudio import parse_config
 from garbtui.core.extract.paths import PathResolver, parse_path_map
+from garbtui.core.text import printable
 from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.store import Workspace
 
 NAME = "extract"
 HELP = "cut one crop per annotated object from a Label Studio (JSON / JSON-MIN) or COCO export"
 DESCRIPTION = """\
-Read EXPORT (Label Studio JSON or JSON-MIN export, or a COCO instances file; the format is detected)
-and cut one crop per annotated object, with a background margin, into the workspace:
+Read EXPORT (Label Studio JSON or JSON-MIN export, a COCO instances file, or Label Studio's COCO
+export zip; the format is detected) and cut one crop per annotated object, with a background margin, into the workspace:
   images/<id>/image.jpg|png, task.json, meta.json      the source photo, upright (EXIF applied)
   crops/<id>/raw.png, meta.json [, mask.png]           the crop and where it came from
 
@@ -27,9 +28,17 @@ Image references are resolved like this:
   /data/upload/P/NAME        -> --media-root/upload/P/NAME (Label Studio media folder)
   absolute paths             -> as they are, after --path-map OLD=NEW rewrites
   relative paths             -> from the export's folder (COCO: from --images-root)
+  ../relative paths          -> (Label Studio's COCO zip) the path after the ../ parts, or its tail,
+                                under --images-root, then --local-files-root, then --media-root
+A reference is read only inside those folders (or a --path-map target): one that climbs out of its
+root (../, %2e%2e, an absolute path elsewhere) is skipped, and so is one that passes a symbolic link
+unless --follow-symlinks is given.
 
-A re-run adds nothing twice and never rewrites raw.png or touches proc.png.
-exit codes: 0 all extracted, 1 some objects skipped (listed), 2 bad input (nothing extracted), 3 workspace problem.
+A re-run adds nothing twice and never rewrites raw.png or touches proc.png; an object already cut from
+another project of the same photo (same label, boxes overlapping 70% or more) is not cut again.
+Ctrl-C stops after the photos being cut (exit 130): run the same command again to finish.
+exit codes: 0 all extracted, 1 some objects skipped (listed), 2 bad input (nothing extracted), 3 workspace
+problem, 130 interrupted.
 
 examples:
   garbtui extract project.json -w ws --local-files-root /srv/ls/files --media-root /srv/ls/media
@@ -48,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder that relative image paths are taken from (default: the export's folder)")
     parser.add_argument("--path-map", action="append", default=[], metavar="OLD=NEW",
                         help="rewrite an absolute path prefix of the annotating machine (repeatable)")
+    parser.add_argument("--follow-symlinks", action="store_true",
+                        help="read images reached through symbolic links inside the roots (refused by default)")
     parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
                         help=f"background margin around each object, as a fraction of its box side (default {DEFAULT_MARGIN})")
     parser.add_argument("--scene", choices=("road", "front"),
@@ -70,24 +81,40 @@ def run(args: argparse.Namespace) -> int:
         local_files_root=args.local_files_root.resolve() if args.local_files_root else None,
         media_root=args.media_root.resolve() if args.media_root else None,
         path_maps=[parse_path_map(m) for m in args.path_map],
+        follow_symlinks=args.follow_symlinks,
     )
     ws = Workspace.create(args.workspace)
     sweep_temp_files(ws.root)  # leftovers of a killed earlier run
-    with progress_bar("extracting") as progress:
-        report = extract(ws, parsed, resolver, options, progress=progress)
-    if not args.quiet:
-        for skip in report.skipped:
-            print(f"skipped  {skip.where}: {skip.reason}", file=sys.stderr)
-    print(
-        f"{args.export.name} ({report.format}): {report.images_new} new image(s), {report.images_seen} already there; "
-        f"{report.crops_new} new crop(s), {report.crops_existing} already there; {len(report.skipped)} skipped"
-    )
+    try:
+        with progress_bar("extracting") as progress:
+            report = extract(ws, parsed, resolver, options, progress=progress)
+    except Interrupted as stopped:
+        partial = stopped.partial if isinstance(stopped.partial, ExtractReport) else ExtractReport()
+        _print_report(args, partial)
+        print(f"garbtui: interrupted after {stopped.done} of {stopped.total} photo(s); every crop made is kept: "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
+    _print_report(args, report)
     if not parsed.items and report.skipped:
         return 2
     if report.crops_new == 0 and report.crops_existing == 0:
         return 2
     real_skips = [s for s in report.skipped if not _benign(s.reason)]
     return 1 if real_skips else 0
+
+
+def _print_report(args: argparse.Namespace, report: ExtractReport) -> None:
+    """The skip and note lines (every name escaped: one line each, whatever the export holds) and the summary."""
+    if not args.quiet:
+        for skip in report.skipped:
+            print(f"skipped  {printable(skip.where)}: {printable(skip.reason)}", file=sys.stderr)
+        for note in report.notes:
+            print(f"note     {printable(note.where)}: {printable(note.reason)}", file=sys.stderr)
+    print(
+        f"{printable(args.export.name)} ({report.format}): {report.images_new} new image(s), {report.images_seen} "
+        f"already there; {report.crops_new} new crop(s), {report.crops_existing} already there; "
+        f"{len(report.skipped)} skipped" + (f", {len(report.notes)} note(s)" if report.notes else "")
+    )
 
 
 def _benign(reason: str) -> bool:

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from garbtui.commands.generate import with_flag
+from garbtui.core.text import printable
+from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.models import BLEND_MODES
 from garbtui.core.workspace.store import Workspace
 
@@ -68,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"saved {folder / 'scene.json'}: {len(scene.placements)} placement(s)")
         return 0
+    sweep_temp_files(ws.scene_dir(scene.id), ("labels",))  # what an interrupted render of this scene left
     result = save_and_render(ws, scene)
     for warning in result.warnings:
-        print(f"garbtui: warning: {warning}", file=sys.stderr)
+        print(f"garbtui: warning: {printable(warning)}", file=sys.stderr)
     if not args.quiet:
         h, w = result.image.shape[:2]
         print(f"saved {folder / 'scene.json'} and rendered {folder / 'render.jpg'} ({w}x{h}): "

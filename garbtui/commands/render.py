@@ -8,8 +8,10 @@ from pathlib import Path
 
 from garbtui.core.errors import InputError
 from garbtui.core.export.scene_files import DEFAULT_LS_IMAGE_REF, LABELS_DIR, RENDER_FILE, save_and_render
+from garbtui.core.text import printable
+from garbtui.core.workspace.atomic import sweep_temp_files
 from garbtui.core.workspace.models import Scene
-from garbtui.core.workspace.store import MARKER, Workspace
+from garbtui.core.workspace.store import MARKER, FileStamp, Workspace
 
 NAME = "render"
 HELP = "render a scene (scenes/<id>/scene.json) to render.jpg with exact labels"
@@ -23,6 +25,8 @@ The workspace is found from the scene's location (WS/scenes/<id>/scene.json) unl
 Objects hidden by later fragments beyond the scene's occlusion_drop are left out of the labels.
 Placements outside the background's placement area are rendered and reported as warnings;
 with --strict they are an error and nothing is written. Same scene file, same output bytes.
+If scene.json is saved by someone else while it renders, their version is kept and nothing is written
+(exit 3): render again.
 exit codes: 0 rendered, 2 bad scene or input (--strict: a placement outside its area), 3 workspace problem.
 """
 
@@ -57,7 +61,12 @@ def _infer_workspace(scene_file: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     scene_file = _scene_file(args.scene)
     ws = Workspace.open(args.workspace if args.workspace else _infer_workspace(scene_file))
+    loaded = FileStamp.of(scene_file)
     scene = Scene.load(scene_file)
+    # The version of the workspace's scene.json this render is of: if someone saves a newer one while a
+    # large scene renders, theirs is kept and nothing is written (the render no longer describes it).
+    own = scene_file.resolve() == ws.scene_dir(scene.id) / "scene.json"
+    expected = loaded if own else ws.scene_stamp(scene.id)
     folder = scene_file.resolve().parent
     if folder.parent == (ws.root / "scenes").resolve() and scene.id != folder.name:
         # A copied or renamed scene folder: rendering it would overwrite scenes/<id>/ of the original.
@@ -72,9 +81,11 @@ def run(args: argparse.Namespace) -> int:
             check = placement_check(bg, seg, p.x, p.y)
             if not check.ok:
                 raise InputError(f"placement {i + 1} ({p.crop_id}): {check.reason}", where=str(scene_file))
-    result = save_and_render(ws, scene, ls_image_ref=args.ls_image_ref)
+    # What an interrupted render of this scene left (its staging folder): removed once its writer is gone.
+    sweep_temp_files(ws.scene_dir(scene.id), (LABELS_DIR,))
+    result = save_and_render(ws, scene, ls_image_ref=args.ls_image_ref, expected=expected, refuse_conflict=True)
     for warning in result.warnings:
-        print(f"garbtui: warning: {warning}", file=sys.stderr)
+        print(f"garbtui: warning: {printable(warning)}", file=sys.stderr)
     if not args.quiet:
         folder = ws.scene_dir(scene.id)
         h, w = result.image.shape[:2]

@@ -8,6 +8,8 @@ import re
 import sys
 from typing import NoReturn
 
+from garbtui.core.text import printable
+
 EXIT_USAGE = 2  # bad input or usage (garbtui.cli's EXIT_INPUT)
 
 _UNRECOGNIZED = re.compile(r"unrecognized arguments: (.*)")
@@ -57,6 +59,8 @@ class GarbParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors show this (sub-)command's usage, close matches and where to read more."""
 
     def error(self, message: str) -> NoReturn:
+        # What the user typed is escaped: an argument holding ESC or a newline cannot drive the terminal.
+        message = printable(message)
         self.print_usage(sys.stderr)
         hints = "".join(f"{self.prog}: {line}\n" for line in suggestions(self, message))
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n{hints}(`{self.prog} --help` lists every option)\n")

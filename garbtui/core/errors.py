@@ -46,3 +46,18 @@ class ImageTooLargeError(InputError):
 
 class CleanupError(GarbError):
     """Cleanup produced nothing usable (e.g. a fully transparent cutout)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C once the items it was working on were finished (each is written whole).
+
+    `done` of `total` items were finished; `partial` is what the batch returns when it is not stopped
+    (the outcomes or report so far), for the front end to summarise. Still a KeyboardInterrupt, so
+    anything that does not know it treats it as one (exit code 130).
+    """
+
+    def __init__(self, done: int, total: int, partial: object = None) -> None:
+        super().__init__(f"interrupted after {done} of {total}")
+        self.done = done
+        self.total = total
+        self.partial = partial

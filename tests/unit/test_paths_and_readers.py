@@ -33,7 +33,8 @@ def test_host_prefix_is_dropped(tmp_path: Path) -> None:
 def test_path_map_and_relative(tmp_path: Path) -> None:
     r = resolver(tmp_path)
     assert r.resolve("/srv/ls/files/photos/t.png") == tmp_path / "files/photos/t.png"
-    assert r.resolve("/srv/ls/filesX/t.png") == Path("/srv/ls/filesX/t.png")  # prefix is a path, not a string
+    with pytest.raises(InputError, match="outside the folders"):  # a prefix is a path, not a string: no map
+        r.resolve("/srv/ls/filesX/t.png")  # applies, and an absolute path outside every root is refused
     assert r.resolve("imgs/a.jpg") == tmp_path / "export/imgs/a.jpg"
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
-from garbtui.core.errors import CleanupError, GarbError
-from garbtui.core.workspace.jobs import ProgressFn
+from garbtui.core.errors import CleanupError, GarbError, Interrupted
+from garbtui.core.workspace.jobs import ProgressFn, run_items
 from garbtui.core.workspace.models import CleanupRecipe, CropMeta
 from garbtui.core.workspace.store import UNCHECKED, ExpectedStamp, SaveResult, Workspace
 
@@ -24,9 +23,15 @@ class CleanOutcome:
     coverage: float = 0.0  # fraction of the crop kept
     backup: Path | None = None  # the earlier proc.png, when one was replaced
     field: str | None = None  # the parameter that would change the outcome (see GarbError.field), e.g. "force"
+    by_other: bool = False  # left to another process cleaning the same crop now, or cleaned by one meanwhile
     score: float | None = None  # the cutout's confidence (CropMeta.quality.score)
     suspect: bool = False  # the confidence is under the suspect threshold
     reasons: tuple[str, ...] = ()  # why it is suspect
+
+
+# Held while a batch cleans a crop: a second `garbtui clean` on the same workspace leaves that crop to the
+# first instead of redoing it (a lock of its own: saving takes the crop's main lock inside it).
+CLAIM_LOCK = ".clean.lock"
 
 
 def save_result(
@@ -71,27 +76,41 @@ def clean_crop(
     return _clean_and_save(ws, crop_id, recipe, force)[0]
 
 
-def _one(ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool, replay: bool) -> CleanOutcome:
+def _one(
+    ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool, replay: bool, pending_only: bool = False
+) -> CleanOutcome:
     try:
         if not ws.crop_dir(crop_id).is_dir():
             return CleanOutcome(crop_id, False, "no such crop in this workspace")
-        if not ws.raw_path(crop_id).is_file():
-            return CleanOutcome(crop_id, False, "raw.png is missing")
-        use = recipe
-        if replay:
-            stored = ws.load_crop_meta(crop_id).cleanup
-            use = stored if stored is not None else recipe
-        if ws.proc_path(crop_id).exists() and not force:
-            return CleanOutcome(crop_id, False, "already has proc.png (cleaned again only when forced)", field="force")
-        result, saved = _clean_and_save(ws, crop_id, use, force)
-        note = "another process saved a cutout meanwhile; it is kept as a backup" if saved.conflict else ""
-        q = result.quality
-        return CleanOutcome(crop_id, True, note, result.coverage, saved.backup, score=q.score if q else None,
-                            suspect=bool(q and q.suspect), reasons=tuple(q.reasons) if q else ())
+        with ws.try_lock(crop_id, name=CLAIM_LOCK) as mine:
+            if not mine:
+                return CleanOutcome(crop_id, True, "another process is cleaning it now; left to it", by_other=True)
+            return _claimed(ws, crop_id, recipe, force, replay, pending_only)
     except GarbError as exc:
         return CleanOutcome(crop_id, False, str(exc), field=exc.field)
     except (OSError, ValueError, MemoryError) as exc:
         return CleanOutcome(crop_id, False, f"{type(exc).__name__}: {exc}")
+
+
+def _claimed(
+    ws: Workspace, crop_id: str, recipe: CleanupRecipe | None, force: bool, replay: bool, pending_only: bool
+) -> CleanOutcome:
+    """_one for a crop this process has claimed (no other batch is cleaning it)."""
+    if not ws.raw_path(crop_id).is_file():
+        return CleanOutcome(crop_id, False, "raw.png is missing")
+    if ws.proc_path(crop_id).exists() and not force:
+        if pending_only:  # pending when listed: another process cleaned it since
+            return CleanOutcome(crop_id, True, "", by_other=True)
+        return CleanOutcome(crop_id, False, "already has proc.png (cleaned again only when forced)", field="force")
+    use = recipe
+    if replay:
+        stored = ws.load_crop_meta(crop_id).cleanup
+        use = stored if stored is not None else recipe
+    result, saved = _clean_and_save(ws, crop_id, use, force)
+    note = "another process saved a cutout meanwhile; it is kept as a backup" if saved.conflict else ""
+    q = result.quality
+    return CleanOutcome(crop_id, True, note, result.coverage, saved.backup, score=q.score if q else None,
+                        suspect=bool(q and q.suspect), reasons=tuple(q.reasons) if q else ())
 
 
 def clean_crops(
@@ -103,26 +122,29 @@ def clean_crops(
     replay: bool = False,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    pending_only: bool = False,
 ) -> list[CleanOutcome]:
     """Clean several crops (thread workers when workers > 1); results in the order of `crop_ids`.
 
-    `replay` reuses the recipe stored in each crop's meta.json when it has one.
+    `replay` reuses the recipe stored in each crop's meta.json when it has one. `pending_only` says the
+    crops were listed as pending: one that has proc.png by the time its turn comes was cleaned by
+    another process, which is not a failure (outcome ok, by_other). A crop another batch is cleaning
+    right now is left to it (ok, by_other). Ctrl-C stops once the crops being cleaned are saved and
+    raises Interrupted with the outcomes so far as `partial`.
     """
     total = len(crop_ids)
     outcomes: dict[str, CleanOutcome] = {}
     if progress:
         progress(0, total, "")
-    if workers <= 1 or total <= 1:
-        for i, crop_id in enumerate(crop_ids, 1):
-            outcomes[crop_id] = _one(ws, crop_id, recipe, force, replay)
-            if progress:
-                progress(i, total, crop_id)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_one, ws, c, recipe, force, replay): c for c in crop_ids}
-            for i, fut in enumerate(as_completed(futures), 1):
-                crop_id = futures[fut]
-                outcomes[crop_id] = fut.result()
-                if progress:
-                    progress(i, total, crop_id)
+
+    def collect(crop_id: str, outcome: CleanOutcome) -> None:
+        outcomes[crop_id] = outcome
+        if progress:
+            progress(len(outcomes), total, crop_id)
+
+    try:
+        run_items(lambda c: _one(ws, c, recipe, force, replay, pending_only), list(dict.fromkeys(crop_ids)),
+                  workers, collect)
+    except Interrupted as exc:
+        raise Interrupted(exc.done, exc.total, [outcomes[c] for c in crop_ids if c in outcomes]) from None
     return [outcomes[c] for c in crop_ids]

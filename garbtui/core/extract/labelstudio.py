@@ -11,6 +11,7 @@ from typing import Any
 from garbtui.core.errors import InputError
 from garbtui.core.extract.sources import ParsedExport, Skip, SourceItem, SourceRegion, declared_size, finite
 from garbtui.core.workspace.imageio import IMAGE_SUFFIXES
+from garbtui.core.workspace.jsonfile import WORKSPACE_JSON_MAX, read_regular
 
 SCENE_VALUES = {"road", "front"}
 SURFACE_VALUES = {"road", "pavement", "grass", "ground", "sand", "dirt", "gravel", "asphalt", "sidewalk", "soil",
@@ -21,6 +22,10 @@ MIN_META_KEYS = {"id", "annotator", "annotation_id", "created_at", "updated_at",
                  "total_predictions", "project", "updated_by", "file_upload"}
 # The skip reason of an annotation left out because only the latest is read (annotations="latest").
 OLDER_ANNOTATION = "older annotation (only the latest one of a task is read)"
+# Results that classify or comment on a task (or on a region) rather than outline an object: read for the
+# scene kind when they are Choices, otherwise left alone without a skip line (they are not objects).
+NON_REGION_TYPES = {"textarea", "choices", "rating", "number", "datetime", "taxonomy", "pairwise", "ranker",
+                    "relation", "relations", "paragraphlabels"}
 REGION_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "brushlabels", "labels", "keypointlabels",
                      "ellipselabels")
 
@@ -36,9 +41,10 @@ class LabelConfig:
 
 def parse_config(path: Path) -> LabelConfig:
     """Read a Label Studio labeling config (XML)."""
+    data = read_regular(path, InputError, "labeling config", WORKSPACE_JSON_MAX)
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
+        root = ET.fromstring(data)
+    except (ET.ParseError, ValueError) as exc:
         raise InputError(f"cannot read labeling config: {exc}", where=str(path)) from None
     cfg = LabelConfig()
     for node in root.iter():
@@ -222,16 +228,20 @@ def _regions_from_results(
     regions: list[SourceRegion] = []
     scene = surface = None
     for res in results:
+        rtype = str(res.get("type", "")).lower() if isinstance(res, dict) else ""
+        if rtype in NON_REGION_TYPES - {"choices"}:
+            continue  # a comment, a rating, a relation between regions...: not an object, not a problem
         if not isinstance(res, dict) or not isinstance(res.get("value"), dict):
             skipped.append(Skip(where, "result without a 'value' object"))
             continue
         value = res["value"]
         rid = str(res.get("id", ""))
-        rtype = str(res.get("type", "")).lower()
         if rtype == "choices" or ("choices" in value and not any(k in value for k in REGION_LABEL_KEYS)):
             s, f = _classify_choices(str(res.get("from_name", "")), value.get("choices"), config)
             scene, surface = s or scene, f or surface
             continue
+        if not rtype and "text" in value and not any(k in value for k in REGION_LABEL_KEYS):
+            continue  # a TextArea result without its type
         size = declared_size(res.get("original_width"), res.get("original_height"))
         region = _region_from_value(value, rtype, [rid], size, f"{where} region {rid}", skipped)
         if region is not None:

@@ -295,7 +295,8 @@ def generate_dataset(
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot write: {exc.strerror or exc}", where=str(out_dir), field="out_dir") from None
-        sweep_temp_files(out_dir)
+        # A dataset's own folders only: another program's temporary files in --out are never touched.
+        sweep_temp_files(out_dir, ("annotations", "images", "labels", "labels-detect", "labelstudio", "recipes"))
         manifest.save(out_dir / MANIFEST)
         if isinstance(renderer, PoolRenderer):
             renderer.spec = spec

@@ -12,9 +12,12 @@ empty, and the background is placed by its surfaces and the fragments' own sourc
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -24,10 +27,17 @@ from garbtui.core.scene.surfaces import FORBIDDEN, GROUND_SURFACES, SEG_FILE, SU
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_png
 from garbtui.core.workspace.ids import check_id, file_sha1, slugify
 from garbtui.core.workspace.imageio import probe_image, read_rgb
-from garbtui.core.workspace.models import TRUSTED_HORIZON_CONFIDENCE, BackgroundMeta, PlacementArea, SceneKind
-from garbtui.core.workspace.store import META_FILE, Workspace
+from garbtui.core.workspace.models import (
+    CAMERA_HEIGHT_M,
+    TRUSTED_HORIZON_CONFIDENCE,
+    BackgroundMeta,
+    PlacementArea,
+    SceneKind,
+)
+from garbtui.core.workspace.store import Workspace
 
 GARBAGE_SURFACES: tuple[str, ...] = GROUND_SURFACES
+MIN_SIDE = 16  # px: a thinner photo cannot be a background (nor be analysed for a horizon)
 LOW_CONFIDENCE = TRUSTED_HORIZON_CONFIDENCE  # below this an estimated horizon is a suggestion only
 LOWEST_TRUSTED_ROW = 0.75  # an estimated horizon below this fraction of the height is not trusted either
 HORIZON_MARGIN = 0.02  # the default placement band starts this fraction of the height below the horizon
@@ -175,9 +185,13 @@ def add_background_ex(
     path = Path(path)
     if scene not in ("road", "front"):
         raise InputError(f"scene must be road or front, got {scene!r}", field="scene")
-    if camera_height is not None and not (0 < camera_height <= 100):
-        raise InputError(f"camera height must be in (0, 100] metres, got {camera_height:g}", field="camera_height")
+    low, high = CAMERA_HEIGHT_M
+    if camera_height is not None and not (low <= camera_height <= high):
+        raise InputError(f"camera height must be {low:g} to {high:g} metres, got {camera_height:g}", field="camera_height")
     info = probe_image(path)
+    if min(info.width, info.height) < MIN_SIDE:
+        raise InputError(f"photo is {info.width}x{info.height}: a background needs at least {MIN_SIDE} px each way",
+                         where=str(path))
     if horizon is not None and not (0 <= horizon < info.height):
         raise InputError(f"horizon row {horizon:g} is outside the image (0..{info.height - 1})", where=str(path),
                          field="horizon")
@@ -185,24 +199,34 @@ def add_background_ex(
     digest = file_sha1(path)
     bg_id = check_id(bg_id, "background id", field="bg_id") if bg_id else f"{slugify(path.stem, 48)}-{digest[:6]}"
     folder = ws.background_dir(bg_id)
-    existing = ws.load_background_meta(bg_id) if (folder / META_FILE).is_file() else None
-    if existing is not None:
-        _same_photo(existing, digest)
     rgb: NDArray[np.uint8] | None = None
-    rgb_reencoded: NDArray[np.uint8] | None = None  # set when the stored photo is not a copy of the file's bytes
     suffix = path.suffix.lower()
     # The stored photo must be upright: copy the bytes when no EXIF turn is needed, else re-encode as PNG.
-    if info.orientation == 1 and suffix in (".jpg", ".jpeg", ".png"):
-        file_name = "image.png" if suffix == ".png" else "image.jpg"
-        if existing is None:
-            atomic_copy(path, folder / file_name)
-    else:
-        file_name = "image.png"
-        rgb = rgb_reencoded = _upright_rgb(path)
-        if existing is None:
-            atomic_write_png(folder / file_name, rgb)
-    stored_sha1 = digest if rgb_reencoded is None else file_sha1(folder / file_name)
+    copied = info.orientation == 1 and suffix in (".jpg", ".jpeg", ".png")
+    file_name = ("image.png" if suffix == ".png" else "image.jpg") if copied else "image.png"
+    if not copied:
+        rgb = _upright_rgb(path)
     estimates: list[HorizonEstimate] = []  # at most one, made only when a meta needs it
+    stored: list[str] = []  # the stored photo's sha1, once written
+
+    def estimate() -> HorizonEstimate:
+        if not estimates:
+            # From the photo being added (upright), before anything is written: a failure leaves nothing behind.
+            estimates.append(_estimate(read_rgb(path) if rgb is None else rgb))
+        return estimates[0]
+
+    def store_photo() -> str:
+        """Write the photo once (a meta always has its photo, never the other way round); its sha1."""
+        if not stored:
+            target = folder / file_name
+            if not target.is_file():
+                if copied:
+                    atomic_copy(path, target)
+                else:
+                    assert rgb is not None
+                    atomic_write_png(target, rgb)
+            stored.append(digest if copied else file_sha1(target))
+        return stored[0]
 
     def build(current: BackgroundMeta | None) -> BackgroundMeta:
         """The background's meta from the arguments, keeping what `current` (the meta on disk) must keep."""
@@ -213,16 +237,15 @@ def add_background_ex(
                 and current.horizon_row is not None and not current.horizon_estimated):
             row = current.horizon_row  # a row the user typed is never replaced by an estimate
         if kind == "road" and row is None:
-            if not estimates:
-                estimates.append(estimate_horizon(read_rgb(folder / file_name) if rgb is None else rgb))
-            row = None if estimates[0].row is None else round(estimates[0].row, 1)
+            found = estimate()
+            row = None if found.row is None else round(found.row, 1)
             estimated = True
-            confidence = round(estimates[0].confidence, 3)
+            confidence = round(found.confidence, 3)
             if row is not None and (confidence < LOW_CONFIDENCE or row > LOWEST_TRUSTED_ROW * info.height):
                 row, suggested = None, row  # never used: a suggestion for the user to check
-        return BackgroundMeta(
+        meta = BackgroundMeta(
             id=bg_id,
-            file=file_name,
+            file=current.file if current is not None else file_name,
             source_path=str(path),
             width=info.width,
             height=info.height,
@@ -234,21 +257,38 @@ def add_background_ex(
             camera_height_m=camera_height if camera_height is not None else (current.camera_height_m if current else 1.5),
             placement=default_area(kind, info.height, row),
             source_sha1=digest,
-            file_sha1=stored_sha1,
+            file_sha1=current.file_sha1 if current is not None else None,
         )
+        if current is None:
+            meta.file_sha1 = store_photo()
+        return meta
 
     def rewrite(current: BackgroundMeta) -> None:
         new = build(current)
         for name in BackgroundMeta.model_fields:
             setattr(current, name, getattr(new, name))
 
-    if existing is None:
-        meta = build(None)
-        ws.save_meta(meta)
-    else:
-        # Adding the photo again rewrites its meta under the background's lock, from the meta as it is then.
-        meta = ws.update_meta(BackgroundMeta, bg_id, rewrite)
-    return AddedBackground(meta, estimates[0] if estimates else None, existing is None)
+    def undo() -> None:
+        """A new background that failed before its meta.json was written leaves no photo behind."""
+        with contextlib.suppress(OSError):
+            if stored:
+                (folder / file_name).unlink()
+            if set(os.listdir(folder)) <= {".lock"}:  # nor an empty folder that would list as a broken background
+                (folder / ".lock").unlink(missing_ok=True)
+                folder.rmdir()
+
+    # Decided under the background's lock: two adds of one photo at once never replace each other's meta
+    # (a typed horizon survives an estimate made by the other).
+    meta, created = ws.create_or_update_meta(BackgroundMeta, bg_id, lambda: build(None), rewrite, undo)
+    return AddedBackground(meta, estimates[0] if estimates else None, created)
+
+
+def _estimate(rgb: NDArray[np.uint8]) -> HorizonEstimate:
+    """The horizon estimate; a photo OpenCV cannot analyse gets none (the user types the row), not a crash."""
+    try:
+        return estimate_horizon(rgb)
+    except (cv2.error, ValueError, ZeroDivisionError):
+        return HorizonEstimate(None, 0.0)
 
 
 def _same_photo(meta: BackgroundMeta, digest: str) -> None:

@@ -14,6 +14,7 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -52,6 +53,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 TEMP_TAG = "garbtui-"
+
+
+def ensure_dir(path: Path) -> None:
+    """Make a folder and its parents; a read-only, vanished or file-blocked parent is WriteError (`cannot write`)."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(Path(path), exc) from None
 
 
 def current_umask() -> int:
@@ -168,20 +177,47 @@ def _unlink_quietly(path: str | Path) -> None:
 
 
 _TEMP_NAME = re.compile(r"^\..+\." + TEMP_TAG + r"(\d+)-[^.]*\.tmp$")
+# The folders of a workspace that garbtui writes into; a sweep looks nowhere else.
+WORKSPACE_FOLDERS: tuple[str, ...] = ("images", "crops", "backgrounds", "scenes")
 
 
-def sweep_temp_files(root: Path) -> int:
-    """Delete temporary files left by garbtui writers that were killed (their PID is gone). Returns how many.
+def sweep_temp_files(root: Path, folders: Sequence[str] = WORKSPACE_FOLDERS) -> int:
+    """Delete what killed garbtui writers left behind (their PID is gone). Returns how many were removed.
 
-    Only names made by temp_name / atomic_write_bytes match: other programs' `.x.tmp` files are never touched.
+    Looks only in `root` itself and, recursively, in its `folders` (garbtui's own: a workspace's by
+    default), never through a symbolic link, and removes only names made by temp_name or
+    atomic_write_bytes (`.NAME.garbtui-PID-RANDOM.tmp`): temporary files, and the staging folders a
+    render builds its labels in. Other programs' `.x.tmp` files, and anything elsewhere, are never touched.
     """
+    root = Path(root)
+    removed = _sweep_entries(root, recurse=False)
+    for name in folders:
+        folder = root / name
+        if folder.is_dir() and not folder.is_symlink():
+            removed += _sweep_entries(folder, recurse=True)
+    return removed
+
+
+def _sweep_entries(folder: Path, *, recurse: bool) -> int:
     removed = 0
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            match = _TEMP_NAME.match(name)
-            if match and not _pid_alive(int(match.group(1))):
-                _unlink_quietly(os.path.join(dirpath, name))
-                removed += 1
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if match and not _pid_alive(int(match.group(1))):
+            if is_dir:
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                _unlink_quietly(entry.path)
+            removed += 1
+        elif is_dir and recurse:
+            removed += _sweep_entries(Path(entry.path), recurse=True)
     return removed
 
 

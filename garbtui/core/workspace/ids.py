@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from pathlib import Path
 
-from garbtui.core.errors import WorkspaceError
+from garbtui.core.errors import GarbError, InputError, WorkspaceError
+from garbtui.core.workspace.jsonfile import open_regular
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
@@ -39,10 +41,15 @@ def short_hash(*parts: object, length: int = 8) -> str:
     return digest[:length]
 
 
-def file_sha1(path: Path) -> str:
-    """Hex SHA-1 of a file's bytes: content-based ids, and the check that a stored photo is unchanged."""
+def file_sha1(path: Path, error: type[GarbError] = InputError) -> str:
+    """Hex SHA-1 of a file's bytes: content-based ids, and the check that a stored photo is unchanged.
+
+    Only a regular file is read (never blocking on a FIFO); `error` names the file otherwise."""
     digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with os.fdopen(open_regular(path, error, "file"), "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror or exc}", where=str(path)) from None
     return digest.hexdigest()

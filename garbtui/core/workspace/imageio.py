@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 
 from garbtui.core.errors import ImageTooLargeError, InputError
 from garbtui.core.workspace.arrays import as_u8
+from garbtui.core.workspace.jsonfile import open_regular, read_regular
 
 # A 20000x20000 image decodes to 1.2 GB of RGB: refuse it before decoding. Override with GARBTUI_MAX_PIXELS.
 DEFAULT_MAX_PIXELS = 120_000_000
@@ -45,6 +46,11 @@ def max_pixels() -> int:
         return DEFAULT_MAX_PIXELS
 
 
+def max_image_bytes() -> int:
+    """The largest image file read: 8 bytes per allowed pixel (16-bit RGBA, uncompressed), at least 64 MB."""
+    return max(64 << 20, 8 * max_pixels())
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """What the header says: upright size (after EXIF orientation), orientation tag, format."""
@@ -59,13 +65,13 @@ class ImageInfo:
 def probe_image(path: Path, limit: int | None = None) -> ImageInfo:
     """Read only the header of `path`; raise InputError if it is missing, not an image, or too large."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("image file not found", where=str(path))
     limit = max_pixels() if limit is None else limit
+    # Only a regular file, opened without blocking: a FIFO or a device in place of a photo is an error.
+    fd = open_regular(path, InputError, "image file")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), os.fdopen(fd, "rb") as handle:
             warnings.simplefilter("ignore")
-            with Image.open(path) as im:
+            with Image.open(handle) as im:
                 width, height = im.size
                 # The limit is checked before anything else is read: for a PNG, getexif() decodes the
                 # whole image to look for an EXIF chunk after the pixels (a bomb would be decoded).
@@ -81,7 +87,7 @@ def probe_image(path: Path, limit: int | None = None) -> ImageInfo:
     except UnidentifiedImageError:
         raise InputError("not an image (or one in a format that cannot be read): give a JPEG or PNG photo",
                          where=str(path)) from None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise InputError(f"cannot read image: {exc}", where=str(path)) from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
@@ -106,6 +112,10 @@ def _orientation(im: Image.Image) -> int:
         return 1
 
 
+def _file_bytes(path: Path) -> NDArray[np.uint8]:
+    return np.frombuffer(read_regular(path, InputError, "image file", max_image_bytes()), dtype=np.uint8)
+
+
 def read_rgb(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
     """Decode `path` as an upright RGB uint8 array (EXIF orientation applied)."""
     return as_u8(cv2.cvtColor(read_bgr(path, limit), cv2.COLOR_BGR2RGB))
@@ -114,7 +124,7 @@ def read_rgb(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
 def read_bgr(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
     """Decode `path` as an upright BGR uint8 array (OpenCV's order: no conversion cost)."""
     probe_image(path, limit)
-    data = np.fromfile(str(path), dtype=np.uint8)
+    data = _file_bytes(path)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InputError("image data is corrupt or truncated", where=str(path))
@@ -124,7 +134,7 @@ def read_bgr(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
 def read_rgba(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
     """Decode a PNG with its alpha channel as RGBA uint8 (opaque alpha added when there is none)."""
     probe_image(path, limit)
-    data = np.fromfile(str(path), dtype=np.uint8)
+    data = _file_bytes(path)
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
         raise InputError("image data is corrupt or truncated", where=str(path))
@@ -140,7 +150,7 @@ def read_rgba(path: Path, limit: int | None = None) -> NDArray[np.uint8]:
 def read_gray(path: Path) -> NDArray[np.uint8]:
     """Decode a single-channel mask image as uint8."""
     probe_image(path)
-    img = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    img = cv2.imdecode(_file_bytes(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise InputError("image data is corrupt or truncated", where=str(path))
     if img.ndim == 3:

@@ -17,11 +17,21 @@ from pydantic import (
 )
 
 from garbtui.core.errors import WorkspaceError
+from garbtui.core.text import label_problem
 from garbtui.core.workspace.atomic import atomic_write_text
 from garbtui.core.workspace.ids import is_safe_id
 from garbtui.core.workspace.jsonfile import read_json
 
 SCHEMA_VERSION = 1
+
+# Bounds of the numbers a workspace file may hold: anything outside passes JSON and the types, but makes no
+# sense (a 1e-310 m camera, a horizon below the photo) and used to fail, or silently do nothing, much later.
+MAX_SIDE = 1_000_000  # px, an image side (the pixel limit refuses far smaller images anyway)
+MAX_COORD = 1e6  # px, any coordinate (a placement, a polygon point): beyond this it cannot touch an image
+CAMERA_HEIGHT_M = (0.05, 100.0)  # a camera on a small robot to one on a tall mast
+MAX_POINTS = 100_000  # vertices of one polygon
+MAX_PLACEMENTS = 10_000  # fragments in one scene
+MAX_SEED = 2**63 - 1
 
 SceneKind = Literal["road", "front", "unknown"]
 SCENE_KINDS: tuple[str, ...] = ("road", "front")
@@ -35,6 +45,16 @@ BLEND_MODES: tuple[str, ...] = ("none", "feather", "poisson")
 
 Point = tuple[float, float]
 SafeId = Annotated[str, Field(min_length=1, max_length=120)]
+CoordPoint = tuple[Annotated[float, Field(ge=-1e6, le=1e6)], Annotated[float, Field(ge=-1e6, le=1e6)]]
+Side = Annotated[int, Field(ge=1, le=MAX_SIDE)]
+Coord = Annotated[float, Field(ge=-MAX_COORD, le=MAX_COORD)]
+CameraHeight = Annotated[float, Field(ge=CAMERA_HEIGHT_M[0], le=CAMERA_HEIGHT_M[1])]
+
+
+def polygon_area(points: list[tuple[float, float]]) -> float:
+    """The signed area of a polygon (shoelace formula), in square pixels."""
+    n = len(points)
+    return 0.5 * sum(points[i][0] * points[(i + 1) % n][1] - points[(i + 1) % n][0] * points[i][1] for i in range(n))
 
 
 def _check_safe(value: str) -> str:
@@ -68,11 +88,24 @@ class GarbModel(BaseModel):
                 f"schema version {model.schema_version} is newer than this garbtui ({SCHEMA_VERSION}); upgrade garbtui",
                 where=str(path),
             )
+        problem = model.problem()
+        if problem:
+            raise WorkspaceError(f"invalid {cls.__name__}: {problem}", where=str(path))
         return model
 
     def save(self, path: Path) -> None:
-        """Write this model as JSON, atomically."""
+        """Write this model as JSON, atomically; a model whose numbers do not fit together is refused."""
+        problem = self.problem()
+        if problem:
+            raise WorkspaceError(f"not saved: {problem}", where=str(path))
         atomic_write_text(Path(path), self.model_dump_json(indent=2) + "\n")
+
+    def problem(self) -> str:
+        """Why the values, each valid alone, do not fit together ("" when they do): checked on load and save.
+
+        Not a pydantic model validator: those also run on every single assignment, when an edit made in
+        several steps may pass through a state that is not yet consistent."""
+        return ""
 
 
 class BBox(BaseModel):
@@ -80,10 +113,16 @@ class BBox(BaseModel):
 
     model_config = ConfigDict(allow_inf_nan=False)
 
-    x0: float
-    y0: float
-    x1: float
-    y1: float
+    x0: Coord
+    y0: Coord
+    x1: Coord
+    y1: Coord
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.x1 < self.x0 or self.y1 < self.y0:
+            raise ValueError("a box's x1, y1 must not be less than its x0, y0")
+        return self
 
     @property
     def width(self) -> float:
@@ -101,10 +140,10 @@ class Region(BaseModel):
 
     kind: Literal["box", "polygon", "brush"]
     bbox: BBox  # tight bounds of the region, clamped to the image
-    rotation: float = 0.0  # box only: degrees clockwise around the top-left corner
-    corners: list[Point] | None = None  # box: the four (turned) corners, unclamped
-    points: list[Point] | None = None  # polygon vertices (the largest part when there are several)
-    parts: list[list[Point]] | None = None  # every polygon part, for multi-part (COCO) outlines
+    rotation: float = Field(default=0.0, ge=-360_000, le=360_000)  # box only: degrees clockwise around the top-left corner
+    corners: list[CoordPoint] | None = Field(default=None, max_length=4)  # box: the four (turned) corners, unclamped
+    points: list[CoordPoint] | None = Field(default=None, max_length=MAX_POINTS)  # polygon vertices (the largest part)
+    parts: list[Annotated[list[CoordPoint], Field(max_length=MAX_POINTS)]] | None = Field(default=None, max_length=1000)
     mask_file: str | None = None  # brush: mask image beside raw.png, in crop pixels
     clamped: bool = False  # the annotation reached past the image and was cut at its border
 
@@ -121,12 +160,12 @@ class CleanupRecipe(BaseModel):
 
     k: int = Field(default=6, ge=2, le=9)
     color_space: Literal["lab", "rgb", "hsv"] = "lab"
-    position_weight: float = Field(default=0.0, ge=0.0)
-    keep: list[int] | None = None  # cluster indices kept as garbage; None = chosen automatically
+    position_weight: float = Field(default=0.0, ge=0.0, le=100.0)
+    keep: list[Annotated[int, Field(ge=0, le=8)]] | None = None  # cluster indices kept as garbage; None = automatic
     refine: bool = True
     feather: int = Field(default=1, ge=0, le=16)
-    seed: int = Field(default=0, ge=0)
-    sample_size: int = Field(default=4096, ge=64)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    sample_size: int = Field(default=4096, ge=64, le=10_000_000)
     auto: bool = True  # True when `keep` was chosen by the automatic rule, False once a user toggled
 
 
@@ -154,24 +193,39 @@ class CropMeta(GarbModel):
     result_ids: list[str] = Field(default_factory=list)
     from_prediction: bool = False
     label: str
-    origin_x: int  # crop origin in the original image
-    origin_y: int
-    crop_width: int = Field(ge=1)
-    crop_height: int = Field(ge=1)
-    image_width: int = Field(ge=1)
-    image_height: int = Field(ge=1)
+    origin_x: int = Field(ge=0, le=MAX_SIDE)  # crop origin in the original image
+    origin_y: int = Field(ge=0, le=MAX_SIDE)
+    crop_width: Side
+    crop_height: Side
+    image_width: Side
+    image_height: Side
     region: Region
-    margin: float = Field(ge=0.0)  # fraction of the box side used as background margin
+    margin: float = Field(ge=0.0, le=5.0)  # fraction of the box side used as background margin
     margin_px: tuple[int, int, int, int] = (0, 0, 0, 0)  # left, top, right, bottom, after clamping
     scene: SceneKind = "unknown"
     surface: str = "unknown"
-    bottom_row: float | None = None  # region bottom in original pixels
-    horizon_row: float | None = None  # source horizon, when known
-    k: float | None = None  # perspective constant: object px height / (bottom_row - horizon_row)
+    bottom_row: Coord | None = None  # region bottom in original pixels
+    horizon_row: Coord | None = None  # source horizon, when known
+    k: float | None = Field(default=None, gt=0, le=1000)  # perspective constant: object px height / (bottom_row - horizon_row)
     cleanup: CleanupRecipe | None = None
     quality: CutoutQuality | None = None  # of proc.png; None until cleaned (or cleaned before scores existed)
 
     _id_ok = field_validator("id", "image_id")(_check_safe)
+
+    def problem(self) -> str:
+        if self.origin_x + self.crop_width > self.image_width or self.origin_y + self.crop_height > self.image_height:
+            return (f"the crop ({self.crop_width}x{self.crop_height} at {self.origin_x},{self.origin_y}) reaches past "
+                    f"its {self.image_width}x{self.image_height} image")
+        return ""
+
+    @field_validator("label")
+    @classmethod
+    def _printable_label(cls, value: str) -> str:
+        # A label becomes a line of classes.txt and a YOLO id, and is drawn in the TUI: no newline, no ESC.
+        problem = label_problem(value)
+        if problem:
+            raise ValueError(f"the label {problem}")
+        return value
 
 
 class ImageMeta(GarbModel):
@@ -182,17 +236,20 @@ class ImageMeta(GarbModel):
     source_path: str
     source_kind: Literal["labelstudio", "coco"] = "labelstudio"
     task_id: str | None = None
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
-    exif_orientation: int = 1  # orientation tag of the source; the stored image is already upright
+    width: Side
+    height: Side
+    exif_orientation: int = Field(default=1, ge=1, le=8)  # orientation tag of the source; the stored image is already upright
     file_sha1: str | None = None  # of the stored photo: `status --check` notices it changed under the crops
     scene: SceneKind = "unknown"
     surface: str = "unknown"
     horizon_row: float | None = None
     horizon_estimated: bool = False
-    camera_height_m: float | None = None
+    camera_height_m: CameraHeight | None = None
 
     _id_ok = field_validator("id", "file")(_check_safe)  # file: a plain name inside the image's folder
+
+    def problem(self) -> str:
+        return _horizon_problem(self.horizon_row, self.height)
 
 
 class PlacementArea(BaseModel):
@@ -200,9 +257,21 @@ class PlacementArea(BaseModel):
 
     model_config = ConfigDict(allow_inf_nan=False)
 
-    y_min: float | None = None
-    y_max: float | None = None
-    polygons: list[list[Point]] = Field(default_factory=list)
+    y_min: Coord | None = None
+    y_max: Coord | None = None
+    polygons: list[Annotated[list[CoordPoint], Field(max_length=MAX_POINTS)]] = Field(default_factory=list, max_length=1000)
+
+    def problem(self, width: int, height: int) -> str:
+        """Why this area cannot hold anything on a width x height photo ("" when it can)."""
+        for name, value in (("y_min", self.y_min), ("y_max", self.y_max)):
+            if value is not None and not 0 <= value <= height:
+                return f"the placement band's {name} {value:g} is outside the image (0..{height})"
+        if self.y_min is not None and self.y_max is not None and self.y_min > self.y_max:
+            return f"the placement band is empty: y_min {self.y_min:g} is below y_max {self.y_max:g}"
+        for n, poly in enumerate(self.polygons):
+            if len(poly) < 3 or abs(polygon_area(poly)) < 1.0:
+                return f"placement polygon {n} has no area (fewer than 3 points, or all on one line)"
+        return ""
 
 
 class BackgroundMeta(GarbModel):
@@ -212,14 +281,14 @@ class BackgroundMeta(GarbModel):
     file: str
     file_sha1: str | None = None  # of the stored photo: `status --check` notices it changed
     source_path: str = ""
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
+    width: Side
+    height: Side
     scene: SceneKind = "unknown"
     horizon_row: float | None = None
     horizon_estimated: bool = False
-    camera_height_m: float = Field(default=1.5, gt=0)
+    camera_height_m: CameraHeight = 1.5
     placement: PlacementArea = Field(default_factory=PlacementArea)
-    horizon_confidence: float | None = None  # 0..1 when the horizon was estimated from lane lines
+    horizon_confidence: float | None = Field(default=None, ge=0.0, le=1.0)  # when estimated from lane lines
     source_sha1: str | None = None  # of the photo as added: re-adding the same photo is recognised
     # The light, when someone knows it: the direction shadows fall in the image (degrees, 0 = right, 90 = straight
     # down, the default) and how dark a cast shadow is (0..1; default 0.35). Never estimated: the estimator tried
@@ -245,6 +314,15 @@ class BackgroundMeta(GarbModel):
                         "horizon_row": None}
         return data
 
+    def problem(self) -> str:
+        return _horizon_problem(self.horizon_row, self.height) or self.placement.problem(self.width, self.height)
+
+
+def _horizon_problem(row: float | None, height: int) -> str:
+    if row is not None and not 0 <= row < height:
+        return f"the horizon row {row:g} is outside the image (0..{height - 1})"
+    return ""
+
 
 class Placement(BaseModel):
     """One fragment on a background. x, y: bottom-centre contact point in background pixels."""
@@ -252,10 +330,10 @@ class Placement(BaseModel):
     model_config = ConfigDict(extra="ignore", validate_assignment=True, allow_inf_nan=False)
 
     crop_id: SafeId
-    x: float
-    y: float
+    x: Coord
+    y: Coord
     scale: float | Literal["auto"] = "auto"
-    rotation: float = 0.0  # degrees, anticlockwise on screen
+    rotation: float = Field(default=0.0, ge=-360_000, le=360_000)  # degrees, anticlockwise on screen
     flip: bool = False
     blend: BlendMode = "feather"
     color_match: bool = True
@@ -286,10 +364,10 @@ class Scene(GarbModel):
 
     id: SafeId
     background_id: SafeId
-    seed: int = 0
-    placements: list[Placement] = Field(default_factory=list)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    placements: list[Placement] = Field(default_factory=list, max_length=MAX_PLACEMENTS)
     occlusion_drop: float = Field(default=0.7, ge=0.0, le=1.0)  # drop labels hidden beyond this fraction
     jpeg_quality: int = Field(default=92, ge=1, le=100)
-    note: str = ""
+    note: str = Field(default="", max_length=10_000)
 
     _id_ok = field_validator("id", "background_id")(_check_safe)

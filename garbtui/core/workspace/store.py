@@ -7,6 +7,7 @@ split up, those rules would be spread over several files that must agree.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
@@ -22,12 +23,17 @@ from numpy.typing import NDArray
 from garbtui.core.errors import CleanupError, GarbError, WorkspaceError, WriteError
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.workspace.ids import check_id, is_safe_id
+from garbtui.core.workspace.jsonfile import read_regular
 from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
 
 CropStatus = Literal["pending", "done", "broken"]
 SUBDIRS = ("images", "crops", "backgrounds", "scenes")
 MARKER = "workspace.json"
 META_FILE = "meta.json"
+# A scene's render and its labels (written by export.scene_files, checked by `status --check`).
+RENDER_FILE = "render.jpg"
+LABELS_DIR = "labels"
+RENDER_STAMP = ".render.sha1"  # in labels/: the SHA-1 of the render.jpg these labels describe
 # The folder of each kind of item whose meta.json the store reads and edits.
 META_FOLDER: dict[type[GarbModel], str] = {CropMeta: "crops", ImageMeta: "images", BackgroundMeta: "backgrounds"}
 
@@ -42,6 +48,10 @@ class _Unchecked:
 UNCHECKED = _Unchecked()
 # What a checked save is told about the file the caller loaded: its stamp, None (there was none), or UNCHECKED.
 type ExpectedStamp = FileStamp | None | _Unchecked
+
+
+class SceneChangedError(WorkspaceError):
+    """scene.json changed on disk since the caller loaded it, and the caller asked not to overwrite it."""
 
 
 class WorkspaceInfo(GarbModel):
@@ -121,7 +131,10 @@ class Workspace:
             raise WorkspaceError("not a folder", where=str(root))
         ws = cls(root)
         for sub in SUBDIRS:
-            (ws.root / sub).mkdir(parents=True, exist_ok=True)
+            try:
+                (ws.root / sub).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # read-only, vanished, a file in the way: one line naming it
+                raise WriteError(f"cannot write: {exc.strerror or exc}", where=str(ws.root / sub)) from None
         if not (ws.root / MARKER).exists():
             WorkspaceInfo().save(ws.root / MARKER)
         return ws
@@ -314,6 +327,26 @@ class Workspace:
             self.save_meta(meta)
         return meta
 
+    def create_or_update_meta[Meta: (CropMeta, ImageMeta, BackgroundMeta)](
+        self, kind: type[Meta], item_id: str, create: Callable[[], Meta], change: Callable[[Meta], None],
+        undo: Callable[[], None] | None = None,
+    ) -> tuple[Meta, bool]:
+        """update_meta when the item's meta.json exists, else save create()'s meta, deciding which under the
+        item's lock (two processes adding the same item at once: the second edits what the first wrote).
+        `create` may write the item's other files first; when it or the save fails, `undo` (still under the
+        lock) removes them. Returns the meta and whether it was created."""
+        with self.lock(item_id, META_FOLDER[kind]):
+            if (self._child(META_FOLDER[kind], item_id) / META_FILE).is_file():
+                return self._update_meta_locked(kind, item_id, change), False
+            try:
+                meta = create()
+                self.save_meta(meta)
+            except BaseException:
+                if undo is not None:
+                    undo()
+                raise
+            return meta, True
+
     def update_crop_meta(self, crop_id: str, change: Callable[[CropMeta], None]) -> CropMeta:
         """update_meta(CropMeta, ...)."""
         return self.update_meta(CropMeta, crop_id, change)
@@ -329,13 +362,19 @@ class Workspace:
     def load_scene(self, scene_id: str) -> Scene:
         return _same_id(Scene.load(self.scene_dir(scene_id) / "scene.json"), scene_id, self.scene_dir(scene_id))
 
-    def save_scene(self, scene: Scene, *, expected: ExpectedStamp = UNCHECKED) -> SaveResult:
+    def save_scene(
+        self, scene: Scene, *, expected: ExpectedStamp = UNCHECKED, refuse_conflict: bool = False,
+        before_write: Callable[[], None] | None = None,
+    ) -> SaveResult:
         """Write scene.json; a scene.json that is not the one the caller loaded is kept as a backup.
 
         `expected` is scene_stamp(id) taken when the caller loaded the scene (None: it was new). When
         the file on disk differs (someone else saved or created it meanwhile), it is kept as
         scene.bak-<time>.json and the result has conflict=True; otherwise no backup is made. A caller
         that does not pass `expected` gets a backup whenever the file on disk has other content.
+        With `refuse_conflict`, a file that differs from `expected` is left alone and SceneChangedError
+        is raised instead (nothing is written). `before_write` runs under the scene's lock once the
+        check has passed, just before scene.json is written (a render commits its files there).
         """
         path = self.scene_dir(scene.id) / "scene.json"
         backup: Path | None = None
@@ -344,12 +383,18 @@ class Workspace:
             found = FileStamp.of(path)
             if expected is UNCHECKED:
                 conflict = False
-                differs = found is not None and path.read_bytes() != _scene_bytes(scene)
+                differs = found is not None and read_regular(path, WorkspaceError, "scene file") != _scene_bytes(scene)
             else:
                 conflict = differs = found != expected
+                if conflict and refuse_conflict:
+                    raise SceneChangedError(
+                        "scene.json was saved by someone else while this was working on it; nothing was written "
+                        "(their version is kept): run the command again to use it", where=str(path))
             if found is not None and differs:
                 backup = self._backup_name(path, "scene.bak")
                 atomic_copy(path, backup)
+            if before_write is not None:
+                before_write()
             atomic_write_bytes(path, _scene_bytes(scene))
             stamp = FileStamp.of(path)
         return SaveResult(path, stamp, backup, conflict)
@@ -435,20 +480,41 @@ class Workspace:
 
         Not re-entrant: a holder that needs a nested lock on the same item uses another `name`.
         """
-        directory = self._child(sub, item_id)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            # 0o666 less the umask, so colleagues in the group can take the lock too; never follow a
-            # symlink planted in place of the lock file (it would create a file wherever it points).
-            fd = os.open(directory / name, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o666)
-        except OSError as exc:
-            raise WriteError(f"cannot lock: {exc.strerror or exc}", where=str(directory / name)) from None
+        fd = self._lock_fd(item_id, sub, name)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    @contextmanager
+    def try_lock(self, item_id: str, sub: str = "crops", name: str = ".lock") -> Iterator[bool]:
+        """Like lock, without waiting: yields True when this process holds the lock, False when another does."""
+        fd = self._lock_fd(item_id, sub, name)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _lock_fd(self, item_id: str, sub: str, name: str) -> int:
+        directory = self._child(sub, item_id)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            # 0o666 less the umask, so colleagues in the group can take the lock too; never follow a
+            # symlink planted in place of the lock file (it would create a file wherever it points).
+            return os.open(directory / name, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            reason = "it is a symbolic link (refused)" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+            raise WriteError(f"cannot lock: {reason}", where=str(directory / name)) from None
 
 
 def _scene_bytes(scene: Scene) -> bytes:

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
+from textual.worker import get_current_worker
 
 from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data.ids import middle_ellipsis
@@ -24,6 +25,7 @@ from garbtui.tui.widgets.styles import theme_colour
 FIRST_BATCH = 120  # metas read before the first paint: enough to fill a tall terminal
 BATCH = 1000
 NARROW = 100  # columns below which the preview pane takes its minimum width
+CANCEL_STEP = 20  # metas read between two looks at whether the reader was cancelled (a few ms)
 PREFETCH_DELAY = 0.08  # seconds after a preview is shown before its neighbours are prepared
 
 
@@ -86,9 +88,16 @@ class QueueScreen(GarbScreen):
             self.run_worker(lambda: self._load_metas(rest), thread=True, group="metas", exclusive=True)
 
     def _load_metas(self, ids: list[str]) -> None:
+        """Read the metas in a thread worker, a slice at a time, and stop as soon as the worker is
+        cancelled: quitting (which cancels it, then waits for the thread) never waits for the rest."""
+        worker = get_current_worker()
         queue = self.garb.queue
         for start in range(0, len(ids), BATCH):
-            rows = queue.read_metas(ids[start : start + BATCH])
+            rows: list[CropRow] = []
+            for step in range(start, min(start + BATCH, len(ids)), CANCEL_STEP):
+                if worker.is_cancelled:
+                    return
+                rows += queue.read_metas(ids[step : min(step + CANCEL_STEP, start + BATCH)])
             self.post_message(MetasLoaded(rows, final=start + BATCH >= len(ids)))
 
     def on_metas_loaded(self, message: MetasLoaded) -> None:
