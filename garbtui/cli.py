@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import NoReturn
 
 from garbtui import __version__
 from garbtui.commands import (
@@ -21,12 +23,14 @@ from garbtui.commands import (
     doctor,
     extract,
     generate,
+    progress,
     recreate,
     render,
     segment,
     status,
 )
 from garbtui.commands import open as open_command  # `open` would hide the builtin
+from garbtui.commands.usage import GarbParser, add_output_flags, close_matches, leaf_parsers
 from garbtui.core.errors import GarbError
 from garbtui.core.text import printable
 
@@ -58,7 +62,11 @@ workflow:
   garbtui recreate / generate -w WS      rebuild a reference layout, or make a dataset in batch
 
 exit codes: 0 ok, 1 some items failed (the rest was done), 2 bad input, 3 workspace problem, 130 interrupted.
+Every command takes -q (only warnings and errors) and -v (details, and the traceback of an error).
 """
+
+# Printed after Ctrl-C: every command writes each file whole (or not at all), and a re-run skips what is done.
+INTERRUPTED = "garbtui: interrupted; nothing half-written was kept: run the same command again to resume"
 
 
 @dataclass(frozen=True)
@@ -75,14 +83,6 @@ class FlagNames:
             return self.explicit[name]
         flag = "--" + name.replace("_", "-")
         return flag if flag in self.options else None
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse's parser, whose usage errors escape what the user typed (an argument holding ESC or a
-    newline is shown as \\x1b, \\n: it cannot drive the terminal). Sub-command parsers are of this class too."""
-
-    def error(self, message: str) -> NoReturn:
-        super().error(printable(message))
 
 
 def error_text(exc: GarbError, flags: FlagNames) -> str:
@@ -106,7 +106,7 @@ def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = GarbParser(
         prog="garbtui", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"garbtui {__version__}")
@@ -119,9 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(cmd)
+        for leaf in leaf_parsers(cmd):
+            add_output_flags(leaf)
         flags = FlagNames(getattr(module, "FIELD_FLAGS", {}), frozenset(_option_strings(cmd)))
         cmd.set_defaults(_run=module.run, _flags=flags)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, and report unknown arguments with the usage of the (sub-)command they were given to."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        owner: argparse.ArgumentParser = getattr(args, "_parser", parser)
+        owner.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _configure_output(args: argparse.Namespace) -> None:
+    """-v: debug notes of garbtui's loggers on stderr; -q: no progress bars."""
+    if getattr(args, "verbose", False):
+        logging.basicConfig(level=logging.WARNING, format="garbtui: %(levelname)s: %(name)s: %(message)s")
+        logging.getLogger("garbtui").setLevel(logging.DEBUG)
+    progress.QUIET = bool(getattr(args, "quiet", False))
 
 
 class _Interrupts:
@@ -165,21 +184,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not getattr(args, "_run", None):
+        if getattr(args, "command", None) is None and argv:
+            words = [a for a in argv if not a.startswith("-")]
+            if words:  # parse_known_args would have refused an unknown COMMAND: only options were given
+                hint = close_matches(words[0], [m.NAME for m in COMMANDS])
+                if hint:
+                    print(f"garbtui: did you mean {' or '.join(hint)}?", file=sys.stderr)
         parser.print_help()
         return EXIT_INPUT
+    _configure_output(args)
+    verbose = bool(getattr(args, "verbose", False))
     try:
-        return int(args._run(args) or 0)
+        # Commands without their own -q print only what matters on stdout; -q drops it (stderr stays).
+        with contextlib.ExitStack() as stack:
+            if args.quiet and getattr(args, "_quiet_by_cli", False):
+                stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+            return int(args._run(args) or 0)
     except GarbError as exc:
+        if verbose:
+            traceback.print_exc(file=sys.stderr)
         # Paths and names in the message come from outside: escaped, one line, no terminal sequences.
         print(f"garbtui: error: {printable(error_text(exc, args._flags))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("garbtui: interrupted", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        progress.QUIET = False
 
 
 if __name__ == "__main__":

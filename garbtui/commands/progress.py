@@ -10,6 +10,8 @@ from typing import Protocol
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+QUIET = False  # set by the CLI for -q: no bar, whatever the command asks
+
 
 class ProgressFn(Protocol):
     """Called by core jobs: done so far, total, and a short note on the current item."""
@@ -23,6 +25,7 @@ def progress_bar(description: str, *, enabled: bool | None = None) -> Iterator[P
     console = Console(stderr=True)
     if enabled is None:
         enabled = sys.stderr.isatty()
+    enabled = enabled and not QUIET
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

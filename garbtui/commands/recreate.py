@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", required=True, metavar="IMAGE_ID", help="annotated image whose layout to copy")
     parser.add_argument("--onto", required=True, metavar="BACKGROUND_ID", help="clean background to place the fragments on")
     parser.add_argument("--id", dest="scene_id", metavar="SCENE_ID",
-                        help="scene id (default: recreate-<image>-on-<background>-<hash>)")
+                        help="scene id (default: rec-<image>-<background>-<hash>, at most 40 characters)")
     parser.add_argument("--seed", type=int, default=0, help="seed for choosing among fragments of the same label (default 0)")
     parser.add_argument("--blend", choices=BLEND_MODES, default="feather", help="blend mode of every placement (default feather)")
     parser.add_argument("--other-fragments", action="store_true",
@@ -81,5 +81,5 @@ def run(args: argparse.Namespace) -> int:
         for obj in result.objects:
             x0, y0, x1, y1 = obj.bbox
             state = f"dropped: {obj.drop_reason}" if obj.dropped else f"box {x0},{y0}-{x1},{y1}"
-            print(f"  {obj.placement_index}: {obj.label} [{obj.crop_id}] {state}")
+            print(f"  {obj.placement_index + 1}: {obj.label} [{obj.crop_id}] {state}")
     return 0

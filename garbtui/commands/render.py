@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         for i, p in enumerate(scene.placements):
             check = placement_check(bg, seg, p.x, p.y)
             if not check.ok:
-                raise InputError(f"placement {i} ({p.crop_id}): {check.reason}", where=str(scene_file))
+                raise InputError(f"placement {i + 1} ({p.crop_id}): {check.reason}", where=str(scene_file))
     # What an interrupted render of this scene left (its staging folder): removed once its writer is gone.
     sweep_temp_files(ws.scene_dir(scene.id), (LABELS_DIR,))
     result = save_and_render(ws, scene, ls_image_ref=args.ls_image_ref, expected=expected, refuse_conflict=True)
@@ -98,6 +98,6 @@ def run(args: argparse.Namespace) -> int:
             state = f"dropped: {obj.drop_reason}" if obj.dropped else (
                 f"box {x0},{y0}-{x1},{y1}, {100 * obj.visible_fraction:.0f}% visible"
                 + (", clipped at the border" if obj.clipped else ""))
-            how = f"scale {obj.scale.scale:.3f} ({obj.scale.source})" if obj.scale else ""
-            print(f"  {obj.placement_index}: {obj.label} [{obj.crop_id}] {how}, {state}")
+            how = f"scale {obj.scale.scale:.3f} ({obj.scale.words})" if obj.scale else ""
+            print(f"  {obj.placement_index + 1}: {obj.label} [{obj.crop_id}] {how}, {state}")
     return 0

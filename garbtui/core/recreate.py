@@ -46,7 +46,7 @@ from garbtui.core.scene.size_priors import SizePriors, load_size_priors
 from garbtui.core.scene.taxonomy import nearest_label, same_label
 from garbtui.core.scene.trust import is_left_out, left_out_note
 from garbtui.core.workspace.ids import check_id, is_safe_id, short_hash, slugify
-from garbtui.core.workspace.models import BackgroundMeta, BlendMode, ImageMeta, Placement, Scene
+from garbtui.core.workspace.models import BackgroundMeta, BlendMode, ImageMeta, Placement, ScaleFrom, Scene
 from garbtui.core.workspace.store import Workspace
 
 MIN_BELOW_HORIZON = 2.0  # px: an object whose bottom is this close to the horizon has no usable depth
@@ -234,9 +234,17 @@ def _rotation_and_scale(frag: Fragment, target_w: float, target_h: float) -> tup
     return rotation, scale
 
 
+SCENE_ID_MAX = 40  # a default id fits a header, a list row and a folder listing
+
+
 def default_scene_id(image_id: str, background_id: str) -> str:
-    base = f"recreate-{slugify(image_id, 40)}-on-{slugify(background_id, 40)}"
-    return f"{base}-{short_hash(image_id, background_id, length=6)}"
+    """`rec-<photo>-<background>-<hash>`, at most SCENE_ID_MAX characters: the same pair always gets the
+    same id (a re-run replaces its scene); the hash of the whole ids keeps shortened names apart."""
+    tag = short_hash(image_id, background_id, length=4)
+    room = SCENE_ID_MAX - len("rec---") - len(tag)
+    ref = slugify(image_id, room // 2)
+    bg = slugify(background_id, room - len(ref))
+    return f"rec-{ref}-{bg}-{tag}"
 
 
 MAX_SCALE = 100.0  # what a Placement accepts
@@ -299,11 +307,12 @@ def recreate_scene(
     edges_used = 0
     ground: GroundMap | None = None
     for number, obj in enumerate(objects):
-        crop_id = _choose(pool, obj, reference_image_id, use_own, priors, notes, number)
+        crop_id = _choose(pool, obj, reference_image_id, use_own, priors, notes, number + 1)  # notes count from 1
         if crop_id is None:
             continue
         frag = pool.take(crop_id)
         rotation = 0.0
+        scale_from: ScaleFrom = "relative"
         if mode == "perspective":
             assert ref.horizon is not None and bg.horizon is not None
             below = obj.y1 - ref.horizon
@@ -325,7 +334,7 @@ def recreate_scene(
             x, y = obj.cx / ref.width * bg.width, obj.y1 / ref.height * bg.height
         cx, cy = _clamp(x, 0.0, bg.width), _clamp(y, max(y_lo, 0.0), min(y_hi, bg.height))
         if (abs(cx - x) > 0.5 or abs(cy - y) > 0.5):
-            notes.append(f"object {number} ({obj.label}): moved from ({x:.0f}, {y:.0f}) to ({cx:.0f}, {cy:.0f}) "
+            notes.append(f"object {number + 1} ({obj.label}): moved from ({x:.0f}, {y:.0f}) to ({cx:.0f}, {cy:.0f}) "
                          "to stay inside the background's placement area")
         x, y = cx, cy
         if mode == "perspective":
@@ -334,14 +343,17 @@ def recreate_scene(
             target_h = max(1.0, k * (y - bg.horizon))
             target_w = obj.width * target_h / obj.height
             rotation, scale = _rotation_and_scale(frag, target_w, target_h)
+            scale_from = "perspective"
         elif mode == "band":
             assert bg.horizon is not None  # band layouts need the background's horizon (_layout_mode)
             probe = Placement(crop_id=crop_id, x=x, y=max(y, bg.horizon + MIN_BELOW_HORIZON), scale="auto")
-            scale = resolve_scale(probe, frag.meta, frag.height_px, bg_meta, priors, index=number).scale
+            decision = resolve_scale(probe, frag.meta, frag.height_px, bg_meta, priors, index=number)
+            scale = decision.scale
+            scale_from = "source-k" if decision.source == "source-k" else "prior" if decision.source == "prior" else "front"
         else:
             rotation, scale = _rotation_and_scale(frag, obj.width * diag, obj.height * diag)
         if not 0 < scale <= MAX_SCALE:
-            notes.append(f"object {number} ({obj.label}): fragment {crop_id} would need scale {scale:.3g}; "
+            notes.append(f"object {number + 1} ({obj.label}): fragment {crop_id} would need scale {scale:.3g}; "
                          f"clamped to {min(max(scale, 1e-3), MAX_SCALE):g}")
             scale = min(max(scale, 1e-3), MAX_SCALE)
         if ground is None:
@@ -358,7 +370,7 @@ def recreate_scene(
                          f"{ground.surface_at(x, y - 0.5)} to ({nx:.0f}, {ny:.0f}) on {ground.surface_at(nx, ny - 0.5)}")
         x, y, scale = nx, ny, nscale
         placements.append(Placement(crop_id=crop_id, x=round(x, 2), y=round(y, 2), scale=round(scale, 5),
-                                    rotation=rotation, blend=blend))
+                                    rotation=rotation, blend=blend, scale_from=scale_from))
     if edges_used:
         notes.append(f"{edges_used} object(s) placed between the road edges of both photos (seg.json)")
     if not placements:

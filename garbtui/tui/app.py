@@ -37,8 +37,8 @@ class GarbApp(App[None]):
     CSS_PATH = "garbtui.tcss"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit", tooltip="leave garbtui (asks first when something is not saved)"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="every key of every screen"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
 
@@ -92,6 +92,7 @@ class GarbApp(App[None]):
             self._adapt_to_terminal()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._tune_gc()
+        self.call_after_refresh(self._check_size)
         self._poll_workspace()  # the first look only records the folders (in a thread: 5,000 stats)
         self.set_interval(WATCH_INTERVAL, self._poll_workspace, name="watch-workspace")
         if self._open_scene is not None:
@@ -111,6 +112,23 @@ class GarbApp(App[None]):
             self.call_after_refresh(screen.open_scene, scene_id)
 
     # -- the terminal -----------------------------------------------------------------------
+    def _check_size(self) -> None:
+        self.on_resize(events.Resize(self.size, self.size))
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below the smallest legible size, say how large the terminal must be; above it, get out of the way."""
+        from garbtui.tui.screens.too_small import TooSmallScreen, too_small
+
+        width, height = event.size
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if too_small(width, height):
+            if isinstance(top, TooSmallScreen):
+                top.show_size(width, height)
+            elif top is not None:
+                self.push_screen(TooSmallScreen())
+        elif isinstance(top, TooSmallScreen):
+            self.pop_screen()
+
     def _adapt_to_terminal(self) -> None:
         """Colours as deep as the terminal shows them; warn once about a forced protocol it lacks."""
         from garbtui.tui.term.colours import apply_colour_depth
@@ -239,24 +257,31 @@ class GarbApp(App[None]):
 
     # -- command palette --------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        seen: set[str] = set()
-        # Every binding of the current screen is an entry, so the palette always lists every action.
+        from garbtui.tui.screens.help import binding_words, key_name
+
+        # Textual's own, less its Quit (ours below asks before losing work, in the words of help) and its
+        # Keys panel (help, `?`, lists every key).
+        yield from (c for c in super().get_system_commands(screen) if c.title not in ("Quit", "Keys"))
+        seen: set[str] = {"quit", "quit_app", "help"}
+        # Every binding of the current screen is an entry, so the palette always lists every action,
+        # named as help names it.
         for binding in getattr(screen, "BINDINGS", []):
             if not isinstance(binding, Binding) or not binding.description or binding.action in seen:
                 continue
             seen.add(binding.action)
-            keys = binding.key_display or binding.key
-            what = binding.tooltip or binding.action.replace("_", " ")
+            name, detail = binding_words(binding)
+            keys = key_name(binding)
             yield SystemCommand(
-                binding.description,
-                f"{what}  (key: {keys})",
+                name,
+                f"{detail} · key {keys}" if detail else f"key {keys}",
                 lambda action=binding.action, s=screen: self.call_later(s.run_action, action),
             )
-        yield SystemCommand("Images and backgrounds", "browse photos, set scene and horizon, add backgrounds",
+        yield SystemCommand("Images and backgrounds", "browse photos, set scene and horizon, add backgrounds · key i",
                             self.action_images)
-        yield SystemCommand("Help: every key", "list every key binding", self.action_help)
-        yield SystemCommand("Placement: compose a scene", "place fragments on a background", self.action_placement)
+        yield SystemCommand("Help", "every key of every screen · key ?", self.action_help)
+        yield SystemCommand("Placement", "place fragments on a background · key p", self.action_placement)
+        yield SystemCommand("Quit", "leave garbtui (asks first when something is not saved) · key q", self.action_quit)
         for name in sorted(self.available_themes):
             yield SystemCommand(f"Theme: {name}", "switch and remember the colour theme",
                                 lambda n=name: self.action_set_theme(n))
+

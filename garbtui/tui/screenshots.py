@@ -1,4 +1,7 @@
-"""Make the README screenshots with the app itself: `python -m garbtui.tui.screenshots [OUT_DIR]`.
+"""Make the README screenshots with the app itself: `python -m garbtui.tui.screenshots [OUT_DIR [WxH]]`.
+
+The README's are 160x46 (the default); `docs/screenshots/80x24` holds the same walk at a default SSH
+window's 80x24 (`python -m garbtui.tui.screenshots docs/screenshots/80x24 80x24`).
 
 Works on a fresh copy of the sample workspace (half-cell images, fixed size), so the pictures are
 reproducible and the repository copy is never touched.
@@ -32,7 +35,7 @@ async def _until(pilot: Pilot[None], condition: Callable[[], bool], timeout: flo
         await pilot.pause(0.05)
 
 
-async def _shoot(out: Path, ws: Path) -> list[Path]:
+async def _shoot(out: Path, ws: Path, size: tuple[int, int] = SIZE) -> list[Path]:
     from garbtui.core.cleanup import CleanupSession
     from garbtui.core.workspace.store import Workspace
     from garbtui.tui import GarbApp
@@ -52,7 +55,7 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
         made.append(out / name)
 
     app = GarbApp(ws, image_protocol="halfcell", theme="garb-dark", remember_theme=False)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         app.sub_title = "demo workspace"
         raw = app.screen.query_one("#raw-view", ImageView)
         await _until(pilot, lambda: raw.shown_key is not None)
@@ -94,7 +97,7 @@ async def _shoot(out: Path, ws: Path) -> list[Path]:
         await _place_two(pilot, placement, workspace)
         save(app, "placement.svg")
     light = GarbApp(ws, image_protocol="halfcell", theme="garb-light", remember_theme=False)
-    async with light.run_test(size=SIZE) as pilot:
+    async with light.run_test(size=size) as pilot:
         light.sub_title = "demo workspace"
         raw = light.screen.query_one("#raw-view", ImageView)
         await _until(pilot, lambda: raw.shown_key is not None)
@@ -129,13 +132,15 @@ async def _place_two(pilot: Pilot[None], screen: PlacementScreen, workspace: Wor
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "docs/screenshots").resolve()
+    width, _, height = (args[1] if len(args) > 1 else f"{SIZE[0]}x{SIZE[1]}").partition("x")
+    size = (int(width), int(height))
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GARBTUI_CONFIG_DIR", tempfile.mkdtemp(prefix="garbtui-shots-config-"))
     from garbtui.sample import copy_sample
 
     with tempfile.TemporaryDirectory(prefix="garbtui-shots-") as tmp:
         ws = copy_sample(Path(tmp) / "demo")
-        for path in asyncio.run(_shoot(out, ws)):
+        for path in asyncio.run(_shoot(out, ws, size)):
             print(path)
     return 0
 

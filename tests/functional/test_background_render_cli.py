@@ -131,9 +131,9 @@ def test_render_errors_and_strict(ws: Workspace, capsys: pytest.CaptureFixture[s
     folder = ws.scene_dir("cli")
     capsys.readouterr()
     assert main(["render", str(folder), "--strict"]) == 2  # y=428 is above the band that starts below the horizon
-    assert "placement 1" in capsys.readouterr().err and not (folder / "render.jpg").exists()
+    assert "placement 2" in capsys.readouterr().err and not (folder / "render.jpg").exists()  # numbered from 1
     assert main(["render", str(folder)]) == 0  # without --strict: rendered, and the flag is printed
-    assert "warning: placement 1" in capsys.readouterr().err
+    assert "warning: placement 2" in capsys.readouterr().err
     above = scene.model_copy(update={"placements": [scene.placements[0].model_copy(update={"y": 300.0})]})
     ws.save_scene(above)
     assert main(["render", str(folder)]) == 2

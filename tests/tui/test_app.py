@@ -226,7 +226,7 @@ async def test_theme_switch_from_palette_is_remembered(sample_ws: Path) -> None:
 
 async def test_help_lists_every_key(sample_ws: Path) -> None:
     from garbtui.tui.screens.cleanup import CleanupScreen
-    from garbtui.tui.screens.help import HelpScreen, _key
+    from garbtui.tui.screens.help import HelpScreen, key_name, plain_text
     from garbtui.tui.screens.images import ImagesScreen
     from garbtui.tui.screens.queue import QueueScreen
 
@@ -234,12 +234,12 @@ async def test_help_lists_every_key(sample_ws: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        text = str(app.screen.query_one("#help-text").render())
+        text = plain_text(120)
         for screen in (QueueScreen, CleanupScreen, ImagesScreen):
             for binding in screen.BINDINGS:
                 if binding.id and binding.id.startswith("toggle-"):
                     continue  # 2-9 are listed as "1-9"
-                assert binding.description in text and _key(binding) in text, binding
+                assert binding.description in text and key_name(binding) in text, binding
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
 
@@ -327,7 +327,7 @@ async def test_placement_from_the_palette_and_p(sample_ws: Path) -> None:
     app = GarbApp(sample_ws)
     async with app.run_test(size=SIZE) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Placement: compose a scene" in titles
+        assert "Placement" in titles
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, PlacementScreen))
 

@@ -77,7 +77,11 @@ async def test_filters_counts_and_recipe(dataset: Path) -> None:
         assert all(p.crop_id in info for p in rec.recipe.placements)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "DatasetHelp")
-        assert "o  Open scene" in app.screen.query_one("#help-text").render().plain
+        from textual.widgets import Static
+
+        from garbtui.tui.screens.help import plain_text
+
+        assert "o  Open scene" in plain_text(100, app.screen.query_one("#help-text", Static).content)
         await pilot.press("escape")
 
 

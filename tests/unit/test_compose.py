@@ -267,7 +267,7 @@ def test_placement_area_is_flagged_not_refused(ws) -> None:
     res = render_scene(ws, scene)
     assert res.objects[0].in_area and not res.objects[1].in_area
     assert "above the placement band" in res.objects[1].area_note
-    assert len(res.warnings) == 1 and res.warnings[0].startswith("placement 1")
+    assert len(res.warnings) == 1 and res.warnings[0].startswith("placement 2")  # numbered from 1
     # seg.json: the right verge is grass, the middle of the image is a wall (not a garbage surface).
     SegMap(width=960, height=540, regions=[
         SegRegion(surface="road", polygons=[[(0, 540), (480, 310), (960, 540)]]),

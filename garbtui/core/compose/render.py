@@ -223,24 +223,24 @@ def render_scene(
         )
         area = placement_check(bg_meta, seg, p.x, p.y)
         if not area.ok:
-            warnings.append(f"placement {index} ({p.crop_id}): {area.reason}")
+            warnings.append(f"placement {index + 1} ({p.crop_id}): {area.reason}")
         info = PlacementInfo(index, p.crop_id, frag.meta.label, decision, area.ok, area.reason)
         infos.append(info)
         t = transform_fragment(frag.rgba, decision.scale * factor, p.rotation, p.flip)
         layer = composite_placement(canvas, layers, t, p, p.x * factor, p.y * factor, frag.source, info, look=look,
                                     realism=realism)
         if layer is None:
-            warnings.append(f"placement {index} ({p.crop_id}): {info.reason}")
+            warnings.append(f"placement {index + 1} ({p.crop_id}): {info.reason}")
         elif area.ok:  # the contact point is fine: is the rest of the object's lower edge on the ground too?
             edge = lower_edge_check(bg_meta, seg, layer.mask, (layer.x0, layer.y0), factor)
             if not edge.ok:
-                warnings.append(f"placement {index} ({p.crop_id}): {edge.reason}")
+                warnings.append(f"placement {index + 1} ({p.crop_id}): {edge.reason}")
         layers.append(layer)
     objects = [finish_object(info, layer, scene.occlusion_drop, (W, H), canvas=canvas, realism=realism)
                for info, layer in zip(infos, layers, strict=True)]
     for obj in objects:
         if obj.dropped and obj.drop_reason.startswith(("hidden", "not visible")):
-            warnings.append(f"placement {obj.placement_index} ({obj.crop_id}): {obj.drop_reason}")
+            warnings.append(f"placement {obj.placement_index + 1} ({obj.crop_id}): {obj.drop_reason}")
     return RenderResult(canvas, objects, scene.id, bg_meta.id, factor, warnings)
 
 

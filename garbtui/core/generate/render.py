@@ -186,7 +186,7 @@ def render_recipe(ws: Workspace | None, recipe: Recipe, cache: RenderCache | Non
     for index, p in enumerate(recipe.placements):
         frag = cache.fragment(p.crop_id)
         if p.scale == "auto":
-            raise InputError(f"recipe {recipe.name}: placement {index} has no numeric scale")
+            raise InputError(f"recipe {recipe.name}: placement {index + 1} has no numeric scale")
         info = PlacementInfo(index, p.crop_id, frag.meta.label)
         infos.append(info)
         t = transform_cached(cache, frag, float(p.scale), p.rotation, p.flip)

@@ -98,6 +98,18 @@ class ScaleDecision:
     k: float | None = None  # perspective constant used, road scenes only
     target_height_px: float | None = None  # the object height aimed at, in background pixels
     note: str = ""
+    chosen_by: str | None = None  # a numeric scale: how a program chose it (Placement.scale_from); None: typed
+
+    @property
+    def words(self) -> str:
+        """Where the scale came from, as the user reads it: typed, perspective, source k, prior, front."""
+        if self.source == "manual":
+            return SCALE_WORDS.get(self.chosen_by or "", "typed")
+        return SCALE_WORDS.get(self.source, self.source)
+
+
+SCALE_WORDS = {"source-k": "source k", "prior": "prior", "front": "front", "perspective": "perspective",
+               "relative": "relative size"}
 
 
 @dataclass(frozen=True)
@@ -165,9 +177,11 @@ def resolve_scale(
     `source_px_per_m`, the source photo's scale from photo_scales, gives the object its own length).
     Raises InputError when `auto` cannot work (a road contact point at or above the horizon).
     """
-    where = f"placement {index}" if index is not None else "placement"
+    where = f"placement {index + 1}" if index is not None else "placement"  # numbered from 1, as the user sees them
     if placement.scale != "auto":
-        return ScaleDecision(float(placement.scale), "manual", note="typed")
+        chosen_by = placement.scale_from
+        return ScaleDecision(float(placement.scale), "manual", note=f"chosen by {chosen_by}" if chosen_by else "typed",
+                             chosen_by=chosen_by)
     if object_height_px <= 0:
         raise InputError(f"{where}: fragment {crop.id} has no visible pixels", field="scale")
     if background.scene == "road" and background.horizon_row is None:

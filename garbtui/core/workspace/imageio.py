@@ -85,7 +85,8 @@ def probe_image(path: Path, limit: int | None = None) -> ImageInfo:
                 has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
                 orientation = _orientation(im)
     except UnidentifiedImageError:
-        raise InputError("not a readable image", where=str(path)) from None
+        raise InputError("not an image (or one in a format that cannot be read): give a JPEG or PNG photo",
+                         where=str(path)) from None
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read image: {exc}", where=str(path)) from None
     if orientation in (5, 6, 7, 8):

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from garbtui.core.errors import WorkspaceError
 from garbtui.core.text import label_problem
@@ -31,6 +40,7 @@ SURFACES: tuple[str, ...] = ("road", "pavement", "grass", "ground", "unknown")
 # photos scored 0.17-0.28, every right one but one >= 0.33); the row is kept as a suggestion.
 TRUSTED_HORIZON_CONFIDENCE = 0.30
 BlendMode = Literal["none", "feather", "poisson"]
+ScaleFrom = Literal["perspective", "source-k", "prior", "front", "relative"]
 BLEND_MODES: tuple[str, ...] = ("none", "feather", "poisson")
 
 Point = tuple[float, float]
@@ -328,8 +338,18 @@ class Placement(BaseModel):
     blend: BlendMode = "feather"
     color_match: bool = True
     shadow: bool | Literal["auto"] = "auto"  # auto: a contact shadow when the fragment lies on the ground
+    # How a numeric scale was chosen when a program chose it (recreate): shown instead of "typed".
+    # Left out of the file when None, so scenes without it keep their bytes.
+    scale_from: ScaleFrom | None = None
 
     _id_ok = field_validator("crop_id")(_check_safe)
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_scale_from(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if data.get("scale_from", "") is None:
+            del data["scale_from"]
+        return data
 
     @field_validator("scale")
     @classmethod

@@ -154,7 +154,8 @@ class SceneDraft:
         del self.placements[self.selected]
         index = min(self.selected, len(self.placements) - 1) if self.placements else None
         self.selected = None
-        self.dirty = True
+        # A scene never saved that is empty again holds nothing to lose.
+        self.dirty = bool(self.placements) or self.scene_id is not None
         return index
 
     def _edited(self) -> None:

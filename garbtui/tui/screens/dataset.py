@@ -247,11 +247,14 @@ class DatasetHelp(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
+        from rich.console import Group
+
         from garbtui.tui.screens.help import _section
 
-        text = Text("garbtui dataset browser\n\n", style="bold")
         bindings = [b for b in DatasetScreen.BINDINGS if isinstance(b, Binding)]
-        text.append_text(_section("Dataset", bindings, [("up down pgup pgdn", "move through the images")]))
+        # help's sections are two-column tables (descriptions wrap under their own column)
+        text = Group(Text("garbtui dataset browser\n", style="bold"),
+                     _section("Dataset", bindings, [("up down pgup pgdn", "move through the images")]))
         with VerticalScroll(id="help-body"):
             yield Static(text, id="help-text")
 

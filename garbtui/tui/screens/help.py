@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def _key(binding: Binding) -> str:
+def key_name(binding: Binding) -> str:
     key = binding.key_display or binding.key
     names = {"question_mark": "?", "plus": "+", "minus": "-", "escape": "esc", "left_square_bracket": "[",
              "right_square_bracket": "]"}
@@ -20,13 +23,19 @@ def _key(binding: Binding) -> str:
 
 
 HIDDEN_ACTIONS = {"command_palette"}  # listed once by hand under "Everywhere"
+KEY_WIDTH = 14  # the key column; descriptions wrap under their own column, never back under the keys
 
 
-def _section(title: str, bindings: Iterable[BindingType], extra: list[tuple[str, str]] | None = None) -> Text:
-    text = Text()
-    text.append(f"{title}\n", style="bold underline")
+def binding_words(binding: Binding) -> tuple[str, str]:
+    """What a key does, in the words help and the command palette both show: a short name (the footer's)
+    and, when the binding has one, a sentence on what it does."""
+    detail = binding.tooltip if binding.tooltip and binding.tooltip != binding.description else ""
+    return binding.description, detail
+
+
+def _section(title: str, bindings: Iterable[BindingType], extra: list[tuple[str, str]] | None = None) -> Group:
+    rows: list[tuple[str, Text]] = []
     seen: set[tuple[str, str]] = set()
-    rows: list[tuple[str, str]] = []
     for b in bindings:
         if not isinstance(b, Binding):
             continue  # garbtui writes every binding as a Binding; Textual also allows plain tuples
@@ -35,15 +44,21 @@ def _section(title: str, bindings: Iterable[BindingType], extra: list[tuple[str,
         if not b.description or hidden or (b.key, b.action) in seen:
             continue
         seen.add((b.key, b.action))
-        rows.append((_key(b), b.description))
-    rows.extend(extra or [])
-    for key, what in rows:
-        text.append(f"  {key:>14}  ", style="bold")
-        text.append(f"{what}\n")
-    return text
+        name, detail = binding_words(b)
+        words = Text(name, style="bold")
+        if detail:
+            words.append(f": {detail}")
+        rows.append((key_name(b), words))
+    rows.extend((key, Text(what)) for key, what in (extra or []))
+    table = Table.grid(padding=(0, 2), pad_edge=False)
+    table.add_column(width=KEY_WIDTH, justify="right", style="bold")  # long key lists wrap at spaces
+    table.add_column(ratio=1, overflow="fold")
+    for key, words in rows:
+        table.add_row(key, words)
+    return Group(Text(title, style="bold underline"), table)
 
 
-def help_text() -> Text:
+def help_text() -> Group:
     """Every key, grouped by screen, from the screens' BINDINGS."""
     from garbtui.tui.app import GarbApp
     from garbtui.tui.screens.cleanup import CleanupScreen
@@ -51,22 +66,30 @@ def help_text() -> Text:
     from garbtui.tui.screens.placement import PlacementScreen
     from garbtui.tui.screens.queue import QueueScreen
 
-    text = Text()
-    text.append("garbtui keys", style="bold")
-    text.append("   every action is also in the command palette (ctrl+p), with the themes\n\n", style="italic")
-    text.append_text(_section("Crop queue (home)", QueueScreen.BINDINGS,
-                              [("up down pgup pgdn", "move through the crops")]))
-    text.append("\n")
-    text.append_text(_section("Cleanup (enter on a crop)", CleanupScreen.BINDINGS))
-    text.append("\n")
-    text.append_text(_section("Photos and backgrounds (i)", ImagesScreen.BINDINGS,
-                              [("up down", "move through the list")]))
-    text.append("\n")
-    text.append_text(_section("Placement (p)", PlacementScreen.BINDINGS, PlacementScreen.HELP_EXTRA))
-    text.append("\n")
-    text.append_text(_section("Everywhere", GarbApp.BINDINGS,
-                              [("ctrl+p", "command palette: every action, themes"), ("tab", "move focus")]))
-    return text
+    intro = Text("garbtui keys", style="bold")
+    intro.append("  the footer shows the main ones; every action is also in the command palette (ctrl+p)",
+                 style="italic")
+    sections = [
+        _section("Crop queue (home)", QueueScreen.BINDINGS, [("up down pgup pgdn", "move through the crops")]),
+        _section("Cleanup (enter on a crop)", CleanupScreen.BINDINGS),
+        _section("Photos and backgrounds (i)", ImagesScreen.BINDINGS, [("up down", "move through the list")]),
+        _section("Placement (p)", PlacementScreen.BINDINGS, PlacementScreen.HELP_EXTRA),
+        _section("Everywhere", GarbApp.BINDINGS,
+                 [("ctrl+p", "command palette: every action, themes"), ("tab", "move focus")]),
+    ]
+    parts: list[Group | Text] = [intro]
+    for section in sections:
+        parts.extend([Text(""), section])
+    return Group(*parts)
+
+
+def plain_text(width: int = 100, renderable: object = None) -> str:
+    """The help (or another screen's keys) as plain text, laid out `width` columns wide."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(help_text() if renderable is None else renderable)
+    return console.export_text()
 
 
 class HelpScreen(ModalScreen[None]):

@@ -50,14 +50,14 @@ class ImagesScreen(GarbScreen):
     """Browse photos and backgrounds; `b` switches between the two lists."""
 
     BINDINGS = [
-        Binding("b", "switch_list", "Photos/backgrounds", tooltip="switch between source photos and backgrounds"),
-        Binding("k", "cycle_scene", "Scene kind", tooltip="cycle road / front (/ unknown) and save"),
-        Binding("h", "set_horizon", "Horizon row", tooltip="type the horizon row in pixels"),
-        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[",
+        Binding("b", "switch_list", "Switch tab", tooltip="switch between source photos and backgrounds"),
+        Binding("k", "cycle_scene", "Scene", tooltip="cycle road / front (/ unknown) and save"),
+        Binding("h", "set_horizon", "Horizon", tooltip="type the horizon row in pixels"),
+        Binding("left_square_bracket", "nudge(-1)", "Horizon up", key_display="[", show=False,
                 tooltip="move the horizon up by 1 % of the height"),
-        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]",
+        Binding("right_square_bracket", "nudge(1)", "Horizon down", key_display="]", show=False,
                 tooltip="move the horizon down by 1 % of the height"),
-        Binding("e", "estimate", "Estimate horizon", tooltip="estimate it from lane and kerb lines"),
+        Binding("e", "estimate", "Estimate horizon", show=False, tooltip="estimate it from lane and kerb lines"),
         Binding("a", "add_background", "Add background", tooltip="copy a clean photo into the workspace"),
         Binding("g", "surfaces", "Surfaces", tooltip="background: show its regions; 1-9 toggle ground, s saves seg.json"),
         Binding("1", "toggle_region(0)", "Toggle ground", key_display="1-9",
@@ -65,7 +65,7 @@ class ImagesScreen(GarbScreen):
         *[Binding(str(i + 1), f"toggle_region({i})", f"Toggle region {i + 1}", show=False, id=f"region-{i + 1}")
           for i in range(1, 9)],
         Binding("s", "save_surfaces", "Save surfaces", tooltip="surfaces view: write seg.json + seg.png"),
-        Binding("escape", "back", "Back", tooltip="back to the crop queue"),
+        Binding("escape", "back", "Back", show=False, tooltip="back to the crop queue"),
     ]
 
     def __init__(self) -> None:

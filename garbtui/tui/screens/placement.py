@@ -23,6 +23,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, OptionList, Select,
 from garbtui.core.errors import GarbError
 from garbtui.core.workspace.models import Placement, Scene
 from garbtui.core.workspace.store import FileStamp
+from garbtui.tui.data.ids import middle_ellipsis
 from garbtui.tui.data.scene_draft import SceneDraft, scene_choices
 from garbtui.tui.messages import PreviewRendered, SceneRecreated, SceneRendered
 from garbtui.tui.screens.base import GarbScreen
@@ -57,16 +58,22 @@ class PlacementScreen(GarbScreen):
     """
 
     BINDINGS = [
-        Binding("a", "add", "Add fragment"),
-        Binding("d,delete", "delete", "Delete", key_display="d"),
-        Binding("s", "save", "Save scene"),
-        Binding("R", "render", "Render+labels", key_display="R"),
-        Binding("o", "open", "Open scene"),
-        Binding("e", "recreate", "Recreate photo"),
-        Binding("n", "new", "New scene"),
-        Binding("z", "zoom", "Zoom 1:1"),
-        Binding("escape", "back", "Back"),
-        Binding("q", "quit_app", "Quit"),  # the app's q, but it asks before losing a scene
+        Binding("a", "add", "Add", tooltip="put the highlighted cleaned fragment on the background"),
+        Binding("d,delete", "delete", "Delete", key_display="d", tooltip="remove the selected placement"),
+        Binding("s", "save", "Save", tooltip="save the scene as scenes/<id>/scene.json"),
+        Binding("R", "render", "Render", key_display="R",
+                tooltip="render the scene at full size with COCO, YOLO and Label Studio labels"),
+        Binding("o", "open", "Open scene", show=False, tooltip="open a saved scene"),
+        Binding("e", "recreate", "Recreate photo", show=False,
+                tooltip="lay out an annotated photo's objects on this background"),
+        Binding("n", "new", "New scene", show=False, tooltip="start an empty scene on this background"),
+        Binding("z", "zoom", "Zoom 1:1", show=False, tooltip="the selected placement at full resolution, and back"),
+        Binding("u", "upright", "Upright", show=False,
+                tooltip="rotation back to 0°: the fragment stands as it lay in its own photo "
+                        "(the arrow by its name points to its photo's up)"),
+        Binding("escape", "back", "Back", show=False, tooltip="leave the field, then the screen"),
+        # The app's q, but it asks before losing a scene.
+        Binding("q", "quit_app", "Quit", tooltip="leave garbtui (asks first when something is not saved)"),
     ]
     # Keys that belong to the fields and lists rather than the screen, for the help screen.
     HELP_EXTRA: list[tuple[str, str]] = [
@@ -102,7 +109,7 @@ class PlacementScreen(GarbScreen):
                 yield PlacementForm(id="pl-form")
                 yield Static(
                     "x, y: bottom-centre contact point (background px)\nscale: number or auto (perspective)\n"
-                    "↑↓ nudge · shift+↑↓ ×10 · tab next field", id="pl-keys")
+                    "↑ by the name: its photo's up · u upright\n↑↓ nudge · shift+↑↓ ×10 · tab next field", id="pl-keys")
             with Vertical(id="pl-preview"):
                 yield ImageView("pick a background", id="pl-view")
                 yield Static("", id="pl-objects")
@@ -158,7 +165,8 @@ class PlacementScreen(GarbScreen):
 
     def fill_placements(self) -> None:
         draft = self.draft
-        prompts = [lists.placement_prompt(i, p, draft.label_of(p.crop_id)) for i, p in enumerate(draft.placements)]
+        width = lists.list_width(self.query_one("#pl-placements", OptionList))
+        prompts = [lists.placement_prompt(i, p, draft.label_of(p.crop_id), width) for i, p in enumerate(draft.placements)]
         lists.fill_placements(self.query_one("#pl-placements", OptionList), prompts, draft.selected)
 
     @on(OptionList.OptionHighlighted, "#pl-backgrounds")
@@ -314,13 +322,19 @@ class PlacementScreen(GarbScreen):
         draft = self.draft
         name = draft.scene_id or "new scene"
         bg = draft.background.id if draft.background is not None else "no background"
-        text = Text.assemble((name, "bold"), f"  on {bg} · {len(draft.placements)} placement(s)")
+        # Fits one line: ids are cut in the middle (their ends tell them apart) to leave room for the states.
+        room = max(20, self.size.width - 2 - 40)
+        name, bg = middle_ellipsis(name, room // 2), middle_ellipsis(bg, room - min(len(name), room // 2))
+        text = Text.assemble((name, "bold"), f" on {bg} · {len(draft.placements)} placed", no_wrap=True,
+                             overflow="ellipsis")
         if draft.dirty:
             text.append("  · unsaved", style="italic")
+        elif draft.scene_id is not None and draft.stamp is not None:
+            text.append("  · saved", style="italic")  # the state after `s`, in words
         if self.preview.busy:
             text.append("  · rendering…", style="italic")
         self.query_one("#pl-title", Static).update(text, layout=False)
-        self.sub_title = f"placement · {name}"
+        self.sub_title = f"placement · {middle_ellipsis(draft.scene_id or 'new scene', 40)}"
 
     # -- actions ----------------------------------------------------------------------------
     def action_add(self) -> None:
@@ -511,6 +525,18 @@ class PlacementScreen(GarbScreen):
         self.request_render()
         self._update_title()
 
+    def action_upright(self) -> None:
+        """Rotation back to 0°: the fragment stands as it lay in its own photo."""
+        index, current = self.draft.selected, self.draft.current
+        if index is None or current is None:
+            self.notify("No placement selected.", timeout=2)
+            return
+        if current.rotation == 0:
+            return
+        placement = current.model_copy(update={"rotation": 0.0})
+        if self.commit(index, placement):
+            self.query_one(PlacementForm).load(placement, self.draft.label_of(placement.crop_id))
+
     def action_quit_app(self) -> None:
         if self.discard_ok("quits", "q"):
             self.app.exit()
@@ -527,7 +553,14 @@ class PlacementScreen(GarbScreen):
     def on_resize(self, event: Resize) -> None:
         if self._resize_timer is not None:
             self._resize_timer.stop()
-        self._resize_timer = self.set_timer(0.1, self.request_render)
+        self._resize_timer = self.set_timer(0.1, self._resized)
+
+    def _resized(self) -> None:
+        """The lists' entries fit their new width; the preview is drawn at its new size."""
+        self.fill_backgrounds()
+        self.fill_fragments()
+        self.fill_placements()
+        self.request_render()
 
     def on_theme_switched(self) -> None:
         self.request_render()

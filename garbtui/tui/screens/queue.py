@@ -6,7 +6,7 @@ import gc
 import time
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
 from garbtui.core.workspace.store import FileStamp
+from garbtui.tui.data.ids import middle_ellipsis
 from garbtui.tui.data.queue import STATUS_FILTERS, CropRow, QueueFilter
 from garbtui.tui.messages import MetasLoaded
 from garbtui.tui.screens.base import GarbScreen
@@ -23,6 +24,7 @@ from garbtui.tui.widgets.styles import theme_colour
 
 FIRST_BATCH = 120  # metas read before the first paint: enough to fill a tall terminal
 BATCH = 1000
+NARROW = 100  # columns below which the preview pane takes its minimum width
 CANCEL_STEP = 20  # metas read between two looks at whether the reader was cancelled (a few ms)
 PREFETCH_DELAY = 0.08  # seconds after a preview is shown before its neighbours are prepared
 
@@ -33,13 +35,13 @@ class QueueScreen(GarbScreen):
     prefetch_offsets: tuple[int, ...] = (1, -1, 2, 3)  # neighbours prepared while the user looks
     BINDINGS = [
         Binding("enter", "open_crop", "Clean crop", tooltip="open the highlighted crop in the cleanup screen"),
-        Binding("f", "cycle_status", "Filter status", tooltip="show pending, done or all crops"),
-        Binding("l", "pick_label", "Label", tooltip="show only crops with one label"),
-        Binding("g", "pick_scene", "Scene", tooltip="show only crops of one scene kind (road / front)"),
-        Binding("x", "clear_filters", "Clear filters", tooltip="back to every pending crop"),
+        Binding("f", "cycle_status", "Filter", tooltip="show pending, done or all crops"),
+        Binding("l", "pick_label", "Label", show=False, tooltip="show only crops with one label"),
+        Binding("g", "pick_scene", "Scene", show=False, tooltip="show only crops of one scene kind (road / front)"),
+        Binding("x", "clear_filters", "Clear filters", show=False, tooltip="back to every pending crop"),
         Binding("i", "app.images", "Images", tooltip="photos with their objects outlined, backgrounds, horizons"),
         Binding("p", "placement", "Placement", tooltip="place fragments on a background"),
-        Binding("R", "rescan", "Rescan", key_display="R", tooltip="read the workspace folder again"),
+        Binding("R", "rescan", "Rescan", key_display="R", show=False, tooltip="read the workspace folder again"),
     ]
 
     def __init__(self) -> None:
@@ -121,6 +123,13 @@ class QueueScreen(GarbScreen):
         )
         self.query_one("#filter-bar", Static).update(text, layout=False)
 
+    def on_resize(self, event: events.Resize) -> None:
+        # A narrow terminal (80 columns) gives the list the room for its crop ids; the preview keeps 28.
+        narrow = event.size.width < NARROW
+        if narrow != self.has_class("-narrow"):  # only a change: a new class lays the screen out again
+            self.set_class(narrow, "-narrow")
+            self.call_after_refresh(lambda: self._show_row(self.query_one(CropList).current_id))
+
     # -- preview ----------------------------------------------------------------------------
     @on(CropList.Highlighted)
     def _row_highlighted(self, event: CropList.Highlighted) -> None:
@@ -144,7 +153,8 @@ class QueueScreen(GarbScreen):
             queue.update([row])
         ws = self.garb.ws
         cache = self.garb.image_cache
-        title.update(Text(f"{row.id}", style="bold"), layout=False)
+        room = title.content_region.width
+        title.update(Text(middle_ellipsis(row.id, room) if room > 8 else row.id, style="bold"), layout=False)
         info.update(self._info_text(row), layout=False)
         raw = ws.raw_path(crop_id)
         if raw.is_file():

@@ -17,6 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from garbtui.tui.data.ids import middle_ellipsis
 from garbtui.tui.data.queue import CropRow
 
 COLUMNS: tuple[tuple[str, int], ...] = (("label", 26), ("scene", 8), ("size", 10), ("status", 9), ("crop", 0))
@@ -68,7 +69,7 @@ class CropList(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Clean crop", show=False),
+        Binding("enter", "select", "Clean crop"),  # in the footer: it wins over the screen's enter
     ]
 
     class Highlighted(Message):
@@ -155,13 +156,15 @@ class CropList(ScrollView, can_focus=True):
             style = style + self.get_component_rich_style("crop-list--cursor")
         status = "suspect" if row.suspect else row.status
         status_style = style if cursor else style + self.get_component_rich_style(f"crop-list--{status}")
-        crop = row.id
-        if row.status == "broken":
-            crop = f"{row.reason or 'unreadable'} · {row.id}"
-        elif row.suspect:
-            crop = f"{row.why} · {row.id}"
-        cells = (row.label, row.scene, row.size, status)
         cols = columns(self.size.width)
+        room = self.size.width - sum(w for _, w in cols[:4])  # the crop id, cut in the middle, stays unique
+        short = middle_ellipsis(row.id, room) if room > 0 else row.id
+        crop = short
+        if row.status == "broken":
+            crop = f"{row.reason or 'unreadable'} · {short}"
+        elif row.suspect:
+            crop = f"{row.why} · {short}"
+        cells = (row.label, row.scene, row.size, status)
         segments = [Segment(_fit(text, w), style) for text, (_, w) in zip(cells[:3], cols, strict=False)]
         segments.append(Segment(_fit(status, cols[3][1]), status_style))
         segments.append(Segment(crop, status_style if status in ("broken", "suspect") and not cursor else style))

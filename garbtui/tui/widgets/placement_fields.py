@@ -6,11 +6,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
+from textual.style import Style
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
@@ -72,9 +75,9 @@ class NumberField(Input):
     NumberField { width: 1fr; height: 3; }
     """
     BINDINGS = [
-        Binding("up", "nudge(1)", "Nudge", key_display="↑↓"),
+        Binding("up", "nudge(1)", "Nudge", key_display="↑↓", show=False),
         Binding("down", "nudge(-1)", "Nudge down", show=False),
-        Binding("shift+up", "nudge(10)", "Nudge ×10", key_display="⇧↑↓"),
+        Binding("shift+up", "nudge(10)", "Nudge ×10", key_display="⇧↑↓", show=False),
         Binding("shift+down", "nudge(-10)", "Nudge down ×10", show=False),
     ]
 
@@ -122,6 +125,21 @@ class NumberField(Input):
         value = round(value, 4)
         self.value = format_number(value)
         self.cursor_position = len(self.value)
+
+
+class StateCheckbox(Checkbox):
+    """A checkbox whose state reads by shape, not by colour: `[✓]` on, `[ ]` off, in every theme."""
+
+    @property
+    def _button(self) -> Content:
+        style = self.get_visual_style("toggle--button") if self.value else Style(bold=True)
+        return Content.assemble("[", ("✓" if self.value else " ", style), "] ")
+
+
+def up_arrow(rotation: float) -> str:
+    """Where the fragment's own "up" (up in its source photo) points on screen after `rotation`° anticlockwise."""
+    arrows = "↑↖←↙↓↘→↗"  # every 45° anticlockwise from up
+    return arrows[round((rotation % 360) / 45) % 8]
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,7 @@ class PlacementForm(Vertical):
         self.specs = field_specs(1000, 1000)
         self.auto_scale: Callable[[], float | None] = lambda: None
         self._external: dict[str, str] = {}  # errors found outside the fields (y above the horizon)
+        self._label = ""  # the loaded fragment's label
 
     def compose(self) -> ComposeResult:
         yield Static("no placement: press a to add one", id="pf-crop")
@@ -193,9 +212,9 @@ class PlacementForm(Vertical):
         with Horizontal(classes="pf-row"):
             yield Label("blend", classes="pf-label")
             yield Select([(m, m) for m in BLEND_MODES], value="feather", allow_blank=False, compact=True, id="pf-blend")
-        yield Checkbox("flip", id="pf-flip", compact=True)
-        yield Checkbox("colour match", True, id="pf-color_match", compact=True)
-        yield Checkbox("shadow", id="pf-shadow", compact=True)
+        yield StateCheckbox("flip", id="pf-flip", compact=True)
+        yield StateCheckbox("colour match", True, id="pf-color_match", compact=True)
+        yield StateCheckbox("shadow", id="pf-shadow", compact=True)
         yield Static("", id="pf-error")
 
     def field(self, key: str) -> NumberField:
@@ -212,8 +231,7 @@ class PlacementForm(Vertical):
         """Show `placement` in the fields (None: an empty, disabled form)."""
         self.placement = placement
         self._external.clear()
-        self.query_one("#pf-crop", Static).update(
-            f"{label}  {placement.crop_id}" if placement is not None else "no placement: press a to add one")
+        self._show_title(label)
         for spec in self.specs:
             f = self.field(spec.key)
             f.disabled = placement is None
@@ -224,15 +242,30 @@ class PlacementForm(Vertical):
             f.set_class(False, "-invalid")
         blend = self.query_one("#pf-blend", Select)
         blend.disabled = placement is None
-        if placement is not None and blend.value != placement.blend:
-            blend.value = placement.blend
+        # Nothing selected: the form shows a new placement's defaults, not the last one's.
+        want_blend = placement.blend if placement is not None else Placement.model_fields["blend"].default
+        if blend.value != want_blend:
+            blend.value = want_blend
         for key in ("flip", "color_match", "shadow"):
             box = self.query_one(f"#pf-{key}", Checkbox)
             box.disabled = placement is None
-            want = bool(getattr(placement, key)) if placement is not None else False
+            want = bool(getattr(placement, key)) if placement is not None else bool(
+                Placement.model_fields[key].default)
             if box.value != want:
                 box.value = want
         self._show_errors([])
+
+    def _show_title(self, label: str = "") -> None:
+        """The fragment's label and where its own "up" points (rotation 0: as it lay in its photo)."""
+        self._label = label or self._label
+        placement = self.placement
+        if placement is None:
+            self.query_one("#pf-crop", Static).update("no placement: press a to add one")
+            return
+        # The arrow first, so a long label never hides it: where "up" of the fragment's own photo points now.
+        self.query_one("#pf-crop", Static).update(
+            Text.assemble((up_arrow(placement.rotation), "bold"), " ", (self._label or placement.crop_id, "bold"),
+                          no_wrap=True, overflow="ellipsis"))
 
     def read(self) -> tuple[Placement | None, list[str]]:
         """The placement the fields describe, or None and the reasons it is invalid."""
@@ -253,6 +286,8 @@ class PlacementForm(Vertical):
             values[spec.key] = AUTO if text == AUTO else float(text)
         if errors:
             return None, errors
+        if values.get("scale") != self.placement.scale:
+            values["scale_from"] = None  # a scale typed here is the user's, whatever chose the one before
         values["blend"] = str(self.query_one("#pf-blend", Select).value)
         for key in ("flip", "color_match", "shadow"):
             values[key] = self.query_one(f"#pf-{key}", Checkbox).value
@@ -316,3 +351,4 @@ class PlacementForm(Vertical):
     def accept(self, placement: Placement) -> None:
         """The screen took `placement` (after its own checks): later edits are compared with it."""
         self.placement = placement
+        self._show_title()

@@ -177,7 +177,7 @@ def objects_text(
                 if obj.clipped:
                     text.append(" clipped", style=warn_style)
             if obj.scale is not None:
-                text.append(f"  scale {obj.scale.scale:.3g} ({obj.scale.source})", style="dim")
+                text.append(f"  scale {obj.scale.scale:.3g} ({obj.scale.words})", style="dim")
             if not obj.in_area:
                 text.append("  outside placement area", style=warn_style)
             text.append("\n")
