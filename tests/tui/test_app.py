@@ -85,6 +85,8 @@ async def test_clean_toggle_save_writes_proc_and_recipe(sample_ws: Path) -> None
         meta_json = json.loads((ws.crop_dir(crop_id) / "meta.json").read_text())
         assert meta_json["cleanup"]["keep"] == screen.result.keep
         assert app.queue.rows[crop_id].status == "done"
+        # The header says what is on disk now, not what it was when the crop was opened.
+        await wait_for(pilot, lambda: str(screen.query_one("#cleanup-title").render()).endswith("· done"))
         await pilot.press("escape")
         await wait_for(pilot, lambda: crop_id not in table_ids(app))  # the pending list no longer shows it
 

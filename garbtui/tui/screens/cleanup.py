@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
 from garbtui.core.errors import GarbError
-from garbtui.core.workspace.models import CleanupRecipe
+from garbtui.core.workspace.models import CleanupRecipe, CropMeta
 from garbtui.core.workspace.store import FileStamp
 from garbtui.tui.data import pixels
 from garbtui.tui.messages import CleanupFrames, CleanupRendered, CropSaved
@@ -65,6 +65,7 @@ class CleanupScreen(GarbScreen):
         self.recipe: CleanupRecipe = CleanupRecipe()
         self.history: list[CleanupRecipe] = []
         self.result: CleanupResult | None = None  # the result shown now
+        self._title_meta: CropMeta | None = None  # the shown crop's meta, for its title line
         self.generation = 0
         self.shown_generation = 0
         self.busy = False
@@ -108,10 +109,8 @@ class CleanupScreen(GarbScreen):
         self.garb.queue.update([row])
         meta = row.meta
         self.recipe = meta.cleanup.model_copy() if meta is not None and meta.cleanup is not None else CleanupRecipe()
-        title = Text.assemble((crop_id, "bold"))
-        if meta is not None:
-            title.append(f"   {meta.label} · {meta.scene} · {meta.crop_width}×{meta.crop_height}px · {row.status}")
-        self.query_one("#cleanup-title", Static).update(title)
+        self._title_meta = meta
+        self._update_title(row.status)
         cache = self.garb.image_cache
         raw = ws.raw_path(crop_id)
         self.query_one("#cl-raw", ImageView).show(("raw", crop_id, FileStamp.of(raw)), file_frame_maker(raw, cache=cache))
@@ -304,6 +303,14 @@ class CleanupScreen(GarbScreen):
     def unsaved_work(self) -> str:
         return f"The cutout of {self.crop_id} is not saved (s saves it)."
 
+    def _update_title(self, status: str) -> None:
+        """The crop id, label, scene, size and status (the status changes on save: it is never stale)."""
+        title = Text.assemble((self.crop_id, "bold"))
+        meta = self._title_meta
+        if meta is not None:
+            title.append(f"   {meta.label} · {meta.scene} · {meta.crop_width}×{meta.crop_height}px · {status}")
+        self.query_one("#cleanup-title", Static).update(title)
+
     def on_crop_saved(self, message: CropSaved) -> None:
         if message.error:
             self.notify(message.error, severity="error")
@@ -323,6 +330,7 @@ class CleanupScreen(GarbScreen):
             self.notify(f"Saved proc.png for {message.crop_id}{note}. n: next pending crop", timeout=4)
         if message.crop_id == self.crop_id:
             self._update_recipe_bar("saved")
+            self._update_title("done")
 
     def action_next(self, step: int) -> None:
         target = self.garb.queue.next_pending(self.crop_id, step)
