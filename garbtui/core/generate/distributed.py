@@ -22,8 +22,9 @@ import io
 import threading
 import time
 from collections import deque
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import cv2
 import numpy as np
@@ -40,6 +41,7 @@ from garbtui.core.workspace.models import CropMeta
 from garbtui.core.workspace.store import FileStamp, Workspace
 
 POLL_SECONDS = 1.0  # how often a waiting run checks that the cluster still has workers
+_DROPPED = "the Dask cluster dropped this run's images (its workers left); what was written is kept, rerun to resume"
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,8 @@ class DaskRenderer:
             except (DaskTimeout, TimeoutError):
                 alone_since = self._check_workers(alone_since)
                 continue
+            except CancelledError:
+                self._forgotten()
             self._pending = set(not_done)
             self._finished.extend(sorted(done, key=lambda f: str(f.key)))
         fut = self._finished.popleft()
@@ -283,10 +287,22 @@ class DaskRenderer:
             outputs: ImageOutputs = fut.result()
         except GarbError:
             raise
+        except CancelledError:
+            self._forgotten()
         except (OSError, RuntimeError) as exc:
             raise GarbError(f"the Dask cluster failed: {exc}; what was written is kept, rerun to resume") from None
         fut.release()
         return outputs
+
+    def _forgotten(self) -> NoReturn:
+        """The scheduler forgot this run's tasks (its workers left, or it restarted). With no worker left this
+        ends as "no Dask worker" once worker_timeout has passed; with workers, the tasks will not come back."""
+        alone_since: float | None = None
+        while True:
+            alone_since = self._check_workers(alone_since)
+            if alone_since is None:
+                raise GarbError(_DROPPED)
+            time.sleep(POLL_SECONDS)
 
     def _check_workers(self, alone_since: float | None) -> float | None:
         """None while some worker is connected; when none is, the time since when (raising once it is too long)."""
