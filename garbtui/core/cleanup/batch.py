@@ -9,7 +9,7 @@ from pathlib import Path
 from garbtui.core.cleanup.session import CleanupResult, CleanupSession, auto_recipe
 from garbtui.core.errors import CleanupError, GarbError, Interrupted
 from garbtui.core.workspace.jobs import ProgressFn, run_items
-from garbtui.core.workspace.models import CleanupRecipe, CropMeta
+from garbtui.core.workspace.models import CleanupRecipe
 from garbtui.core.workspace.store import UNCHECKED, ExpectedStamp, SaveResult, Workspace
 
 
@@ -49,13 +49,9 @@ def save_result(
     quality = result.quality
     if quality is not None:
         quality = quality.model_copy(update={"curated": curated})
-
-        def set_quality(meta: CropMeta) -> None:
-            meta.quality = quality
-
-        # Written before proc.png, as the recipe is: a save killed in between leaves a pending crop.
-        ws.update_meta(CropMeta, crop_id, set_quality)
-    return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected)
+    # The quality goes into meta.json with the recipe, in one write before proc.png: a save killed at any
+    # moment leaves the old meta or the new one, and a pending crop until proc.png lands.
+    return ws.save_proc_checked(crop_id, result.rgba, result.recipe, expected=expected, quality=quality)
 
 
 def _clean_and_save(

@@ -24,7 +24,15 @@ from garbtui.core.errors import CleanupError, GarbError, WorkspaceError, WriteEr
 from garbtui.core.workspace.atomic import atomic_copy, atomic_write_bytes, atomic_write_png
 from garbtui.core.workspace.ids import check_id, is_safe_id
 from garbtui.core.workspace.jsonfile import read_regular
-from garbtui.core.workspace.models import BackgroundMeta, CleanupRecipe, CropMeta, GarbModel, ImageMeta, Scene
+from garbtui.core.workspace.models import (
+    BackgroundMeta,
+    CleanupRecipe,
+    CropMeta,
+    CutoutQuality,
+    GarbModel,
+    ImageMeta,
+    Scene,
+)
 
 CropStatus = Literal["pending", "done", "broken"]
 SUBDIRS = ("images", "crops", "backgrounds", "scenes")
@@ -425,9 +433,12 @@ class Workspace:
         return self.save_proc_checked(crop_id, rgba, recipe, expected=expected).backup
 
     def save_proc_checked(
-        self, crop_id: str, rgba: NDArray[np.uint8], recipe: CleanupRecipe, *, expected: ExpectedStamp = UNCHECKED
+        self, crop_id: str, rgba: NDArray[np.uint8], recipe: CleanupRecipe, *, expected: ExpectedStamp = UNCHECKED,
+        quality: CutoutQuality | None = None,
     ) -> SaveResult:
         """Save proc.png like save_proc and say whether someone else saved it since the caller looked.
+
+        `quality` (the cutout's confidence) is written with the recipe, in the same meta.json write.
 
         `expected` is proc_stamp(crop_id) taken when the caller loaded the crop (None: there was no
         proc.png then). When proc.png on disk is no longer that file, another process saved it in
@@ -448,7 +459,12 @@ class Workspace:
             # The recipe goes in first: a save killed in between leaves the crop pending (no proc.png)
             # with the new recipe, which a re-run completes; the other order would leave a done crop
             # whose recipe is never recorded, since re-runs skip done crops.
-            self._update_meta_locked(CropMeta, crop_id, lambda meta: setattr(meta, "cleanup", recipe))
+            def record(meta: CropMeta) -> None:
+                meta.cleanup = recipe
+                if quality is not None:
+                    meta.quality = quality
+
+            self._update_meta_locked(CropMeta, crop_id, record)
             atomic_write_png(proc, rgba)
             stamp = FileStamp.of(proc)
         conflict = expected is not UNCHECKED and found != expected
