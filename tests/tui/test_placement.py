@@ -68,15 +68,21 @@ async def type_into(pilot, screen, key: str, text: str) -> None:
     await pilot.press("ctrl+a", "ctrl+k", *text)
 
 
+async def place_first_fragment(pilot, app: GarbApp):
+    """The placement screen with the road background and one placement of DONE[0] added; returns the screen."""
+    screen = await open_placement(pilot, app)
+    await pick_background(pilot, screen, ROAD_BG)
+    await pick_fragment(pilot, screen, DONE[0])
+    await pilot.press("a")
+    await settle(pilot, screen)
+    return screen
+
+
 async def test_place_type_nudge_add_save_render(placement_ws: Path) -> None:
     ws = Workspace.open(placement_ws)
     app = GarbApp(placement_ws)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_placement(pilot, app)
-        await pick_background(pilot, screen, ROAD_BG)
-        await pick_fragment(pilot, screen, DONE[0])
-        await pilot.press("a")
-        await settle(pilot, screen)
+        screen = await place_first_fragment(pilot, app)
         assert len(screen.draft.placements) == 1 and screen.draft.placements[0].crop_id == DONE[0]
         assert app.focused is field(screen, "x")  # ready to type where it goes
         await type_into(pilot, screen, "x", "400")
@@ -139,11 +145,7 @@ async def test_invalid_values_show_an_error_and_do_not_rerender(placement_ws: Pa
     ws = Workspace.open(placement_ws)
     app = GarbApp(placement_ws)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_placement(pilot, app)
-        await pick_background(pilot, screen, ROAD_BG)
-        await pick_fragment(pilot, screen, DONE[0])
-        await pilot.press("a")
-        await settle(pilot, screen)
+        screen = await place_first_fragment(pilot, app)
         good = screen.draft.placements[0]
         generation = screen.preview.generation
         form = screen.query_one("#pl-form")

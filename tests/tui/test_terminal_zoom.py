@@ -12,13 +12,9 @@ from garbtui.tui import GarbApp
 from garbtui.tui.data.scene_draft import scale_problem
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec
 from garbtui.tui.widgets.placement_preview import box_pixels, zoom_window
-from tests.tui.conftest import DONE
 from tests.tui.test_placement import (
-    ROAD_BG,
     SIZE,
-    open_placement,
-    pick_background,
-    pick_fragment,
+    place_first_fragment,
     settle,
     type_into,
 )
@@ -53,11 +49,7 @@ def test_scale_bound_message() -> None:
 async def test_z_zooms_to_the_selected_object_and_back(placement_ws: Path) -> None:
     app = GarbApp(placement_ws)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_placement(pilot, app)
-        await pick_background(pilot, screen, ROAD_BG)
-        await pick_fragment(pilot, screen, DONE[0])
-        await pilot.press("a")
-        await settle(pilot, screen)
+        screen = await place_first_fragment(pilot, app)
         view = screen.query_one("#pl-view", ImageView)
         normal_factor = screen.preview.result.factor
         assert normal_factor < 1  # the whole 960x540 photo shrunk into the box
@@ -78,11 +70,7 @@ async def test_z_zooms_to_the_selected_object_and_back(placement_ws: Path) -> No
 async def test_huge_typed_scale_is_refused_quickly_with_a_reason(placement_ws: Path) -> None:
     app = GarbApp(placement_ws)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_placement(pilot, app)
-        await pick_background(pilot, screen, ROAD_BG)
-        await pick_fragment(pilot, screen, DONE[0])
-        await pilot.press("a")
-        await settle(pilot, screen)
+        screen = await place_first_fragment(pilot, app)
         started = time.monotonic()
         await type_into(pilot, screen, "scale", "5")  # typing 0.5 as 50: "5" is still a sensible scale
         await settle(pilot, screen)

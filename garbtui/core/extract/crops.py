@@ -144,6 +144,8 @@ def read_export(path: Path) -> tuple[Any, str]:
         try:
             with archive.open(member) as handle:
                 data = handle.read(cap + 1)
+        # zipfile raises NotImplementedError for a compression method it lacks (e.g. deflate64), RuntimeError
+        # for an encrypted member: both are a zip we cannot read, said in one line.
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, zlib.error, EOFError) as exc:
             raise InputError(f"cannot read {member.filename} in the zip: {exc}", where=str(path)) from None
         if len(data) > cap:
