@@ -38,7 +38,6 @@ from garbtui.core.workspace.store import Workspace
 
 GARBAGE_SURFACES: tuple[str, ...] = GROUND_SURFACES
 MIN_SIDE = 16  # px: a thinner photo cannot be a background (nor be analysed for a horizon)
-LOW_CONFIDENCE = TRUSTED_HORIZON_CONFIDENCE  # below this an estimated horizon is a suggestion only
 LOWEST_TRUSTED_ROW = 0.75  # an estimated horizon below this fraction of the height is not trusted either
 HORIZON_MARGIN = 0.02  # the default placement band starts this fraction of the height below the horizon
 LOWER_EDGE_OFF = 0.10  # share of a placed object's lower edge that may miss the ground before it is flagged
@@ -72,7 +71,8 @@ def horizon_advice(meta: BackgroundMeta) -> str | None:
         return None
     if meta.horizon_suggested is not None:
         conf = meta.horizon_confidence
-        why = (f"confidence {conf:.2f} < {LOW_CONFIDENCE:.2f}" if conf is not None and conf < LOW_CONFIDENCE
+        low = conf is not None and conf < TRUSTED_HORIZON_CONFIDENCE
+        why = (f"confidence {conf:.2f} < {TRUSTED_HORIZON_CONFIDENCE:.2f}" if low
                else "the row lies in the lowest quarter of the photo")
         return (f"horizon not trusted (estimate row {meta.horizon_suggested:g}, {why}): objects are placed by the "
                 f"photo's surfaces and their source scale; type the horizon row if you know it")
@@ -241,7 +241,7 @@ def add_background_ex(
             row = None if found.row is None else round(found.row, 1)
             estimated = True
             confidence = round(found.confidence, 3)
-            if row is not None and (confidence < LOW_CONFIDENCE or row > LOWEST_TRUSTED_ROW * info.height):
+            if row is not None and (confidence < TRUSTED_HORIZON_CONFIDENCE or row > LOWEST_TRUSTED_ROW * info.height):
                 row, suggested = None, row  # never used: a suggestion for the user to check
         meta = BackgroundMeta(
             id=bg_id,
@@ -321,10 +321,6 @@ def set_horizon(ws: Workspace, bg_id: str, row: float) -> BackgroundMeta:
     # Under the background's lock, so a camera height or area another person saves meanwhile is kept.
     return ws.update_meta(BackgroundMeta, bg_id, change)
 
-
-def list_backgrounds(ws: Workspace) -> list[BackgroundMeta]:
-    """Every readable background meta, sorted by id (unreadable ones raise WorkspaceError naming the file)."""
-    return [ws.load_background_meta(b) for b in ws.background_ids()]
 
 
 def scaled_area(area: PlacementArea, factor: float) -> PlacementArea:
