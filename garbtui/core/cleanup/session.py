@@ -19,7 +19,15 @@ from garbtui.core.cleanup import confidence
 from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
 from garbtui.core.cleanup.features import color_codes, pixel_features
 from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels, sample_rows
-from garbtui.core.cleanup.refine import bbox_fit, clean_mask, feather_alpha, grabcut, grabcut_edges, trimap_from_priors
+from garbtui.core.cleanup.refine import (
+    bbox_fit,
+    clean_mask,
+    drop_thin_parts,
+    feather_alpha,
+    grabcut,
+    grabcut_edges,
+    trimap_from_priors,
+)
 from garbtui.core.errors import CleanupError
 from garbtui.core.workspace.models import CleanupRecipe, CutoutQuality
 
@@ -266,26 +274,22 @@ class CleanupSession:
         if self.precise:
             mask = self.object_prior
             if recipe.refine:
-                prob = grabcut_edges(self.rgb, self.object_prior, PRECISE_BAND, seed=recipe.seed)
-                if prob is not None:
-                    refined = clean_mask(prob > 0.5, self.object_prior)
-                    if refined.sum() >= 0.5 * self.object_prior.sum():
-                        mask = refined
+                refined = grabcut_edges(self.rgb, self.object_prior, PRECISE_BAND, self.object_prior, seed=recipe.seed)
+                if refined is not None and refined.sum() >= 0.5 * self.object_prior.sum():
+                    mask = refined
             mask = mask.copy()
         elif recipe.refine:
             trimap = trimap_from_priors(self.object_prior, self.sure_bg)
             if self.weak_background:
                 trimap[self.background & (trimap != cv2.GC_BGD)] = cv2.GC_PR_BGD
                 trimap[self.border_ring] = cv2.GC_BGD
-            prob = grabcut(self.rgb, trimap, seed=recipe.seed)
-            if prob is not None:
-                refined = clean_mask(prob > 0.5, self.object_prior)
-                if refined.sum() >= GRABCUT_COLLAPSE * self.object_prior.sum():
-                    if bbox_fit(refined, self.object_prior) < BOX_FIT_MIN:
-                        refined = clean_mask(refined | cluster_mask(), self.object_prior)
-                    mask = refined
+            refined = grabcut(self.rgb, trimap, self.object_prior, seed=recipe.seed, thin=True)
+            if refined is not None and refined.sum() >= GRABCUT_COLLAPSE * self.object_prior.sum():
+                if bbox_fit(refined, self.object_prior) < BOX_FIT_MIN:
+                    refined = drop_thin_parts(clean_mask(refined | cluster_mask(), self.object_prior), self.object_prior)
+                mask = refined
         if mask is None:
-            mask = cluster_mask()
+            mask = drop_thin_parts(cluster_mask(), self.object_prior)
         if not mask.any():
             mask = self.object_prior.copy()
         self._remember(key, mask)
@@ -332,11 +336,9 @@ class CleanupSession:
         mask = clean_mask(self._cluster_mask(info.clustering.labels, keep, recipe.k), self.object_prior)
         if recipe.refine and mask.any():
             # Respect the user's clusters: only let GrabCut move the edge by a few pixels.
-            prob = grabcut_edges(self.rgb, mask, MANUAL_BAND, seed=recipe.seed)
-            if prob is not None:
-                refined = clean_mask(prob > 0.5, self.object_prior)
-                if refined.any():
-                    mask = refined
+            refined = grabcut_edges(self.rgb, mask, MANUAL_BAND, self.object_prior, seed=recipe.seed)
+            if refined is not None and refined.any():
+                mask = refined
         self._remember(key, mask)
         return mask
 
