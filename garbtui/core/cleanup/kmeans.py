@@ -23,11 +23,15 @@ class Clustering:
         return int(self.centers.shape[0])
 
 
-def _sq_dist(x: NDArray[np.float32], centers: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Squared Euclidean distances, N x k, via the |x|^2 - 2 x.c + |c|^2 expansion (one matmul)."""
+def _sq_dist(x: NDArray[np.float32], centers: NDArray[np.float32], x2: NDArray[np.float32] | None = None
+             ) -> NDArray[np.float32]:
+    """Squared Euclidean distances, N x k, via the |x|^2 - 2 x.c + |c|^2 expansion (one matmul).
+
+    `x2`: |x|^2 per row when the caller already has it (seeding asks for distances to x many times).
+    """
     d = x @ (-2.0 * centers.T)
     d += np.einsum("ij,ij->i", centers, centers)[None, :]
-    d += np.einsum("ij,ij->i", x, x)[:, None]
+    d += (np.einsum("ij,ij->i", x, x) if x2 is None else x2)[:, None]
     return d
 
 
@@ -40,12 +44,13 @@ def _plus_plus(x: NDArray[np.float32], k: int, rng: np.random.Generator) -> NDAr
     trials = 2 + int(np.log(k))
     centers = np.empty((k, x.shape[1]), dtype=x.dtype)
     centers[0] = x[rng.integers(n)]
-    closest = np.maximum(_sq_dist(x, centers[:1])[:, 0], 0.0)
+    x2 = np.einsum("ij,ij->i", x, x)
+    closest = np.maximum(_sq_dist(x, centers[:1], x2)[:, 0], 0.0)
     for i in range(1, k):
         total = float(closest.sum())
         drawn = rng.integers(n, size=trials) if total <= 0.0 else np.searchsorted(np.cumsum(closest), rng.random(trials) * total)
         picks = np.minimum(drawn, n - 1)
-        cand = np.maximum(_sq_dist(x, x[picks]), 0.0)  # n x trials
+        cand = np.maximum(_sq_dist(x, x[picks], x2), 0.0)  # n x trials
         pot = np.minimum(closest[:, None], cand).sum(axis=0)
         best = int(pot.argmin())
         centers[i] = x[picks[best]]
@@ -68,6 +73,7 @@ def _lloyd(x: NDArray[np.float32], centers: NDArray[np.float32], iters: int, tol
            ) -> tuple[NDArray[np.float32], float]:
     k, dim = centers.shape
     x2 = np.einsum("ij,ij->i", x, x)
+    columns = np.ascontiguousarray(x.T)  # per-feature sums read a contiguous row, not a strided column
     for _ in range(iters):
         # |x|^2 does not change the argmin; it is added back only where distances are compared to 0.
         d = _matmul(x, np.ascontiguousarray(-2.0 * centers.T))
@@ -76,7 +82,7 @@ def _lloyd(x: NDArray[np.float32], centers: NDArray[np.float32], iters: int, tol
         counts = np.bincount(lab, minlength=k)
         new = np.empty_like(centers)
         for j in range(dim):
-            new[:, j] = np.bincount(lab, weights=x[:, j], minlength=k)
+            new[:, j] = np.bincount(lab, weights=columns[j], minlength=k)
         empty = counts == 0
         new[~empty] /= counts[~empty, None]
         if empty.any():
@@ -87,7 +93,7 @@ def _lloyd(x: NDArray[np.float32], centers: NDArray[np.float32], iters: int, tol
         centers = new
         if shift <= tol:
             break
-    d = _sq_dist(x, centers)
+    d = _sq_dist(x, centers, x2)
     inertia = float(d.min(axis=1).sum())
     return centers, inertia
 
@@ -163,7 +169,7 @@ def assign_codes(codes: NDArray[np.uint8], centers: NDArray[np.floating]) -> NDA
     out = np.take(lut, idx)  # faster than fancy indexing for a flat gather
     redo = np.flatnonzero(out < 0)
     if redo.size:
-        out[redo] = assign(codes[redo].astype(np.float32), c)
+        out[redo] = assign(np.take(codes, redo, axis=0).astype(np.float32), c)
     return out
 
 
