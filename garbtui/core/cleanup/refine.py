@@ -34,6 +34,9 @@ def work_size(shape: tuple[int, int], side: int) -> tuple[int, int]:
 
 
 GMM_COMPONENTS = 5  # fixed by OpenCV's GrabCut
+# Pixels the initial colour models are fitted on. GrabCut re-learns both models from every pixel before
+# it cuts, so the start needs only a sample: fitting on all 16,000 pixels of a 128-px crop cost 4 ms a model.
+GMM_SAMPLE = 1024
 
 
 def gmm_model(pixels: NDArray[np.uint8], seed: int) -> NDArray[np.float64]:
@@ -41,14 +44,14 @@ def gmm_model(pixels: NDArray[np.uint8], seed: int) -> NDArray[np.float64]:
 
     Initialising GrabCut ourselves (mode GC_EVAL) makes it deterministic (OpenCV would seed its own
     k-means from a global RNG) and skips OpenCV's slower full-pixel k-means. The moments come from
-    per-component sums (bincount), not a gather per component: 3.5 -> 1.9 ms for a 128-px crop.
+    per-component sums (bincount) of a seeded sample.
     """
     from garbtui.core.cleanup.kmeans import assign, fit_kmeans, sample_rows
 
-    x = pixels.astype(np.float32)
+    x = pixels[sample_rows(pixels.shape[0], GMM_SAMPLE, seed)].astype(np.float32)
     n = x.shape[0]
     k = GMM_COMPONENTS
-    centers = fit_kmeans(x[sample_rows(n, 1024, seed)], k, seed)
+    centers = fit_kmeans(x, k, seed)
     lab = assign(x, centers)
     x64 = x.astype(np.float64)
     counts = np.bincount(lab, minlength=k).astype(np.float64)
