@@ -7,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from garbtui.core.errors import GarbError, InputError, WriteError
+from garbtui.core.errors import GarbError, InputError, WorkspaceError, WriteError
 from garbtui.core.scene.backgrounds import add_background_ex, horizon_summary, set_horizon
 from garbtui.core.text import printable
+from garbtui.core.workspace.ids import check_id
 from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import Workspace
 
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             print(_line(meta))
         return 1 if broken else 0
     if args.action == "horizon":
+        _typed_id(args.bg_id)
         ws = Workspace.open(args.workspace)
         if not (ws.background_dir(args.bg_id) / "meta.json").is_file():
             raise InputError(f"background {args.bg_id} does not exist", where=str(ws.root / "backgrounds"))
@@ -97,7 +99,17 @@ def run(args: argparse.Namespace) -> int:
     raise InputError("say what to do: garbtui background add|list|horizon (see --help)")
 
 
+def _typed_id(bg_id: str, field: str | None = None) -> None:
+    """A background id typed on the command line that could not name a folder is bad input (exit 2)."""
+    try:
+        check_id(bg_id, "background id")
+    except WorkspaceError as exc:
+        raise InputError(exc.message, field=field) from None
+
+
 def _add(args: argparse.Namespace) -> int:
+    if args.bg_id:
+        _typed_id(args.bg_id, "bg_id")
     if args.bg_id and len(args.paths) > 1:
         raise InputError("--id names one background; give one PATH with it")
     if args.horizon is not None and args.scene != "road":

@@ -251,6 +251,22 @@ def test_camera_height_and_horizon_are_bounded_when_typed(ws: Workspace, capsys:
         assert "outside background" in capsys.readouterr().err or row == "nan"
 
 
+def test_a_background_id_typed_that_could_not_name_a_folder_is_bad_input(ws: Workspace, tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    before = sorted(p.name for p in (ws.root / "backgrounds").iterdir())
+    for bad in ("a\nb", "../x", "x/y", ".."):
+        assert main(["background", "add", str(HIGHWAY), "-w", str(ws.root), "--scene", "road", "--id", bad]) == 2, bad
+        err = capsys.readouterr().err
+        assert "--id: unsafe background id" in err and "\n" not in err.rstrip("\n"), err
+        assert main(["background", "horizon", bad, "400", "-w", str(ws.root)]) == 2, bad
+        assert "unsafe background id" in capsys.readouterr().err
+    assert sorted(p.name for p in (ws.root / "backgrounds").iterdir()) == before
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a workspace")
+    assert main(["status", "-w", str(a_file)]) == 3
+    assert "is a file, not a workspace folder" in capsys.readouterr().err
+
+
 # -- a render and its labels are one pair -----------------------------------------------------------------------
 @pytest.fixture
 def rendered(ws: Workspace) -> Workspace:

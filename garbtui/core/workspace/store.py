@@ -152,7 +152,8 @@ class Workspace:
         """Open an existing workspace; raise WorkspaceError when `root` is not one."""
         root = Path(root)
         if not root.is_dir():
-            raise WorkspaceError("workspace folder does not exist", where=str(root))
+            said = "is a file, not a workspace folder" if root.exists() else "workspace folder does not exist"
+            raise WorkspaceError(said, where=str(root))
         ws = cls(root)
         if not (ws.root / MARKER).exists() and not any((ws.root / s).is_dir() for s in SUBDIRS):
             raise WorkspaceError(
