@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 
 import numpy as np
@@ -119,6 +120,30 @@ def test_recipe_renders_exactly_like_the_same_scene(ws: Workspace) -> None:
     assert [(o.bbox, o.dropped, o.area, o.clipped) for o in ref.objects] == \
            [(o.bbox, o.dropped, o.area, o.clipped) for o in got.objects]
     assert got.objects[3].clipped
+
+
+def test_a_backgrounds_light_reaches_the_images_generated_on_it(ws: Workspace) -> None:
+    """meta.json's shadow_direction is copied into the recipe when planning and cast as a scene render casts it."""
+    lit = ws.load_background_meta("kerb").model_copy(update={"id": "kerb-lit", "shadow_direction": 0.0,
+                                                             "shadow_strength": 0.6})
+    ws.background_dir(lit.id).mkdir(parents=True, exist_ok=True)
+    (ws.background_dir(lit.id) / ws.background_path("kerb").name).write_bytes(ws.background_path("kerb").read_bytes())
+    ws.save_background_meta(lit)
+    try:
+        crops = ws.crop_ids()
+        placements = [Placement(crop_id=crops[0], x=400, y=500, scale=1.0, blend="feather", shadow=True)]
+        scene = render_scene(ws, Scene(id="lit", background_id=lit.id, placements=placements))
+        window = (0, 0, lit.width, lit.height)
+        recipe = Recipe(name="lit", index=0, seed=0, background_id=lit.id, window=window, size=(lit.width, lit.height),
+                        placements=placements, shadow_direction=0.0, shadow_strength=0.6)
+        assert np.array_equal(render_recipe(ws, recipe, RenderCache(ws)).image, scene.image)
+        down = render_recipe(ws, recipe.model_copy(update={"shadow_direction": None, "shadow_strength": None}))
+        assert not np.array_equal(down.image, scene.image)  # the light matters
+        planned = list(plan_recipes(build_catalog(ws, [lit.id]), RunSettings(seed=3), 6))
+        assert planned and all(r.background_id == lit.id for r in planned)
+        assert all((r.shadow_direction, r.shadow_strength) == (0.0, 0.6) for r in planned)
+    finally:
+        shutil.rmtree(ws.background_dir(lit.id))
 
 
 def test_image_outputs_are_pure_and_labels_match_the_render(ws: Workspace, catalog) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -20,7 +21,6 @@ from numpy.typing import NDArray
 
 from garbtui.core.compose.realism import Realism
 from garbtui.core.workspace.arrays import as_f32, as_u8
-from garbtui.core.workspace.models import BackgroundMeta
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)  # linear-light luminance weights (Rec. 709)
 GAMMA = 2.2  # sRGB as a power law: a linear gain g is the sRGB gain g ** (1 / 2.2)
@@ -118,7 +118,17 @@ class Light:
     strength: float = 0.35
 
 
-def light_of(meta: BackgroundMeta | None, realism: Realism) -> Light:
+class LightSource(Protocol):
+    """Where a background's light is written: its meta.json, or a generate recipe that copied it from there."""
+
+    @property
+    def shadow_direction(self) -> float | None: ...
+
+    @property
+    def shadow_strength(self) -> float | None: ...
+
+
+def light_of(meta: LightSource | None, realism: Realism) -> Light:
     """The background's light as its meta gives it (shadow_direction in degrees, 90 = down), else straight down."""
     strength = realism.cast
     angle = 90.0

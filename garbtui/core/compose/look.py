@@ -25,11 +25,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from garbtui.core.compose.light import LINEAR, LUMA, Light, light_of, photo_illuminant
+from garbtui.core.compose.light import LINEAR, LUMA, Light, LightSource, light_of, photo_illuminant
 from garbtui.core.compose.realism import REALISTIC, Realism
 from garbtui.core.compose.texture import IMMERKAER, NOISE_SCALE, REBLUR, gradient, gray_of, jpeg_quality
 from garbtui.core.workspace.arrays import as_f32, as_u8
-from garbtui.core.workspace.models import BackgroundMeta
 from garbtui.core.workspace.store import FileStamp
 
 LOOK_CACHE_SIZE = 16  # background looks kept per process (a few backgrounds at a few sizes)
@@ -81,7 +80,7 @@ def _tiles(a: NDArray[np.float32], t: int) -> NDArray[np.float32]:
     return a.reshape(h // t, t, w // t, t).transpose(0, 2, 1, 3).reshape(h // t, w // t, t * t)
 
 
-def background_look(rgb: NDArray[np.uint8], *, meta: BackgroundMeta | None = None, jpeg_quality: int | None = None,
+def background_look(rgb: NDArray[np.uint8], *, meta: LightSource | None = None, jpeg_quality: int | None = None,
                     grid: tuple[int, int] = (0, 0), realism: Realism = REALISTIC) -> BackgroundLook:
     """Measure a background at render size (one pass over the image; tens of ms at 1920x1080)."""
     H, W = rgb.shape[:2]
@@ -121,7 +120,7 @@ _LOOKS: OrderedDict[tuple[int, object], tuple[weakref.ref[NDArray[np.uint8]], Ba
 _LOCK = threading.Lock()
 
 
-def look_of(rgb: NDArray[np.uint8], *, meta: BackgroundMeta | None = None, photo: Path | None = None,
+def look_of(rgb: NDArray[np.uint8], *, meta: LightSource | None = None, photo: Path | None = None,
             grid: tuple[int, int] = (0, 0), realism: Realism = REALISTIC, quality: int | None = None) -> BackgroundLook:
     """background_look, cached on the array itself (its identity, while it lives): pass the read-only
     background a render cache keeps, never a canvas being drawn on. `photo`: the JPEG file these pixels are at

@@ -38,6 +38,10 @@ class Recipe(BaseModel):
     occlusion_drop: float = Field(default=0.7, ge=0.0, le=1.0)
     jpeg_quality: int = Field(default=92, ge=1, le=100)
     split: Split = "train"
+    # The background's light (its meta.json's shadow_direction / shadow_strength), copied when planning so a
+    # worker that never sees the workspace still casts shadows where the photo's own fall.
+    shadow_direction: float | None = None
+    shadow_strength: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 ObjectRecord = ObjectLabel  # the per-object record lives with the writers that read it (core/export)

@@ -177,7 +177,7 @@ def render_recipe(ws: Workspace | None, recipe: Recipe, cache: RenderCache | Non
     # JPEG grid, which the pasted pixels are then recompressed on.
     x0, y0, x1, y1 = recipe.window
     native = (x1 - x0, y1 - y0) == recipe.size and x0 == int(x0) and y0 == int(y0)
-    look = look_of(background, quality=cache.photo_quality(recipe.background_id) if native else None,
+    look = look_of(background, meta=recipe, quality=cache.photo_quality(recipe.background_id) if native else None,
                    grid=(-int(x0), -int(y0)))
     canvas = background.copy()
     H, W = canvas.shape[:2]

@@ -452,6 +452,7 @@ def plan_recipe(catalog: Catalog, settings: RunSettings, index: int) -> list[Rec
             name=f"{index:06d}" + (f"-{variant}" if variant else ""), index=index, variant=variant, seed=settings.seed,
             background_id=plan.meta.id, window=plan.window, size=settings.size, placements=ps,
             occlusion_drop=settings.occlusion_drop, jpeg_quality=settings.jpeg_quality, split=split,
+            shadow_direction=plan.meta.shadow_direction, shadow_strength=plan.meta.shadow_strength,
         ))
     return out
 
