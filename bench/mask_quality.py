@@ -22,6 +22,7 @@ bench/out/mask_quality_worst_<mode>.png (the worst validation cutouts).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pickle
@@ -179,22 +180,34 @@ def oracle(labels: np.ndarray, k: int, gt: np.ndarray, where: np.ndarray | None 
 
 def oracle_keys(labels: np.ndarray, k: int, auto_mask: np.ndarray, auto_keep: list[int], allowed: np.ndarray,
                 gt: np.ndarray) -> float:
-    """Best IoU the cleanup screen's keys reach from the automatic cutout (2^k key sets, on per-cluster counts).
+    """Best IoU the cleanup screen's keys reach from the automatic cutout (every key state, on per-cluster counts).
 
     A key takes an automatically kept cluster out (none of its pixels) or puts another one in (all its
     pixels inside the allowed area, plus those the automatic cutout had); untouched clusters keep the
-    automatic cutout's pixels (CleanupSession._adjusted_mask).
+    automatic cutout's pixels (CleanupSession._adjusted_mask). A cluster the automatic cutout has only
+    partly (5-95% of its allowed pixels) can be left as it is, put wholly in or taken wholly out.
     """
     base_in = np.bincount(labels[auto_mask & gt], minlength=k)
     base_n = np.bincount(labels[auto_mask], minlength=k)
     full = auto_mask | allowed
-    alt_in = np.bincount(labels[full & gt], minlength=k)
-    alt_n = np.bincount(labels[full], minlength=k)
-    for i in auto_keep:
-        alt_in[i] = alt_n[i] = 0
-    subsets = np.array([[(s >> i) & 1 for i in range(k)] for s in range(1 << k)], dtype=bool)
-    inter = np.where(subsets, alt_in, base_in).sum(axis=1)
-    size = np.where(subsets, alt_n, base_n).sum(axis=1)
+    all_in = np.bincount(labels[full & gt], minlength=k)
+    all_n = np.bincount(labels[full], minlength=k)
+    area = np.maximum(np.bincount(labels[allowed], minlength=k), 1)
+    share = np.bincount(labels[auto_mask & allowed], minlength=k) / area
+    kept = set(auto_keep)
+    # Per cluster, the (in-truth, size) pairs its key can give: 0 = as the automatic cutout, 1 = all in, 2 = out.
+    options = []
+    for i in range(k):
+        if 0.05 < share[i] < 0.95:
+            options.append((0, 1, 2))
+        else:
+            options.append((0, 2) if i in kept else (0, 1))
+    choices = np.array(list(itertools.product(*options)), dtype=np.int64)
+    inter_of = np.stack([base_in, all_in, np.zeros(k, np.int64)])  # 3 x k
+    size_of = np.stack([base_n, all_n, np.zeros(k, np.int64)])
+    cols = np.arange(k)
+    inter = inter_of[choices, cols].sum(axis=1)
+    size = size_of[choices, cols].sum(axis=1)
     union = int(gt.sum()) + size - inter
     return float((inter / np.maximum(union, 1)).max())
 

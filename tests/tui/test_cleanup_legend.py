@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from garbtui.tui.app import GarbApp
 from garbtui.tui.widgets.crop_list import CropList
 from tests.helpers.pilot import settled
@@ -49,3 +51,37 @@ async def test_legend_lists_every_number_at_80x24_and_keys_act_inside_the_outlin
         if added.precise:
             prior = screen._sessions[crop_id].object_prior
             assert not (added.mask & ~after.mask & ~prior).any()
+
+
+async def test_a_partly_kept_clusters_key_goes_round_three_states(sample_ws: Path) -> None:
+    """Its key puts it wholly in or takes it wholly out, then gives back the automatic share: each press only adds
+    or only removes, and the legend says which."""
+    from garbtui.tui.screens.cleanup import CleanupScreen
+
+    app = GarbApp(sample_ws)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settled(pilot)
+        screen = app.screen
+        assert isinstance(screen, CleanupScreen) and screen.result is not None
+        auto = screen.result
+        stat = next(s for s in auto.cluster_stats if 0.05 < s.auto_inside < 0.95)
+        i = stat.index
+        own = auto.labels == i
+        shares = []
+        masks = [auto.mask]
+        for _ in range(3):
+            await pilot.press(str(i + 1))
+            await settled(pilot)
+            result = screen.result
+            assert result is not None
+            shares.append(result.cluster_stats[i].inside)
+            masks.append(result.mask)
+            assert np.array_equal(result.mask[~own], auto.mask[~own])  # no other cluster moves
+        first, second = (0.0, 1.0) if stat.auto_kept else (1.0, 0.0)
+        assert shares == [first, second, stat.auto_inside]
+        assert np.array_equal(masks[-1], auto.mask) and screen.result is not None and screen.result.automatic
+        for before, after in zip(masks, masks[1:], strict=False):  # each press only adds or only removes
+            assert not (after & ~before).any() or not (before & ~after).any()
+        legend = str(screen.query_one("#legend").render())
+        assert f"{stat.auto_inside * 100:.0f}% in" in legend

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from garbtui.core.cleanup import CleanupSession, auto_recipe
+from garbtui.core.cleanup import CleanupResult, CleanupSession, auto_recipe
+from garbtui.core.workspace.models import CleanupRecipe
 from tests.unit.test_cleanup_session import make_crop
 
 
@@ -81,3 +82,40 @@ def test_legend_stats_report_share_inside_the_final_cutout() -> None:
         own = (result.labels == stat.index) & ~session.sure_bg  # the keys act outside the margin of a box
         assert abs(stat.inside - (result.mask & own).sum() / max(int(own.sum()), 1)) < 1e-9
         assert stat.kept == (stat.index in result.keep)
+
+
+def _partly_kept_cluster(session: CleanupSession) -> tuple[int, CleanupResult]:
+    auto = session.run(auto_recipe())
+    partial = [s for s in auto.cluster_stats if 0.05 < s.auto_inside < 0.95]
+    assert partial, "the test crop should have a cluster the automatic cutout has only partly"
+    return partial[0].index, auto
+
+
+def test_a_partly_kept_cluster_can_be_put_wholly_in_or_taken_wholly_out() -> None:
+    for session in (_box_session(), _outline_session()):
+        i, auto = _partly_kept_cluster(session)
+        own = auto.labels == i
+        allowed = session.object_prior if session.precise else ~session.sure_bg
+        stat = auto.cluster_stats[i]
+        assert stat.inside == stat.auto_inside and stat.auto_kept == (i in auto.keep)
+        whole = session.run(auto_recipe(keep=auto.keep, auto=True, all_in=[i]))
+        gone = session.run(auto_recipe(keep=auto.keep, auto=True, all_out=[i]))
+        # Wholly in: only this cluster's pixels are added, all of those inside the allowed area.
+        assert not (auto.mask & ~whole.mask).any() and whole.mask[own & allowed].all()
+        assert np.array_equal(whole.mask[~own], auto.mask[~own]) and i in whole.keep
+        # Wholly out: only this cluster's pixels are removed, every one of them.
+        assert not (gone.mask & ~auto.mask).any() and not gone.mask[own].any()
+        assert np.array_equal(gone.mask[~own], auto.mask[~own]) and i not in gone.keep
+        assert whole.cluster_stats[i].inside == 1.0 and gone.cluster_stats[i].inside == 0.0
+        assert all(a.auto_inside == b.auto_inside for a, b in zip(auto.cluster_stats, gone.cluster_stats, strict=True))
+        # Out wins over in; the saved recipe (through JSON, as meta.json keeps it) replays the same cutout.
+        both = session.run(auto_recipe(keep=auto.keep, auto=True, all_in=[i], all_out=[i]))
+        assert np.array_equal(both.mask, gone.mask)
+        for result in (whole, gone):
+            again = session.run(CleanupRecipe.model_validate_json(result.recipe.model_dump_json()))
+            assert np.array_equal(again.mask, result.mask) and not again.automatic
+
+
+def _outline_session() -> CleanupSession:
+    rgb, _meta, gt = make_crop("polygon")
+    return CleanupSession(rgb, gt, np.zeros_like(gt), precise=True)

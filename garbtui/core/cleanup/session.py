@@ -92,6 +92,8 @@ class ClusterStat:
     color: tuple[int, int, int]  # mean RGB of its pixels
     kept: bool  # in the cutout: its key drops it (a dropped one's key adds it)
     inside: float = 0.0  # fraction of its pixels in the final cutout (after refinement), inside the outline or box
+    auto_inside: float = 0.0  # the same fraction in the automatic cutout: partly in gives its key a third state
+    auto_kept: bool = False  # kept by the automatic cutout (what its key returns to after the third state)
 
 
 @dataclass(frozen=True)
@@ -311,14 +313,16 @@ class CleanupSession:
             self._keeps[key] = keep
         return list(keep)
 
-    def _adjusted_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int]) -> NDArray[np.bool_]:
+    def _adjusted_mask(self, recipe: CleanupRecipe, info: _ClusterInfo, keep: list[int], all_in: list[int],
+                       all_out: list[int]) -> NDArray[np.bool_]:
         """The automatic cutout with clusters taken out (none of their pixels) or put in (all of them).
 
-        By construction a key that takes a cluster out never adds a pixel and one that puts it in never
-        removes one: no refinement runs after the keys. Pixels are put in only inside the outline (a
-        drawn outline) or outside the margin (a box).
+        Out: an automatically kept cluster not in `keep`, or any in `all_out`. In: a cluster in `keep` the
+        automatic cutout did not keep, or any in `all_in` (out wins). By construction a key that takes a
+        cluster out never adds a pixel and one that puts it in never removes one: no refinement runs after
+        the keys. Pixels are put in only inside the outline (a drawn outline) or outside the margin (a box).
         """
-        key = ("adjusted", self._cluster_key(recipe), tuple(keep), recipe.refine)
+        key = ("adjusted", self._cluster_key(recipe), tuple(keep), tuple(all_in), tuple(all_out), recipe.refine)
         mask = self._masks.get(key)
         if mask is not None:
             return mask
@@ -327,8 +331,11 @@ class CleanupSession:
         labels = info.clustering.labels
         added = np.zeros(k, bool)
         added[[i for i in keep if i not in auto_keep]] = True
+        added[all_in] = True
         dropped = np.zeros(k, bool)
         dropped[[i for i in auto_keep if i not in keep]] = True
+        dropped[all_out] = True
+        added &= ~dropped
         allowed = self.object_prior if self.precise else ~self.sure_bg
         out = self._auto_mask(recipe, info) & ~dropped[labels]
         out |= added[labels] & allowed
@@ -363,17 +370,20 @@ class CleanupSession:
             info = self._cluster_info(recipe, timings)
             k = recipe.k
             t1 = time.perf_counter()
-            automatic = recipe.keep is None
-            if not automatic and recipe.auto:
-                automatic = sorted(recipe.keep or []) == self._auto_keep(recipe, info)
+            all_in = sorted({int(i) for i in recipe.all_in if 0 <= int(i) < k}) if recipe.auto else []
+            all_out = sorted({int(i) for i in recipe.all_out if 0 <= int(i) < k}) if recipe.auto else []
+            automatic = recipe.keep is None and not all_in and not all_out
+            if recipe.keep is not None and recipe.auto:
+                automatic = sorted(recipe.keep) == self._auto_keep(recipe, info) and not all_in and not all_out
             if automatic:
                 mask = self._auto_mask(recipe, info)
                 keep = self._auto_keep(recipe, info)
             elif recipe.auto:
                 # Keys on the automatic cutout: a cluster taken out loses all its pixels, one put in gains all
                 # of them (inside the outline or box); the others keep the automatic cutout's pixels.
-                keep = sorted({int(i) for i in recipe.keep or [] if 0 <= int(i) < k})
-                mask = self._adjusted_mask(recipe, info, keep)
+                keep = (self._auto_keep(recipe, info) if recipe.keep is None
+                        else sorted({int(i) for i in recipe.keep if 0 <= int(i) < k}))
+                mask = self._adjusted_mask(recipe, info, keep, all_in, all_out)
             else:  # a recipe saved before keys acted on the automatic cutout: the chosen clusters, refined
                 keep = sorted({int(i) for i in recipe.keep or [] if 0 <= int(i) < k})
                 mask = self._manual_mask(recipe, info, keep)
@@ -384,6 +394,8 @@ class CleanupSession:
             labels = info.clustering.labels
             kept = np.zeros(k, dtype=bool)
             kept[keep] = True
+            kept[all_in] = True
+            kept[all_out] = False
             lut = np.asarray(cluster_palette(k), dtype=np.float32)
             lut[~kept] *= DIM
             preview = np.take(lut.astype(np.uint8), labels, axis=0)
@@ -396,9 +408,18 @@ class CleanupSession:
             state += mask & allowed
             both = np.bincount((labels + k * state).ravel(), minlength=3 * k)
             inside = both[2 * k :]
-            area = both[k : 2 * k] + inside
+            area = np.maximum(both[k : 2 * k] + inside, 1)
+            if automatic or not recipe.auto:
+                auto_inside = inside
+            else:
+                auto_mask = self._auto_mask(recipe, info)
+                state = allowed.astype(np.int32)
+                state += auto_mask & allowed
+                auto_inside = np.bincount((labels + k * state).ravel(), minlength=3 * k)[2 * k :]
+            auto_keep = set(self._auto_keep(recipe, info)) if recipe.auto else set()
             stats = [
-                ClusterStat(i, float(counts[i]) / total, info.colors[i], bool(kept[i]), float(inside[i]) / max(1, int(area[i])))
+                ClusterStat(i, float(counts[i]) / total, info.colors[i], bool(kept[i]), float(inside[i]) / int(area[i]),
+                            float(auto_inside[i]) / int(area[i]), i in auto_keep)
                 for i in range(k)
             ]
             t3 = time.perf_counter()
@@ -406,7 +427,10 @@ class CleanupSession:
             t4 = time.perf_counter()
             timings.update(mask=t2 - t1, compose=t3 - t2, quality=t4 - t3, total=t4 - t0)
             # auto stays set for keys on the automatic cutout, so a replay applies them to it again.
-            out_recipe = recipe.model_copy(update={"keep": keep, "auto": automatic or recipe.auto})
+            # keep lists the clusters in the cutout (all_in added, all_out taken away): the same cutout on replay.
+            keep = sorted((set(keep) | set(all_in)) - set(all_out))
+            out_recipe = recipe.model_copy(update={"keep": keep, "auto": automatic or recipe.auto, "all_in": all_in,
+                                                   "all_out": all_out})
             return CleanupResult(
                 rgba=rgba,
                 alpha=alpha,

@@ -167,6 +167,10 @@ class CleanupRecipe(BaseModel):
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     sample_size: int = Field(default=4096, ge=64, le=10_000_000)
     auto: bool = True  # True when `keep` was chosen by the automatic rule, False once a user toggled
+    # Keys on the automatic cutout (auto recipes) may also put a cluster the cutout has only partly wholly in
+    # (all_in) or take it wholly out (all_out); out wins over in. Empty in recipes saved before them.
+    all_in: list[Annotated[int, Field(ge=0, le=8)]] = Field(default_factory=list)
+    all_out: list[Annotated[int, Field(ge=0, le=8)]] = Field(default_factory=list)
 
 
 class CutoutQuality(BaseModel):

@@ -29,7 +29,7 @@ from garbtui.tui.data import pixels
 from garbtui.tui.messages import CleanupFrames, CleanupRendered, CropSaved
 from garbtui.tui.screens.base import GarbScreen
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec, file_frame_maker, make_frame
-from garbtui.tui.widgets.legend import ClusterLegend
+from garbtui.tui.widgets.legend import PARTIAL, ClusterLegend
 
 FEATHERS: tuple[int, ...] = (0, 1, 2, 4, 8)
 K_MIN, K_MAX = 2, 9
@@ -45,7 +45,8 @@ class CleanupScreen(GarbScreen):
 
     BINDINGS = [
         Binding("c", "auto", "Auto clean", tooltip="run the automatic k-means cleanup"),
-        Binding("1", "toggle(0)", "Toggle cluster", key_display="1-9", tooltip="keep or drop cluster 1 (2-9 for the others)"),
+        Binding("1", "toggle(0)", "Toggle cluster", key_display="1-9",
+                tooltip="keep or drop cluster 1 (2-9 for the others); one partly kept: wholly out, wholly in, back"),
         *[Binding(str(i + 1), f"toggle({i})", f"Toggle cluster {i + 1}", show=False, id=f"toggle-{i + 1}")
           for i in range(1, 9)],
         Binding("plus,equals_sign", "k(1)", "More clusters", key_display="+", tooltip="k + 1 (up to 9)"),
@@ -233,7 +234,7 @@ class CleanupScreen(GarbScreen):
 
     # -- actions ----------------------------------------------------------------------------
     def action_auto(self) -> None:
-        self.rerun(self.recipe.model_copy(update={"keep": None, "auto": True}))
+        self.rerun(self.recipe.model_copy(update={"keep": None, "auto": True, "all_in": [], "all_out": []}))
 
     def action_toggle(self, index: int) -> None:  # type: ignore[override]  # Textual's toggle(attribute) is not bound here
         if self.result is None:
@@ -249,16 +250,39 @@ class CleanupScreen(GarbScreen):
             self.notify("Wait for the preview: the clusters are being recomputed.", timeout=2)
             return
         keep = set(self.result.keep if current else (self.recipe.keep or []))
-        keep ^= {index}
+        shown = self.result.recipe if current else self.recipe
+        all_in, all_out = set(shown.all_in), set(shown.all_out)
+        stat = self.result.cluster_stats[index]
+        if PARTIAL[0] < stat.auto_inside < PARTIAL[1]:
+            # A cluster the automatic cutout has only partly: its key goes round three states, each press
+            # only taking pixels out or only putting them in. Kept by the automatic cutout: auto -> out ->
+            # all in -> auto; not kept: auto -> all in -> out -> auto.
+            order = ("auto", "out", "in") if stat.auto_kept else ("auto", "in", "out")
+            now = "in" if index in all_in else "out" if index in all_out else "auto"
+            step = order[(order.index(now) + 1) % 3]
+            all_in.discard(index)
+            all_out.discard(index)
+            keep.discard(index)
+            if step == "in":
+                all_in.add(index)
+            elif step == "out":
+                all_out.add(index)
+            if step == "in" or (step == "auto" and stat.auto_kept):
+                keep.add(index)
+        else:
+            keep ^= {index}
+            all_in.discard(index)
+            all_out.discard(index)
         # auto stays on: the key acts on the automatic cutout (the session takes the cluster out or puts it in).
-        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": True}))
+        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": True, "all_in": sorted(all_in),
+                                                  "all_out": sorted(all_out)}))
 
     def action_k(self, step: int) -> None:
         k = min(K_MAX, max(K_MIN, self.recipe.k + step))
         if k == self.recipe.k:
             self.notify(f"k stays between {K_MIN} and {K_MAX}.", timeout=2)
             return
-        self.rerun(self.recipe.model_copy(update={"k": k, "keep": None, "auto": True}))
+        self.rerun(self.recipe.model_copy(update={"k": k, "keep": None, "auto": True, "all_in": [], "all_out": []}))
 
     def action_refine(self) -> None:
         self.rerun(self.recipe.model_copy(update={"refine": not self.recipe.refine}))
