@@ -296,6 +296,17 @@ def test_zips_that_are_not_a_coco_export_are_clear_errors(tmp_path: Path, capsys
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     assert main(["extract", str(tmp_path / "broken.zip"), "-w", ws]) == 2
     assert "not a readable zip file" in capsys.readouterr().err
+    # A member packed with a method zipfile lacks (deflate64, method 9): one line, no traceback.
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("result.json", b"[]")
+    data = bytearray(buf.getvalue())
+    local, central = data.find(b"PK\x03\x04"), data.find(b"PK\x01\x02")
+    data[local + 8 : local + 10] = data[central + 10 : central + 12] = (9).to_bytes(2, "little")
+    (tmp_path / "deflate64.zip").write_bytes(bytes(data))
+    assert main(["extract", str(tmp_path / "deflate64.zip"), "-w", ws]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read result.json in the zip" in err and "Traceback" not in err, err
 
 
 def test_a_zip_bomb_and_an_oversized_export_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

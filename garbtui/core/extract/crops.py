@@ -144,9 +144,9 @@ def read_export(path: Path) -> tuple[Any, str]:
         try:
             with archive.open(member) as handle:
                 data = handle.read(cap + 1)
-        # zipfile raises NotImplementedError for a compression method it lacks (e.g. deflate64), RuntimeError
-        # for an encrypted member: both are a zip we cannot read, said in one line.
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, zlib.error, EOFError) as exc:
+        # RuntimeError covers an encrypted member and, through its subclass, a compression method zipfile
+        # lacks (deflate64): both are a zip we cannot read, said in one line.
+        except (zipfile.BadZipFile, RuntimeError, OSError, zlib.error, EOFError) as exc:
             raise InputError(f"cannot read {member.filename} in the zip: {exc}", where=str(path)) from None
         if len(data) > cap:
             raise InputError(f"{member.filename} unpacks to more than {cap} bytes (GARBTUI_MAX_EXPORT_MB)",
