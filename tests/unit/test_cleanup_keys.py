@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from garbtui.core.cleanup import CleanupResult, CleanupSession, auto_recipe
+from garbtui.core.cleanup.keys import partly_kept, press
 from garbtui.core.workspace.models import CleanupRecipe
 from tests.unit.test_cleanup_session import make_crop
 
@@ -119,3 +120,20 @@ def test_a_partly_kept_cluster_can_be_put_wholly_in_or_taken_wholly_out() -> Non
 def _outline_session() -> CleanupSession:
     rgb, _meta, gt = make_crop("polygon")
     return CleanupSession(rgb, gt, np.zeros_like(gt), precise=True)
+
+
+def test_pressing_keys_goes_round_the_states_the_legend_shows() -> None:
+    """keys.press on real results: a partly kept cluster out/in/back (in/out/back when mostly out), others toggle."""
+    for session in (_box_session(), _outline_session()):
+        auto = session.run(auto_recipe())
+        for stat in auto.cluster_stats:
+            result, masks = auto, [auto.mask]
+            for _ in range(3 if partly_kept(stat) else 2):
+                result = session.run(press(result.recipe, result.keep, result.cluster_stats[stat.index]))
+                masks.append(result.mask)
+            shares = [m[auto.labels == stat.index].mean() for m in masks]
+            assert result.automatic and np.array_equal(result.mask, auto.mask), stat.index  # back where it began
+            for before, after in zip(masks, masks[1:], strict=False):
+                assert not (after & ~before).any() or not (before & ~after).any()  # only adds or only removes
+            if partly_kept(stat):
+                assert (shares[1] == 0.0) == stat.auto_kept and (shares[2] == 0.0) != stat.auto_kept

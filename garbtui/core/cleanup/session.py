@@ -370,22 +370,25 @@ class CleanupSession:
             info = self._cluster_info(recipe, timings)
             k = recipe.k
             t1 = time.perf_counter()
-            all_in = sorted({int(i) for i in recipe.all_in if 0 <= int(i) < k}) if recipe.auto else []
-            all_out = sorted({int(i) for i in recipe.all_out if 0 <= int(i) < k}) if recipe.auto else []
-            automatic = recipe.keep is None and not all_in and not all_out
-            if recipe.keep is not None and recipe.auto:
-                automatic = sorted(recipe.keep) == self._auto_keep(recipe, info) and not all_in and not all_out
+            def valid(indices: list[int] | None) -> list[int]:
+                return sorted({int(i) for i in indices or [] if 0 <= int(i) < k})
+
+            all_in = valid(recipe.all_in) if recipe.auto else []
+            all_out = valid(recipe.all_out) if recipe.auto else []
+            automatic = not all_in and not all_out and (
+                recipe.keep is None or (recipe.auto and valid(recipe.keep) == self._auto_keep(recipe, info)))
             if automatic:
                 mask = self._auto_mask(recipe, info)
                 keep = self._auto_keep(recipe, info)
             elif recipe.auto:
                 # Keys on the automatic cutout: a cluster taken out loses all its pixels, one put in gains all
                 # of them (inside the outline or box); the others keep the automatic cutout's pixels.
-                keep = (self._auto_keep(recipe, info) if recipe.keep is None
-                        else sorted({int(i) for i in recipe.keep if 0 <= int(i) < k}))
+                keep = self._auto_keep(recipe, info) if recipe.keep is None else valid(recipe.keep)
                 mask = self._adjusted_mask(recipe, info, keep, all_in, all_out)
+                # keep now lists the clusters in the cutout, so a replay of the saved recipe gives the same one.
+                keep = sorted((set(keep) | set(all_in)) - set(all_out))
             else:  # a recipe saved before keys acted on the automatic cutout: the chosen clusters, refined
-                keep = sorted({int(i) for i in recipe.keep or [] if 0 <= int(i) < k})
+                keep = valid(recipe.keep)
                 mask = self._manual_mask(recipe, info, keep)
             t2 = time.perf_counter()
             alpha = feather_alpha(mask, recipe.feather)
@@ -394,28 +397,20 @@ class CleanupSession:
             labels = info.clustering.labels
             kept = np.zeros(k, dtype=bool)
             kept[keep] = True
-            kept[all_in] = True
-            kept[all_out] = False
             lut = np.asarray(cluster_palette(k), dtype=np.float32)
             lut[~kept] *= DIM
             preview = np.take(lut.astype(np.uint8), labels, axis=0)
             total = max(1, labels.size)
             counts = info.clustering.counts
-            # Share of each cluster's pixels in the cutout, over the area its key acts on (outline / box):
-            # one bincount of label + k * state instead of two boolean gathers.
+            # Share of each cluster's pixels in the cutout (and in the automatic one), over the area its key acts
+            # on (outline / box).
             allowed = self.object_prior if self.precise else ~self.sure_bg
-            state = allowed.astype(np.int32)
-            state += mask & allowed
-            both = np.bincount((labels + k * state).ravel(), minlength=3 * k)
-            inside = both[2 * k :]
-            area = np.maximum(both[k : 2 * k] + inside, 1)
+            inside, area = region_counts(labels, k, mask & allowed, allowed)
+            area = np.maximum(area, 1)
             if automatic or not recipe.auto:
                 auto_inside = inside
             else:
-                auto_mask = self._auto_mask(recipe, info)
-                state = allowed.astype(np.int32)
-                state += auto_mask & allowed
-                auto_inside = np.bincount((labels + k * state).ravel(), minlength=3 * k)[2 * k :]
+                auto_inside = region_counts(labels, k, self._auto_mask(recipe, info) & allowed, allowed)[0]
             auto_keep = set(self._auto_keep(recipe, info)) if recipe.auto else set()
             stats = [
                 ClusterStat(i, float(counts[i]) / total, info.colors[i], bool(kept[i]), float(inside[i]) / int(area[i]),
@@ -427,8 +422,6 @@ class CleanupSession:
             t4 = time.perf_counter()
             timings.update(mask=t2 - t1, compose=t3 - t2, quality=t4 - t3, total=t4 - t0)
             # auto stays set for keys on the automatic cutout, so a replay applies them to it again.
-            # keep lists the clusters in the cutout (all_in added, all_out taken away): the same cutout on replay.
-            keep = sorted((set(keep) | set(all_in)) - set(all_out))
             out_recipe = recipe.model_copy(update={"keep": keep, "auto": automatic or recipe.auto, "all_in": all_in,
                                                    "all_out": all_out})
             return CleanupResult(

@@ -22,6 +22,7 @@ from textual.events import Resize
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
+from garbtui.core.cleanup.keys import press
 from garbtui.core.errors import GarbError
 from garbtui.core.workspace.models import CleanupRecipe, CropMeta
 from garbtui.core.workspace.store import FileStamp
@@ -29,7 +30,7 @@ from garbtui.tui.data import pixels
 from garbtui.tui.messages import CleanupFrames, CleanupRendered, CropSaved
 from garbtui.tui.screens.base import GarbScreen
 from garbtui.tui.widgets.image_view import ImageView, RenderSpec, file_frame_maker, make_frame
-from garbtui.tui.widgets.legend import PARTIAL, ClusterLegend
+from garbtui.tui.widgets.legend import ClusterLegend
 
 FEATHERS: tuple[int, ...] = (0, 1, 2, 4, 8)
 K_MIN, K_MAX = 2, 9
@@ -249,33 +250,12 @@ class CleanupScreen(GarbScreen):
             # a number now would name a cluster of the old picture.
             self.notify("Wait for the preview: the clusters are being recomputed.", timeout=2)
             return
-        keep = set(self.result.keep if current else (self.recipe.keep or []))
+        keep = self.result.keep if current else (self.recipe.keep or [])
         shown = self.result.recipe if current else self.recipe
-        all_in, all_out = set(shown.all_in), set(shown.all_out)
-        stat = self.result.cluster_stats[index]
-        if PARTIAL[0] < stat.auto_inside < PARTIAL[1]:
-            # A cluster the automatic cutout has only partly: its key goes round three states, each press
-            # only taking pixels out or only putting them in. Kept by the automatic cutout: auto -> out ->
-            # all in -> auto; not kept: auto -> all in -> out -> auto.
-            order = ("auto", "out", "in") if stat.auto_kept else ("auto", "in", "out")
-            now = "in" if index in all_in else "out" if index in all_out else "auto"
-            step = order[(order.index(now) + 1) % 3]
-            all_in.discard(index)
-            all_out.discard(index)
-            keep.discard(index)
-            if step == "in":
-                all_in.add(index)
-            elif step == "out":
-                all_out.add(index)
-            if step == "in" or (step == "auto" and stat.auto_kept):
-                keep.add(index)
-        else:
-            keep ^= {index}
-            all_in.discard(index)
-            all_out.discard(index)
-        # auto stays on: the key acts on the automatic cutout (the session takes the cluster out or puts it in).
-        self.rerun(self.recipe.model_copy(update={"keep": sorted(keep), "auto": True, "all_in": sorted(all_in),
-                                                  "all_out": sorted(all_out)}))
+        # The recipe on screen with its key pressed, on top of what is being edited (k, feather, ...).
+        pressed = press(shown, keep, self.result.cluster_stats[index])
+        keys = ("keep", "auto", "all_in", "all_out")
+        self.rerun(self.recipe.model_copy(update={name: getattr(pressed, name) for name in keys}))
 
     def action_k(self, step: int) -> None:
         k = min(K_MAX, max(K_MIN, self.recipe.k + step))

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from garbtui.core.cleanup.keys import PARTIAL
+
 if TYPE_CHECKING:
     from garbtui.core.cleanup import ClusterStat
 
-PARTIAL = (0.05, 0.95)  # a cluster with a share of its pixels in the cutout between these shows that share
 
 
 def state_word(stat: ClusterStat) -> str:
